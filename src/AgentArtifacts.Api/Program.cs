@@ -1,4 +1,24 @@
+using AgentArtifacts.Api.Infrastructure;
+using AgentArtifacts.Api.Types;
+using JasperFx;
+using Scalar.AspNetCore;
+using Wolverine.Http;
+
 var builder = WebApplication.CreateBuilder(args);
+
+builder.AddEventStore();
+builder.AddMessaging();
+builder.AddAuth();
+builder.AddApiConventions();
+builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));
+
 var app = builder.Build();
-app.Run();
+
+app.UseApiConventions();
+app.MapOpenApi("/openapi.json");
+app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi.json").WithTitle("AgentArtifacts API"));
+app.MapWolverineEndpoints(WolverineHttpSetup.Configure);
+
+return await app.RunJasperFxCommands(args);
+
 public partial class Program;

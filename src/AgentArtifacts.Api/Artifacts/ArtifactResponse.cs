@@ -1,0 +1,22 @@
+using System.Text.Json.Nodes;
+using Marten;
+
+namespace AgentArtifacts.Api.Artifacts;
+
+/// <summary>An artifact as the API shows it. <c>version</c> is the stream version and the ETag.</summary>
+public sealed record ArtifactResponse(Guid Id, Guid? ContainerId, string ContentType, string Title, string? Description,
+    IReadOnlyList<string> Tags, JsonObject Context, string? Content, ArtifactState State, long Version, int Revision,
+    Guid CreatedBy, DateTimeOffset CreatedAt, Guid UpdatedBy, DateTimeOffset UpdatedAt)
+{
+    public static ArtifactResponse From(Artifact a) => new(a.Id, a.ContainerId, a.ContentType, a.Title, a.Description, a.Tags,
+        a.Context, a.Content, a.State, a.Version, a.Revision, a.CreatedBy, a.CreatedAt, a.UpdatedBy, a.UpdatedAt);
+}
+
+/// <summary>Who may see what. Until grants exist, a resource is visible to its creator only; everyone else gets 404.</summary>
+public static class ArtifactAccess
+{
+    public static bool CanRead(this Caller caller, Artifact artifact) => artifact.CreatedBy == caller.Id;
+
+    public static async Task<Artifact?> LoadVisibleAsync(this IQuerySession session, Guid id, Caller caller, CancellationToken ct) =>
+        await session.LoadAsync<Artifact>(id, ct) is { } artifact && caller.CanRead(artifact) ? artifact : null;
+}

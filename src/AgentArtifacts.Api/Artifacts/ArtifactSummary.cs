@@ -1,0 +1,86 @@
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Aggregation;
+
+namespace AgentArtifacts.Api.Artifacts;
+
+/// <summary>The listing read model: one row per artifact, kept by an async projection, without context or content.</summary>
+public sealed class ArtifactSummary
+{
+    public Guid Id { get; set; }
+    /// <summary>The global event sequence of the creation: a stable, monotonic key for cursor paging.</summary>
+    public long Sequence { get; set; }
+    public Guid? ContainerId { get; set; }
+    public string ContentType { get; set; } = "";
+    public string Title { get; set; } = "";
+    public string? Description { get; set; }
+    public IReadOnlyList<string> Tags { get; set; } = [];
+    public ArtifactState State { get; set; }
+    public ArtifactState StateBeforeArchive { get; set; }
+    public int Revision { get; set; }
+    public IReadOnlyList<Guid> TargetCollectionIds { get; set; } = [];
+    public long Version { get; set; }
+    public Guid CreatedBy { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+public sealed class ArtifactSummaryProjection : SingleStreamProjection<ArtifactSummary, Guid>
+{
+    public static ArtifactSummary Create(IEvent<ArtifactCreated> e) => new()
+    {
+        Id = e.Data.ArtifactId,
+        Sequence = e.Sequence,
+        ContainerId = e.Data.ContainerId,
+        ContentType = e.Data.ContentType,
+        Title = e.Data.Title,
+        Description = e.Data.Description,
+        Tags = e.Data.Tags,
+        State = ArtifactState.Draft,
+        CreatedBy = Guid.TryParse(e.UserName, out var actor) ? actor : Guid.Empty,
+        CreatedAt = e.Timestamp,
+        UpdatedAt = e.Timestamp,
+        Version = e.Version,
+    };
+
+    public static void Apply(IEvent<ArtifactRetitled> e, ArtifactSummary s) => Edited(s, e).Title = e.Data.Title;
+    public static void Apply(IEvent<ArtifactDescribed> e, ArtifactSummary s) => Edited(s, e).Description = e.Data.Description;
+    public static void Apply(IEvent<ArtifactRetagged> e, ArtifactSummary s) => Edited(s, e).Tags = e.Data.Tags;
+    public static void Apply(IEvent<ArtifactContextChanged> e, ArtifactSummary s) => Edited(s, e);
+    public static void Apply(IEvent<ArtifactContentRevised> e, ArtifactSummary s) => Edited(s, e);
+    public static void Apply(IEvent<ArtifactMoved> e, ArtifactSummary s) => Touched(s, e).ContainerId = e.Data.ToContainerId;
+    public static void Apply(IEvent<WorkspaceTargetsChanged> e, ArtifactSummary s) => Touched(s, e).TargetCollectionIds = e.Data.CollectionIds;
+
+    public static void Apply(IEvent<ArtifactArchived> e, ArtifactSummary s)
+    {
+        s.StateBeforeArchive = s.State;
+        Touched(s, e).State = ArtifactState.Archived;
+    }
+
+    public static void Apply(IEvent<ArtifactRestored> e, ArtifactSummary s) => Touched(s, e).State = s.StateBeforeArchive;
+
+    private static ArtifactSummary Edited(ArtifactSummary s, IEvent e)
+    {
+        if (s.State == ArtifactState.Committed) s.State = ArtifactState.Draft;
+        return Touched(s, e);
+    }
+
+    private static ArtifactSummary Touched(ArtifactSummary s, IEvent e)
+    {
+        s.UpdatedAt = e.Timestamp;
+        s.Version = e.Version;
+        return s;
+    }
+}
+
+public sealed class ArtifactSummaryRegistration : IConfigureMarten
+{
+    public void Configure(IServiceProvider services, StoreOptions options)
+    {
+        options.Projections.Add<ArtifactSummaryProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Async);
+        options.Schema.For<ArtifactSummary>()
+            .Index(x => x.ContainerId)
+            .Index(x => x.CreatedBy)
+            .Index(x => x.Sequence);
+    }
+}

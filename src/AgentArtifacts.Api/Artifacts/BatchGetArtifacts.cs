@@ -1,0 +1,33 @@
+using System.Security.Claims;
+using FluentValidation;
+using Marten;
+
+namespace AgentArtifacts.Api.Artifacts;
+
+public sealed record BatchGetArtifacts(IReadOnlyList<Guid> Ids)
+{
+    public const int MaxIds = 200;
+
+    public sealed class Validator : AbstractValidator<BatchGetArtifacts>
+    {
+        public Validator() => RuleFor(x => x.Ids).NotNull().Must(ids => ids is { Count: > 0 and <= MaxIds })
+            .WithMessage($"ids holds 1 to {MaxIds} artifact ids.");
+    }
+}
+
+public sealed record BatchGetArtifactsResponse(IReadOnlyList<ArtifactResponse> Items);
+
+public static class BatchGetArtifactsEndpoint
+{
+    /// <summary>Read many artifacts by id in one call; ids that do not exist or are not visible are left out.</summary>
+    [WolverinePost("/artifacts/batch", OperationId = "batchGetArtifacts"), Tags("Artifacts")]
+    [ProducesResponseType<BatchGetArtifactsResponse>(200), ProducesResponseType(400)]
+    public static async Task<BatchGetArtifactsResponse> Post(BatchGetArtifacts request, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)
+    {
+        var caller = Caller.From(principal);
+        var ids = request.Ids.Distinct().ToArray();
+        var found = await session.Query<Artifact>().Where(a => ids.Contains(a.Id) && a.CreatedBy == caller.Id).ToListAsync(ct);
+        var order = ids.Select((id, index) => (id, index)).ToDictionary(x => x.id, x => x.index);
+        return new BatchGetArtifactsResponse(found.OrderBy(a => order[a.Id]).Select(ArtifactResponse.From).ToList());
+    }
+}

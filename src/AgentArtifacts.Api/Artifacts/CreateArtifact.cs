@@ -1,0 +1,60 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using FluentValidation;
+using JasperFx.Events;
+using Marten;
+using AgentArtifacts.Api.Types;
+
+namespace AgentArtifacts.Api.Artifacts;
+
+public sealed record CreateArtifact(Guid ContainerId, string ContentType, string Title, string? Description = null,
+    IReadOnlyList<string>? Tags = null, JsonObject? Context = null, string? Content = null)
+{
+    public sealed class Validator : AbstractValidator<CreateArtifact>
+    {
+        public Validator()
+        {
+            RuleFor(x => x.ContainerId).NotEmpty();
+            RuleFor(x => x.ContentType).NotEmpty().Must(TypeRegistry.IsValidContentType).WithMessage("contentType must be a MIME type such as text/markdown.")
+                .Must(t => t is not (TypeRegistry.Workspace or TypeRegistry.Collection)).WithMessage("Create workspaces and collections with POST /workspaces and POST /collections.");
+            RuleFor(x => x.Title).ArtifactTitle();
+            RuleFor(x => x.Description).ArtifactDescription();
+            RuleFor(x => x.Tags).ArtifactTags();
+        }
+    }
+}
+
+public static class CreateArtifactEndpoint
+{
+    /// <summary>Create an artifact as a draft in a workspace.</summary>
+    [WolverinePost("/artifacts", OperationId = "createArtifact"), Tags("Artifacts")]
+    [ProducesResponseType<ArtifactResponse>(201), ProducesResponseType(404)]
+    public static async Task<IResult> Post(CreateArtifact request, ClaimsPrincipal principal, IDocumentSession session, TypeRegistry types,
+        HttpContext http, CancellationToken ct)
+    {
+        var caller = Caller.From(principal);
+        var container = await session.LoadVisibleAsync(request.ContainerId, caller, ct);
+        if (container is not { IsWorkspace: true } || container.State == ArtifactState.Archived)
+        {
+            return container is { IsContainer: true, IsWorkspace: false }
+                ? Problems.Invalid("containerId", "Artifacts are created in a workspace; collections receive them by commit.", "not_a_workspace")
+                : Problems.NotFound("workspace");
+        }
+
+        var context = request.Context ?? [];
+        var errors = TypeRegistry.Validate(types.Resolve(request.ContentType), context);
+        if (errors.Count > 0) return Problems.Validation(errors, "context does not match the content type's schema.", "invalid_context");
+
+        var id = Guid.CreateVersion7();
+        session.Events.StartStream<Artifact>(id, new ArtifactCreated(id, container.Id, request.ContentType, request.Title.Trim(),
+            request.Description, Normalize(request.Tags), context, request.Content));
+        await session.SaveChangesAsync(ct);
+
+        var artifact = (await session.LoadAsync<Artifact>(id, ct))!;
+        http.Response.Headers.ETag = ETags.For(artifact.Version);
+        return Results.Created($"/artifacts/{id}", ArtifactResponse.From(artifact));
+    }
+
+    public static IReadOnlyList<string> Normalize(IReadOnlyList<string>? tags) =>
+        (tags ?? []).Select(t => t.Trim()).Distinct(StringComparer.Ordinal).ToList();
+}

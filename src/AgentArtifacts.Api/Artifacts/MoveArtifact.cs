@@ -1,0 +1,36 @@
+using System.Security.Claims;
+using FluentValidation;
+using Marten;
+
+namespace AgentArtifacts.Api.Artifacts;
+
+public sealed record MoveArtifact(Guid WorkspaceId)
+{
+    public sealed class Validator : AbstractValidator<MoveArtifact>
+    {
+        public Validator() => RuleFor(x => x.WorkspaceId).NotEmpty();
+    }
+}
+
+public static class MoveArtifactEndpoint
+{
+    /// <summary>Move a draft to another workspace.</summary>
+    [WolverinePost("/artifacts/{id}/move", OperationId = "moveArtifact"), Tags("Artifacts")]
+    [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
+    public static async Task<IResult> Post(Guid id, MoveArtifact request, ClaimsPrincipal principal, IDocumentSession session,
+        HttpContext http, CancellationToken ct)
+    {
+        var target = await session.LoadVisibleAsync(request.WorkspaceId, Caller.From(principal), ct);
+        if (target is not { IsWorkspace: true } || target.State == ArtifactState.Archived) return Problems.NotFound("workspace");
+
+        return await ArtifactTransitions.Run(id, principal, session, http, ct, artifact => Decide(artifact, target));
+    }
+
+    public static object? Decide(Artifact artifact, Artifact targetWorkspace) => artifact switch
+    {
+        { IsContainer: true } => null,
+        { State: not ArtifactState.Draft } => Problems.Result(409, "not_a_draft", "Only a draft can move; committed and archived artifacts stay where they are."),
+        _ when artifact.ContainerId == targetWorkspace.Id => Problems.Result(409, "already_there", "The artifact is already in that workspace."),
+        _ => new ArtifactMoved(artifact.Id, artifact.ContainerId!.Value, targetWorkspace.Id),
+    };
+}

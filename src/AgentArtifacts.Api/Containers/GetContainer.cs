@@ -1,0 +1,31 @@
+using System.Security.Claims;
+using Marten;
+using AgentArtifacts.Api.Artifacts;
+using AgentArtifacts.Api.Types;
+
+namespace AgentArtifacts.Api.Containers;
+
+public static class GetContainerEndpoint
+{
+    /// <summary>One workspace. ETag = version; If-None-Match → 304.</summary>
+    [WolverineGet("/workspaces/{id}", OperationId = "getWorkspace"), Tags("Workspaces")]
+    [ProducesResponseType<ContainerResponse>(200), ProducesResponseType(304), ProducesResponseType(404)]
+    public static Task<IResult> GetWorkspace(Guid id, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct) =>
+        Get(ContainerKind.Workspace, id, principal, session, http, ct);
+
+    /// <summary>One collection. ETag = version; If-None-Match → 304.</summary>
+    [WolverineGet("/collections/{id}", OperationId = "getCollection"), Tags("Collections")]
+    [ProducesResponseType<ContainerResponse>(200), ProducesResponseType(304), ProducesResponseType(404)]
+    public static Task<IResult> GetCollection(Guid id, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct) =>
+        Get(ContainerKind.Collection, id, principal, session, http, ct);
+
+    private static async Task<IResult> Get(ContainerKind kind, Guid id, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct)
+    {
+        var container = await session.LoadContainerAsync(kind, id, Caller.From(principal), ct);
+        return container is null ? Problems.NotFound(kind.ToString().ToLowerInvariant())
+            : ETags.Conditional(http, container.Version, ContainerResponse.From(container));
+    }
+
+    public static async Task<Artifact?> LoadContainerAsync(this IQuerySession session, ContainerKind kind, Guid id, Caller caller, CancellationToken ct) =>
+        await session.LoadVisibleAsync(id, caller, ct) is { } artifact && artifact.ContentType == ContainerResponse.ContentTypeOf(kind) ? artifact : null;
+}

@@ -1,0 +1,49 @@
+using Marten;
+using Microsoft.AspNetCore.Authorization;
+using Npgsql;
+
+namespace AgentArtifacts.Api.Health;
+
+public sealed record Liveness(string Status);
+
+public sealed record ProjectionLag(string Shard, long Sequence, long Lag);
+
+/// <summary>Readiness: PostgreSQL answers, and the async projections (run by whichever node leads) are within the allowed lag.</summary>
+public sealed record Readiness(string Status, string Postgres, long? HighWaterMark, IReadOnlyList<ProjectionLag> Projections, long MaxAllowedLag);
+
+public static class HealthEndpoints
+{
+    /// <summary>The process is up.</summary>
+    [AllowAnonymous]
+    [WolverineGet("/health/live", OperationId = "getLiveness"), Tags("Health")]
+    public static Liveness Live() => new("ok");
+
+    /// <summary>Ready to serve: 200 when ready, 503 with the failing dependency otherwise.</summary>
+    [AllowAnonymous]
+    [WolverineGet("/health/ready", OperationId = "getReadiness"), Tags("Health")]
+    [ProducesResponseType<Readiness>(200), ProducesResponseType<Readiness>(503)]
+    public static async Task<IResult> Ready(NpgsqlDataSource db, IDocumentStore store, IConfiguration configuration, CancellationToken ct)
+    {
+        var maxLag = configuration.GetValue("Health:MaxProjectionLag", 10_000L);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(3));
+        try
+        {
+            await using (var ping = db.CreateCommand("select 1")) await ping.ExecuteScalarAsync(timeout.Token);
+            var statistics = await store.Advanced.FetchEventStoreStatistics(token: timeout.Token);
+            var highWater = statistics.EventSequenceNumber;
+            var shards = (await store.Advanced.AllProjectionProgress(token: timeout.Token))
+                .Where(s => s.ShardName != "HighWaterMark")
+                .Select(s => new ProjectionLag(s.ShardName, s.Sequence, Math.Max(0, highWater - s.Sequence)))
+                .ToList();
+            // Before any event exists no shard has progress; with events, a projection with no progress row lags fully.
+            var lagging = shards.Any(s => s.Lag > maxLag) || (shards.Count == 0 && highWater > maxLag);
+            var readiness = new Readiness(lagging ? "projections_lagging" : "ready", "ok", highWater, shards, maxLag);
+            return lagging ? Results.Json(readiness, statusCode: 503) : Results.Ok(readiness);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            return Results.Json(new Readiness("postgres_unavailable", e.GetType().Name, null, [], maxLag), statusCode: 503);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Marten;
+using Marten.Patching;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Wolverine.Http;
+using AgentArtifacts.Api.Infrastructure;
+
+namespace AgentArtifacts.Api.Identity;
+
+/// <summary>RFC 6749 §5.1 success response; the names are the RFC's own, not camelCase.</summary>
+public sealed record TokenResponse(
+    [property: System.Text.Json.Serialization.JsonPropertyName("access_token")] string AccessToken,
+    [property: System.Text.Json.Serialization.JsonPropertyName("token_type")] string TokenType,
+    [property: System.Text.Json.Serialization.JsonPropertyName("expires_in")] int ExpiresIn,
+    [property: System.Text.Json.Serialization.JsonPropertyName("refresh_token")] string RefreshToken);
+
+/// <summary>RFC 6749 §5.2 error response.</summary>
+public sealed record TokenError(
+    [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,
+    [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string ErrorDescription);
+
+public static class IssueTokenEndpoint
+{
+    // Hashing a fixed password when the email is unknown keeps the answer time the same either way.
+    private static readonly string DummyHash = RegisterUserEndpoint.Hasher.HashPassword(new User(), "not-a-real-password");
+
+    /// <summary>OAuth2 token endpoint (RFC 6749): grant types <c>password</c> (username = email) and <c>refresh_token</c>.</summary>
+    [AllowAnonymous]
+    [WolverinePost("/auth/token", OperationId = "issueToken"), Tags("Identity")]
+    [Consumes("application/x-www-form-urlencoded")]
+    [ProducesResponseType<TokenResponse>(200), ProducesResponseType<TokenError>(400)]
+    public static async Task<IResult> Post(HttpContext context, IDocumentSession session, SigningKeys keys,
+        IOptions<SigningKeyOptions> options, TimeProvider clock)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        if (!context.Request.HasFormContentType)
+        {
+            return Error("invalid_request", "The request must be application/x-www-form-urlencoded.");
+        }
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var now = clock.GetUtcNow();
+        var ct = context.RequestAborted;
+
+        switch (form["grant_type"].ToString())
+        {
+            case "password":
+                var email = User.Normalize(form["username"].ToString());
+                var password = form["password"].ToString();
+                if (email.Length == 0 || password.Length == 0) return Error("invalid_request", "username and password are required.");
+                var user = await session.Query<User>().FirstOrDefaultAsync(u => u.NormalizedEmail == email, ct);
+                var verdict = RegisterUserEndpoint.Hasher.VerifyHashedPassword(user ?? new User(), user?.PasswordHash ?? DummyHash, password);
+                if (user is null || verdict == PasswordVerificationResult.Failed)
+                {
+                    return Error("invalid_grant", "The email or password is incorrect.");
+                }
+                return Results.Ok(await Issue(user, Guid.CreateVersion7(), session, keys, options.Value, now, ct));
+
+            case "refresh_token":
+                var presented = form["refresh_token"].ToString();
+                if (presented.Length == 0) return Error("invalid_request", "refresh_token is required.");
+                var stored = await session.LoadAsync<RefreshToken>(Hash(presented), ct);
+                if (stored is null || stored.Revoked || stored.ExpiresAt <= now)
+                {
+                    return Error("invalid_grant", "The refresh token is invalid or expired.");
+                }
+                if (stored.UsedAt is not null)
+                {
+                    // A used token presented again means it leaked: revoke every token of its family.
+                    session.Patch<RefreshToken>(t => t.FamilyId == stored.FamilyId).Set(t => t.Revoked, true);
+                    await session.SaveChangesAsync(ct);
+                    return Error("invalid_grant", "The refresh token was already used; its session is revoked.");
+                }
+                var owner = await session.LoadAsync<User>(stored.UserId, ct);
+                if (owner is null) return Error("invalid_grant", "The refresh token is invalid or expired.");
+                stored.UsedAt = now;
+                session.Update(stored);
+                return Results.Ok(await Issue(owner, stored.FamilyId, session, keys, options.Value, now, ct));
+
+            case "":
+                return Error("invalid_request", "grant_type is required.");
+            default:
+                return Error("unsupported_grant_type", "Supported grant types: password, refresh_token.");
+        }
+    }
+
+    private static async Task<TokenResponse> Issue(User user, Guid family, IDocumentSession session, SigningKeys keys,
+        SigningKeyOptions options, DateTimeOffset now, CancellationToken ct)
+    {
+        var lifetime = TimeSpan.FromMinutes(options.AccessTokenMinutes);
+        var accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = options.Issuer,
+            Audience = options.Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + lifetime).UtcDateTime,
+            SigningCredentials = await keys.SigningCredentialsAsync(ct),
+            Subject = new ClaimsIdentity([
+                new Claim("sub", user.Id.ToString()),
+                new Claim("email", user.Email),
+                new Claim("name", user.Name),
+                new Claim(Caller.PlatformAdminClaim, user.IsPlatformAdmin ? "true" : "false"),
+                new Claim("jti", Guid.CreateVersion7().ToString()),
+            ]),
+        });
+
+        var refreshToken = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        session.Store(new RefreshToken
+        {
+            Id = Hash(refreshToken), UserId = user.Id, FamilyId = family, ExpiresAt = now.AddDays(options.RefreshTokenDays),
+        });
+        await session.SaveChangesAsync(ct);
+        return new TokenResponse(accessToken, "Bearer", (int)lifetime.TotalSeconds, refreshToken);
+    }
+
+    private static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    private static IResult Error(string error, string description) =>
+        Results.Json(new TokenError(error, description), statusCode: StatusCodes.Status400BadRequest);
+}

@@ -1,0 +1,132 @@
+using System.Security.Cryptography;
+using Marten;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AgentArtifacts.Api.Identity;
+
+/// <summary>An RS256 signing key of the local issuer, kept in PostgreSQL so every node signs and validates alike.</summary>
+public sealed class SigningKey
+{
+    public string Id { get; set; } = "";
+    public string PrivateKeyPem { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>Nodes refresh their key ring every few minutes; a new key signs only after all of them know it.</summary>
+    public DateTimeOffset ActivatesAt { get; set; }
+
+    public static SigningKey Generate(DateTimeOffset now, DateTimeOffset activatesAt)
+    {
+        using var rsa = RSA.Create(2048);
+        return new SigningKey
+        {
+            Id = $"k{now:yyyyMMddHHmmss}{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
+            PrivateKeyPem = rsa.ExportPkcs8PrivateKeyPem(),
+            CreatedAt = now,
+            ActivatesAt = activatesAt,
+        };
+    }
+
+    public RsaSecurityKey ToSecurityKey()
+    {
+        var rsa = RSA.Create();
+        rsa.ImportFromPem(PrivateKeyPem);
+        return new RsaSecurityKey(rsa) { KeyId = Id };
+    }
+}
+
+public sealed class SigningKeyOptions
+{
+    /// <summary>A key signs for this long, then the next one takes over (rotation without downtime).</summary>
+    public int KeyLifetimeDays { get; set; } = 90;
+    public int AccessTokenMinutes { get; set; } = 60;
+    public int RefreshTokenDays { get; set; } = 30;
+    public string Issuer { get; set; } = "http://127.0.0.1:8080";
+    public string Audience { get; set; } = "agentartifacts";
+}
+
+/// <summary>The rotation rules, as a pure function of the stored keys and the time.</summary>
+public static class KeyRing
+{
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(5);
+
+    /// <summary>The key to sign with now: the newest one already active.</summary>
+    public static SigningKey? Active(IEnumerable<SigningKey> keys, DateTimeOffset now) =>
+        keys.Where(k => k.ActivatesAt <= now).MaxBy(k => k.ActivatesAt);
+
+    /// <summary>Whether a successor must be published now, so that it is known everywhere before the active key ages out.</summary>
+    public static bool NeedsSuccessor(IReadOnlyCollection<SigningKey> keys, DateTimeOffset now, TimeSpan lifetime)
+    {
+        var newest = keys.MaxBy(k => k.ActivatesAt);
+        return newest is null || newest.ActivatesAt + lifetime - RefreshInterval * 2 <= now;
+    }
+
+    /// <summary>Keys that still validate tokens: all but those retired longer ago than the longest-lived token.</summary>
+    public static IReadOnlyList<SigningKey> Published(IReadOnlyCollection<SigningKey> keys, DateTimeOffset now, TimeSpan tokenLifetime)
+    {
+        var ordered = keys.OrderBy(k => k.ActivatesAt).ToList();
+        return ordered.Where((k, i) => i == ordered.Count - 1 || ordered[i + 1].ActivatesAt + tokenLifetime > now).ToList();
+    }
+}
+
+/// <summary>
+/// Loads the key ring from PostgreSQL, creates the first key or the next one when due, and serves it to the token
+/// issuer and, as an OpenID configuration, to JwtBearer validation. Cached for <see cref="KeyRing.RefreshInterval"/>.
+/// </summary>
+public sealed class SigningKeys(IDocumentStore store, TimeProvider clock, Microsoft.Extensions.Options.IOptions<SigningKeyOptions> options)
+    : IConfigurationManager<OpenIdConnectConfiguration>
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private Snapshot? _current;
+
+    private sealed record Snapshot(IReadOnlyList<SigningKey> Keys, IReadOnlyList<SecurityKey> Published, SigningCredentials Active, DateTimeOffset LoadedAt);
+
+    public async Task<SigningCredentials> SigningCredentialsAsync(CancellationToken ct) => (await LoadAsync(ct)).Active;
+
+    public async Task<IReadOnlyList<SecurityKey>> PublishedKeysAsync(CancellationToken ct) => (await LoadAsync(ct)).Published;
+
+    public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(CancellationToken cancel)
+    {
+        var snapshot = await LoadAsync(cancel);
+        var configuration = new OpenIdConnectConfiguration { Issuer = options.Value.Issuer };
+        foreach (var key in snapshot.Published) configuration.SigningKeys.Add(key);
+        return configuration;
+    }
+
+    /// <summary>JwtBearer asks for this when a token names an unknown key id (e.g. one just created on another node).</summary>
+    public void RequestRefresh() => _current = _current is null ? null : _current with { LoadedAt = DateTimeOffset.MinValue };
+
+    private async Task<Snapshot> LoadAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        if (_current is { } fresh && now - fresh.LoadedAt < KeyRing.RefreshInterval) return fresh;
+
+        await _gate.WaitAsync(ct);
+        try
+        {
+            if (_current is { } loaded && now - loaded.LoadedAt < KeyRing.RefreshInterval) return loaded;
+
+            await using var session = store.LightweightSession();
+            var keys = await session.Query<SigningKey>().ToListAsync(ct);
+            var lifetime = TimeSpan.FromDays(options.Value.KeyLifetimeDays);
+            if (KeyRing.NeedsSuccessor(keys, now, lifetime))
+            {
+                // The very first key signs at once; successors wait until every node has refreshed its ring.
+                var key = SigningKey.Generate(now, keys.Count == 0 ? now : now + KeyRing.RefreshInterval);
+                session.Store(key);
+                await session.SaveChangesAsync(ct);
+                keys = [.. keys, key];
+            }
+
+            var tokenLifetime = TimeSpan.FromMinutes(options.Value.AccessTokenMinutes);
+            var active = KeyRing.Active(keys, now)!;
+            var published = KeyRing.Published(keys, now, tokenLifetime).Select(k => (SecurityKey)k.ToSecurityKey()).ToList();
+            return _current = new Snapshot(keys.ToList(), published,
+                new SigningCredentials(active.ToSecurityKey(), SecurityAlgorithms.RsaSha256), now);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using FluentValidation;
+using JasperFx;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace AgentArtifacts.Api.Infrastructure;
+
+/// <summary>The cross-cutting HTTP behaviour of SPEC §3, wired in one place and in one order.</summary>
+public static class ApiConventions
+{
+    public static void AddApiConventions(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            var status = ctx.ProblemDetails.Status ?? ctx.HttpContext.Response.StatusCode;
+            ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(status));
+            ctx.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? ctx.HttpContext.TraceIdentifier;
+            // Wolverine answers malformed or mistyped JSON with this title; give it our stable code.
+            if (ctx.ProblemDetails.Title == "Invalid JSON format") ctx.ProblemDetails.Extensions["code"] = "invalid_json";
+        });
+        builder.Services.AddExceptionHandler<ExceptionMapping>();
+        builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTypes: true);
+        builder.Services.AddHttpContextAccessor();
+        builder.AddOpenApiDocument();
+        builder.AddRateLimits();
+        builder.Services.AddSingleton(TimeProvider.System);
+    }
+
+    public static void UseApiConventions(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<RequestLogging>();
+        app.UseMiddleware<RequestLimits>();
+        app.UseAuthentication();
+        app.UseMiddleware<RateLimiting>();
+        app.UseMiddleware<Idempotency>();
+        app.UseAuthorization();
+    }
+}
+
+/// <summary>Maps the few real exceptions to problems; everything else is a 500 without internals.</summary>
+public sealed class ExceptionMapping(IProblemDetailsService problems, ILogger<ExceptionMapping> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            // Another writer appended first. With If-Match the client stated a version: 412; without, a plain conflict.
+            ConcurrencyException when context.Request.Headers.IfMatch.Count > 0 =>
+                Problems.Create(412, "precondition_failed", "The resource was changed by someone else; fetch it again and retry with the new ETag."),
+            ConcurrencyException => Problems.Create(409, "concurrent_modification", "The resource was changed concurrently; retry the request."),
+            JasperFx.Events.ExistingStreamIdCollisionException or Marten.Exceptions.ExistingStreamIdCollisionException =>Problems.Create(409, "already_exists", "A resource with this id already exists."),
+            BadHttpRequestException bad => Problems.Create(bad.StatusCode, Problems.DefaultCode(bad.StatusCode), bad.Message),
+            _ => null,
+        };
+        if (problem is null)
+        {
+            logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
+            problem = Problems.Create(500, "internal_error", "An unexpected error occurred.");
+        }
+
+        context.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+}

@@ -1,0 +1,48 @@
+using JasperFx;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using Marten;
+using Npgsql;
+using Wolverine.Marten;
+
+namespace AgentArtifacts.Api.Infrastructure;
+
+public static class EventStore
+{
+    /// <summary>Marten: event store, inline snapshots, async projections and the Wolverine outbox, on one PostgreSQL.</summary>
+    public static void AddEventStore(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString("Postgres")
+            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not configured (build/run.sh sets it).");
+        var daemonMode = builder.Configuration.GetValue("Marten:DaemonMode", DaemonMode.HotCold);
+
+        // One connection pool for Marten, Wolverine and the few raw SQL statements (idempotency, health).
+        var dataSource = NpgsqlDataSource.Create(connectionString);
+        builder.Services.AddSingleton(dataSource);
+        builder.Services.AddHostedService<IdempotencyPurge>();
+
+        builder.Services.AddMarten(opts =>
+            {
+                opts.Connection(dataSource);
+                opts.DatabaseSchemaName = "agentartifacts";
+                // Development convenience: Marten creates and updates its tables at start-up. Production applies
+                // schema changes ahead of deployment instead (docs/architecture.md, "Schema changes").
+                opts.AutoCreateSchemaObjects = builder.Configuration.GetValue("Marten:AutoCreate", AutoCreate.CreateOrUpdate);
+                opts.Events.StreamIdentity = StreamIdentity.AsGuid;
+                opts.Events.MetadataConfig.UserNameEnabled = true;
+                opts.Events.MetadataConfig.HeadersEnabled = false;
+                // Fix 4 (ENVIRONMENT.md): with the shimmed DistributedLock library, HotCold leader election only works with advisory locks taken in a transaction.
+                opts.Events.UseAdvisoryLockTransaction = true;
+            })
+            .UseLightweightSessions()
+            .AddAsyncDaemon(daemonMode)
+            .IntegrateWithWolverine();
+
+        // Each slice registers its own documents and projections with an IConfigureMarten beside its code.
+        foreach (var type in typeof(EventStore).Assembly.GetTypes()
+                     .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(IConfigureMarten).IsAssignableFrom(t)))
+        {
+            builder.Services.AddSingleton(typeof(IConfigureMarten), type);
+        }
+    }
+}

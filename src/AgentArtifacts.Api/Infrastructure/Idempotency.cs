@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Marten;
+using Npgsql;
+using Weasel.Postgresql.Tables;
+
+namespace AgentArtifacts.Api.Infrastructure;
+
+/// <summary>
+/// <c>Idempotency-Key</c> on POST, per SPEC §3: the first response (status and body) is kept in PostgreSQL for at least
+/// <c>Idempotency:RetentionHours</c> (24), scoped to principal, method and path, and replayed with
+/// <c>Idempotent-Replayed: true</c>. The same key with another body is a 422; a retry while the first request is still
+/// running is a 409 with Retry-After. A first attempt that ended in a 5xx is forgotten, so the retry runs again.
+/// </summary>
+public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConfiguration configuration)
+{
+    public const string Header = "Idempotency-Key";
+    private readonly TimeSpan _retention = TimeSpan.FromHours(Math.Max(24, configuration.GetValue("Idempotency:RetentionHours", 24)));
+    // A first attempt whose process died never completes; after this lease a retry may run it again.
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var key = context.Request.Headers[Header].ToString();
+        if (!HttpMethods.IsPost(context.Request.Method) || key.Length == 0
+            || context.User.Identity?.IsAuthenticated != true || context.Request.Path.StartsWithSegments("/auth"))
+        {
+            await next(context);
+            return;
+        }
+        if (key.Length > 255)
+        {
+            await Problems.Invalid(Header, "An Idempotency-Key has at most 255 characters.", "invalid_idempotency_key").ExecuteAsync(context);
+            return;
+        }
+
+        context.Request.EnableBuffering();
+        var requestHash = Convert.ToHexString(await SHA256.HashDataAsync(context.Request.Body, context.RequestAborted));
+        context.Request.Body.Position = 0;
+        var id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+            $"{Caller.From(context.User).Id}\n{context.Request.Method}\n{context.Request.Path}\n{key}")));
+
+        if (!await TryClaim(id, requestHash, context.RequestAborted))
+        {
+            await AnswerFromStored(context, id, requestHash);
+            return;
+        }
+
+        var original = context.Response.Body;
+        using var buffer = new MemoryStream();
+        context.Response.Body = buffer;
+        var completed = false;
+        try
+        {
+            await next(context);
+            completed = context.Response.StatusCode < 500;
+        }
+        finally
+        {
+            context.Response.Body = original;
+            if (completed) await Complete(id, context.Response, buffer.ToArray());
+            else await Forget(id);
+            buffer.Position = 0;
+            await buffer.CopyToAsync(original, context.RequestAborted);
+        }
+    }
+
+    private async Task<bool> TryClaim(string id, string requestHash, CancellationToken ct)
+    {
+        // Insert, or take over a row that expired or whose first attempt died (same body, lease over).
+        await using var cmd = db.CreateCommand("""
+            insert into agentartifacts.idempotency_keys (id, request_hash, created_at, lease_until)
+            values ($1, $2, now(), now() + $3)
+            on conflict (id) do update set request_hash = excluded.request_hash, created_at = excluded.created_at,
+                lease_until = excluded.lease_until, status = null, content_type = null, location = null, etag = null, body = null
+            where idempotency_keys.created_at < now() - $4
+               or (idempotency_keys.status is null and idempotency_keys.lease_until < now() and idempotency_keys.request_hash = excluded.request_hash)
+            returning id
+            """);
+        cmd.Parameters.AddWithValue(id);
+        cmd.Parameters.AddWithValue(requestHash);
+        cmd.Parameters.AddWithValue(Lease);
+        cmd.Parameters.AddWithValue(_retention);
+        return await cmd.ExecuteScalarAsync(ct) is not null;
+    }
+
+    private async Task AnswerFromStored(HttpContext context, string id, string requestHash)
+    {
+        await using var cmd = db.CreateCommand(
+            "select request_hash, status, content_type, location, etag, body from agentartifacts.idempotency_keys where id = $1");
+        cmd.Parameters.AddWithValue(id);
+        await using var reader = await cmd.ExecuteReaderAsync(context.RequestAborted);
+        if (!await reader.ReadAsync(context.RequestAborted) || reader.IsDBNull(1))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await Problems.Result(409, "idempotency_in_flight", "A request with this Idempotency-Key is still being processed; retry shortly.").ExecuteAsync(context);
+            return;
+        }
+        if (reader.GetString(0) != requestHash)
+        {
+            await Problems.Result(422, "idempotency_key_reused", "This Idempotency-Key was used with a different request body.").ExecuteAsync(context);
+            return;
+        }
+
+        context.Response.StatusCode = reader.GetInt32(1);
+        context.Response.Headers["Idempotent-Replayed"] = "true";
+        if (!reader.IsDBNull(2)) context.Response.ContentType = reader.GetString(2);
+        if (!reader.IsDBNull(3)) context.Response.Headers.Location = reader.GetString(3);
+        if (!reader.IsDBNull(4)) context.Response.Headers.ETag = reader.GetString(4);
+        if (!reader.IsDBNull(5)) await context.Response.Body.WriteAsync(reader.GetFieldValue<byte[]>(5), context.RequestAborted);
+    }
+
+    private async Task Complete(string id, HttpResponse response, byte[] body)
+    {
+        await using var cmd = db.CreateCommand(
+            "update agentartifacts.idempotency_keys set status = $2, content_type = $3, location = $4, etag = $5, body = $6 where id = $1");
+        cmd.Parameters.AddWithValue(id);
+        cmd.Parameters.AddWithValue(response.StatusCode);
+        cmd.Parameters.AddWithValue((object?)response.ContentType ?? DBNull.Value);
+        cmd.Parameters.AddWithValue((object?)response.Headers.Location.ToString().NullIfEmpty() ?? DBNull.Value);
+        cmd.Parameters.AddWithValue((object?)response.Headers.ETag.ToString().NullIfEmpty() ?? DBNull.Value);
+        cmd.Parameters.AddWithValue(body);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    private async Task Forget(string id)
+    {
+        await using var cmd = db.CreateCommand("delete from agentartifacts.idempotency_keys where id = $1");
+        cmd.Parameters.AddWithValue(id);
+        await cmd.ExecuteNonQueryAsync();
+    }
+}
+
+/// <summary>The idempotency table, created and migrated by Marten with the rest of the schema.</summary>
+public sealed class IdempotencyTable : IConfigureMarten
+{
+    public void Configure(IServiceProvider services, StoreOptions options)
+    {
+        var table = new Table($"{options.DatabaseSchemaName}.idempotency_keys");
+        table.AddColumn<string>("id").AsPrimaryKey();
+        table.AddColumn<string>("request_hash").NotNull();
+        table.AddColumn<DateTimeOffset>("created_at").NotNull();
+        table.AddColumn<DateTimeOffset>("lease_until").NotNull();
+        table.AddColumn<int>("status");
+        table.AddColumn<string>("content_type");
+        table.AddColumn<string>("location");
+        table.AddColumn<string>("etag");
+        table.AddColumn("body", "bytea");
+        options.Storage.ExtendedSchemaObjects.Add(table);
+    }
+}
+
+/// <summary>Deletes idempotency records past their retention, hourly.</summary>
+public sealed class IdempotencyPurge(NpgsqlDataSource db, IConfiguration configuration, ILogger<IdempotencyPurge> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var retention = TimeSpan.FromHours(Math.Max(24, configuration.GetValue("Idempotency:RetentionHours", 24)));
+        using var timer = new PeriodicTimer(TimeSpan.FromHours(1));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await using var cmd = db.CreateCommand("delete from agentartifacts.idempotency_keys where created_at < now() - $1");
+                cmd.Parameters.AddWithValue(retention);
+                var deleted = await cmd.ExecuteNonQueryAsync(stoppingToken);
+                logger.LogInformation("Purged {Count} expired idempotency records", deleted);
+            }
+            catch (NpgsqlException e)
+            {
+                logger.LogWarning(e, "Purging idempotency records failed; will retry in an hour");
+            }
+        }
+    }
+}
+
+internal static class StringExtensions
+{
+    public static string? NullIfEmpty(this string value) => value.Length == 0 ? null : value;
+}
