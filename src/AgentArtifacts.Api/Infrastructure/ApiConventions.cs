@@ -15,10 +15,12 @@ public static class ApiConventions
             var status = ctx.ProblemDetails.Status ?? ctx.HttpContext.Response.StatusCode;
             ctx.ProblemDetails.Extensions.TryAdd("code", Problems.DefaultCode(status));
             ctx.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? ctx.HttpContext.TraceIdentifier;
-            // Wolverine answers malformed or mistyped JSON with this title; give it our stable code.
-            if (ctx.ProblemDetails.Title == "Invalid JSON format") ctx.ProblemDetails.Extensions["code"] = "invalid_json";
+            // Wolverine answers malformed, mistyped or unknown-field JSON with this title; give it stable codes and no .NET type names.
+            if (ctx.ProblemDetails.Title == "Invalid JSON format") JsonProblem.Clarify(ctx.ProblemDetails);
         });
         builder.Services.AddExceptionHandler<ExceptionMapping>();
+        // Stop at the first failing rule of a property: later rules may assume earlier ones held (e.g. not null).
+        ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
         builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTypes: true);
         builder.Services.AddHttpContextAccessor();
         builder.AddOpenApiDocument();
@@ -37,6 +39,25 @@ public static class ApiConventions
         app.UseMiddleware<Idempotency>();
         app.UseAuthorization();
     }
+}
+
+public static partial class JsonProblem
+{
+    public static void Clarify(ProblemDetails problem)
+    {
+        var detail = problem.Detail ?? "";
+        var unknown = UnknownMember().Match(detail);
+        problem.Extensions["code"] = unknown.Success ? "unknown_field" : "invalid_json";
+        problem.Detail = unknown.Success ? $"Unknown field '{unknown.Groups[1].Value}': this request has no such field."
+            : DotNetTypeName().Replace(detail, "the expected type");
+        problem.Type = "https://agentartifacts.dev/problems/" + (unknown.Success ? "unknown-field" : "invalid-json");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"The JSON property '([^']*)' could not be mapped")]
+    private static partial System.Text.RegularExpressions.Regex UnknownMember();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(System|AgentArtifacts)\.[\w.`\[\],]+")]
+    private static partial System.Text.RegularExpressions.Regex DotNetTypeName();
 }
 
 /// <summary>Maps the few real exceptions to problems; everything else is a 500 without internals.</summary>

@@ -15,19 +15,20 @@ public static class EventStore
         var connectionString = builder.Configuration.GetConnectionString("Postgres")
             ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not configured (build/run.sh sets it).");
         var daemonMode = builder.Configuration.GetValue("Marten:DaemonMode", DaemonMode.HotCold);
+        var autoCreate = builder.Configuration.GetValue("Marten:AutoCreate", AutoCreate.CreateOrUpdate);
 
         // One connection pool for Marten, Wolverine and the few raw SQL statements (idempotency, health).
         var dataSource = NpgsqlDataSource.Create(connectionString);
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddHostedService<IdempotencyPurge>();
 
-        builder.Services.AddMarten(opts =>
+        var marten = builder.Services.AddMarten(opts =>
             {
                 opts.Connection(dataSource);
                 opts.DatabaseSchemaName = "agentartifacts";
                 // Development convenience: Marten creates and updates its tables at start-up. Production applies
                 // schema changes ahead of deployment instead (docs/architecture.md, "Schema changes").
-                opts.AutoCreateSchemaObjects = builder.Configuration.GetValue("Marten:AutoCreate", AutoCreate.CreateOrUpdate);
+                opts.AutoCreateSchemaObjects = autoCreate;
                 opts.Events.StreamIdentity = StreamIdentity.AsGuid;
                 opts.Events.MetadataConfig.UserNameEnabled = true;
                 opts.Events.MetadataConfig.HeadersEnabled = false;
@@ -37,6 +38,7 @@ public static class EventStore
             .UseLightweightSessions()
             .AddAsyncDaemon(daemonMode)
             .IntegrateWithWolverine();
+        if (autoCreate != AutoCreate.None) marten.ApplyAllDatabaseChangesOnStartup();
 
         // Each slice registers its own documents and projections with an IConfigureMarten beside its code.
         foreach (var type in typeof(EventStore).Assembly.GetTypes()

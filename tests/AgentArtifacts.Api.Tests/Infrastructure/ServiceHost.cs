@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using JasperFx.CommandLine;
+using Marten;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Wolverine;
+
+namespace AgentArtifacts.Api.Tests.Infrastructure;
+
+/// <summary>The real service, on Kestrel at a free loopback port, against the test run's PostgreSQL database.</summary>
+public sealed class ServiceHost : WebApplicationFactory<Program>
+{
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+    public CapturedLogs Logs { get; } = new();
+
+    static ServiceHost() => JasperFxEnvironment.AutoStartHost = true;
+
+    private ServiceHost(IReadOnlyDictionary<string, string?> settings) => _settings = settings;
+
+    public static ServiceHost Start(string connectionString, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["Marten:DaemonMode"] = "Solo",
+            ["Wolverine:DurabilityMode"] = "Solo",
+            ["RateLimiting:PermitLimit"] = "1000000",
+            ["RateLimiting:TokenPermitLimit"] = "1000000",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
+        var host = new ServiceHost(settings);
+        host.UseKestrel(0);
+        host.StartServer();
+        return host;
+    }
+
+    public Uri BaseAddress => new(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public HttpClient NewClient(string? bearer = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (bearer is not null) client.DefaultRequestHeaders.Authorization = new("Bearer", bearer);
+        return client;
+    }
+
+    public IDocumentStore Store => Services.GetRequiredService<IDocumentStore>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        builder.ConfigureServices(services =>
+        {
+            services.DisableAllExternalWolverineTransports();
+            services.AddSingleton<ILoggerProvider>(Logs);
+        });
+    }
+}
+
+/// <summary>Every log line the host writes, formatted, so tests can assert what never appears in logs.</summary>
+public sealed class CapturedLogs : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+    public IEnumerable<string> Lines => _lines;
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+    public void Dispose() { }
+
+    private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+    }
+}
