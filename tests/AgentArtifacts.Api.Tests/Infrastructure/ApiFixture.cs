@@ -30,7 +30,8 @@ public sealed class ApiFixture : IAsyncLifetime
     /// <summary>Empties every table, so each test starts from nothing (the first user to register is the admin again).</summary>
     public async Task ResetAsync()
     {
-        await Host.Store.Advanced.ResetAllData();
+        // Pauses the async daemon, empties the tables and restarts it, so projections start again from the first event.
+        await Host.Services.ResetAllMartenDataAsync();
         await using var connection = new NpgsqlConnection(Database.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("truncate agentartifacts.idempotency_keys", connection);
