@@ -91,6 +91,9 @@ public static class HttpExtensions
     public static async Task<JsonObject> Json(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonNode>(Web))!.AsObject();
 
+    public static async Task<JsonArray> GetFromJson(this HttpClient client, string url) =>
+        (await (await client.GetAsync(url)).Content.ReadFromJsonAsync<JsonNode>(Web))!.AsArray();
+
     public static async Task<string> ProblemCode(this HttpResponseMessage response)
     {
         Xunit.Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
