@@ -38,7 +38,9 @@ public static class IssueTokenEndpoint
     public static async Task<IResult> Post(HttpContext context, IDocumentSession session, SigningKeys keys,
         IOptions<SigningKeyOptions> options, TimeProvider clock)
     {
+        // RFC 6749 §5.1: responses with tokens must not be cached, and the RFC names both headers.
         context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.Pragma = "no-cache";
         if (!context.Request.HasFormContentType)
         {
             return Error("invalid_request", "The request must be application/x-www-form-urlencoded.");
