@@ -32,8 +32,8 @@ public static class IssueTokenEndpoint
 
     /// <summary>OAuth2 token endpoint (RFC 6749): grant types <c>password</c> (username = email) and <c>refresh_token</c>.</summary>
     [AllowAnonymous]
+    // No [Consumes]: routing would answer any other body with a bare 415, where RFC 6749 §5.2 wants invalid_request.
     [WolverinePost("/auth/token", OperationId = "issueToken"), Tags("Identity")]
-    [Consumes("application/x-www-form-urlencoded")]
     [ProducesResponseType<TokenResponse>(200), ProducesResponseType<TokenError>(400)]
     public static async Task<IResult> Post(HttpContext context, IDocumentSession session, SigningKeys keys,
         IOptions<SigningKeyOptions> options, TimeProvider clock)
