@@ -46,6 +46,10 @@ public static class IssueTokenEndpoint
             return Error("invalid_request", "The request must be application/x-www-form-urlencoded.");
         }
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        if (form.Any(field => field.Value.Count > 1))
+        {
+            return Error("invalid_request", "A request parameter must not be repeated.");
+        }
         var now = clock.GetUtcNow();
         var ct = context.RequestAborted;
 
