@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using JasperFx;
 using Marten;
 using Marten.Patching;
 using Microsoft.AspNetCore.Authorization;
@@ -75,18 +76,21 @@ public static class IssueTokenEndpoint
                 {
                     return Error("invalid_grant", "The refresh token is invalid or expired.");
                 }
-                if (stored.UsedAt is not null)
-                {
-                    // A used token presented again means it leaked: revoke every token of its family.
-                    session.Patch<RefreshToken>(t => t.FamilyId == stored.FamilyId).Set(t => t.Revoked, true);
-                    await session.SaveChangesAsync(ct);
-                    return Error("invalid_grant", "The refresh token was already used; its session is revoked.");
-                }
+                if (stored.UsedAt is not null) return await RevokeFamily(session, stored.FamilyId, ct);
                 var owner = await session.LoadAsync<User>(stored.UserId, ct);
                 if (owner is null) return Error("invalid_grant", "The refresh token is invalid or expired.");
                 stored.UsedAt = now;
                 session.Update(stored);
-                return Results.Ok(await Issue(owner, stored.FamilyId, session, keys, options.Value, now, ct));
+                try
+                {
+                    return Results.Ok(await Issue(owner, stored.FamilyId, session, keys, options.Value, now, ct));
+                }
+                catch (ConcurrencyException)
+                {
+                    // Another request used the same token at the same moment: a replay like the one above.
+                    session.EjectAllPendingChanges();
+                    return await RevokeFamily(session, stored.FamilyId, ct);
+                }
 
             case "":
                 return Error("invalid_request", "grant_type is required.");
@@ -123,6 +127,14 @@ public static class IssueTokenEndpoint
         });
         await session.SaveChangesAsync(ct);
         return new TokenResponse(accessToken, "Bearer", (int)lifetime.TotalSeconds, refreshToken);
+    }
+
+    /// <summary>A used token presented again means it leaked: revoke every token of its family.</summary>
+    private static async Task<IResult> RevokeFamily(IDocumentSession session, Guid family, CancellationToken ct)
+    {
+        session.Patch<RefreshToken>(t => t.FamilyId == family).Set(t => t.Revoked, true);
+        await session.SaveChangesAsync(ct);
+        return Error("invalid_grant", "The refresh token was already used; its session is revoked.");
     }
 
     private static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
