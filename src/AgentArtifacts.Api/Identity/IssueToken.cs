@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using JasperFx;
 using Marten;
 using Marten.Patching;
 using Microsoft.AspNetCore.Authorization;
@@ -32,18 +33,24 @@ public static class IssueTokenEndpoint
 
     /// <summary>OAuth2 token endpoint (RFC 6749): grant types <c>password</c> (username = email) and <c>refresh_token</c>.</summary>
     [AllowAnonymous]
+    // No [Consumes]: routing would answer any other body with a bare 415, where RFC 6749 §5.2 wants invalid_request.
     [WolverinePost("/auth/token", OperationId = "issueToken"), Tags("Identity")]
-    [Consumes("application/x-www-form-urlencoded")]
     [ProducesResponseType<TokenResponse>(200), ProducesResponseType<TokenError>(400)]
     public static async Task<IResult> Post(HttpContext context, IDocumentSession session, SigningKeys keys,
         IOptions<SigningKeyOptions> options, TimeProvider clock)
     {
+        // RFC 6749 §5.1: responses with tokens must not be cached, and the RFC names both headers.
         context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.Pragma = "no-cache";
         if (!context.Request.HasFormContentType)
         {
             return Error("invalid_request", "The request must be application/x-www-form-urlencoded.");
         }
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        if (form.Any(field => field.Value.Count > 1))
+        {
+            return Error("invalid_request", "A request parameter must not be repeated.");
+        }
         var now = clock.GetUtcNow();
         var ct = context.RequestAborted;
 
@@ -69,18 +76,21 @@ public static class IssueTokenEndpoint
                 {
                     return Error("invalid_grant", "The refresh token is invalid or expired.");
                 }
-                if (stored.UsedAt is not null)
-                {
-                    // A used token presented again means it leaked: revoke every token of its family.
-                    session.Patch<RefreshToken>(t => t.FamilyId == stored.FamilyId).Set(t => t.Revoked, true);
-                    await session.SaveChangesAsync(ct);
-                    return Error("invalid_grant", "The refresh token was already used; its session is revoked.");
-                }
+                if (stored.UsedAt is not null) return await RevokeFamily(session, stored.FamilyId, ct);
                 var owner = await session.LoadAsync<User>(stored.UserId, ct);
                 if (owner is null) return Error("invalid_grant", "The refresh token is invalid or expired.");
                 stored.UsedAt = now;
                 session.Update(stored);
-                return Results.Ok(await Issue(owner, stored.FamilyId, session, keys, options.Value, now, ct));
+                try
+                {
+                    return Results.Ok(await Issue(owner, stored.FamilyId, session, keys, options.Value, now, ct));
+                }
+                catch (ConcurrencyException)
+                {
+                    // Another request used the same token at the same moment: a replay like the one above.
+                    session.EjectAllPendingChanges();
+                    return await RevokeFamily(session, stored.FamilyId, ct);
+                }
 
             case "":
                 return Error("invalid_request", "grant_type is required.");
@@ -117,6 +127,14 @@ public static class IssueTokenEndpoint
         });
         await session.SaveChangesAsync(ct);
         return new TokenResponse(accessToken, "Bearer", (int)lifetime.TotalSeconds, refreshToken);
+    }
+
+    /// <summary>A used token presented again means it leaked: revoke every token of its family.</summary>
+    private static async Task<IResult> RevokeFamily(IDocumentSession session, Guid family, CancellationToken ct)
+    {
+        session.Patch<RefreshToken>(t => t.FamilyId == family).Set(t => t.Revoked, true);
+        await session.SaveChangesAsync(ct);
+        return Error("invalid_grant", "The refresh token was already used; its session is revoked.");
     }
 
     private static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));

@@ -25,6 +25,9 @@ public sealed class RefreshToken
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset? UsedAt { get; set; }
     public bool Revoked { get; set; }
+    /// <summary>Checked on update (optimistic concurrency): of two requests using the same token at once, only one can mark it used.</summary>
+    [Marten.Schema.Version]
+    public Guid Version { get; set; }
 }
 
 public sealed class IdentityDocuments : IConfigureMarten
@@ -33,6 +36,6 @@ public sealed class IdentityDocuments : IConfigureMarten
     {
         options.Schema.For<User>().UniqueIndex(u => u.NormalizedEmail);
         options.Schema.For<SigningKey>().Identity(k => k.Id);
-        options.Schema.For<RefreshToken>().Index(t => t.FamilyId);
+        options.Schema.For<RefreshToken>().Index(t => t.FamilyId).UseOptimisticConcurrency(true);
     }
 }

@@ -33,9 +33,10 @@ public static class ApiConventions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestLogging>();
-        app.UseMiddleware<RequestLimits>();
         app.UseAuthentication();
+        // Before the body limit, so that a 413 carries the X-RateLimit-* headers too (and counts against the limit).
         app.UseMiddleware<RateLimiting>();
+        app.UseMiddleware<RequestLimits>();
         app.UseMiddleware<Idempotency>();
         app.UseAuthorization();
     }

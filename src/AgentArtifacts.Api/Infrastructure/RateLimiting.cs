@@ -40,9 +40,14 @@ public sealed class RateLimiting(RequestDelegate next, Microsoft.Extensions.Opti
         Sweep(now, windowStart);
 
         var headers = context.Response.Headers;
-        headers["X-RateLimit-Limit"] = limit.ToString(CultureInfo.InvariantCulture);
-        headers["X-RateLimit-Remaining"] = Math.Max(0, limit - used).ToString(CultureInfo.InvariantCulture);
-        headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
+        // Written as the response starts, so they survive handlers that clear the response (the exception handler does).
+        context.Response.OnStarting(() =>
+        {
+            headers["X-RateLimit-Limit"] = limit.ToString(CultureInfo.InvariantCulture);
+            headers["X-RateLimit-Remaining"] = Math.Max(0, limit - used).ToString(CultureInfo.InvariantCulture);
+            headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        });
 
         if (used > limit)
         {

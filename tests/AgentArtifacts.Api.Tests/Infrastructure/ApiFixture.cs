@@ -1,8 +1,10 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentArtifacts.Api.Identity;
 using Marten;
 using Marten.Events;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Xunit;
 
@@ -36,6 +38,8 @@ public sealed class ApiFixture : IAsyncLifetime
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("truncate agentartifacts.idempotency_keys", connection);
         await command.ExecuteNonQueryAsync();
+        // The reset deleted the signing keys too: the host must not go on signing with a cached key that other nodes cannot find.
+        Host.Services.GetRequiredService<SigningKeys>().RequestRefresh();
     }
 
     public HttpClient Anonymous() => Host.NewClient();
