@@ -93,8 +93,19 @@ public sealed class SigningKeys(IDocumentStore store, TimeProvider clock, Micros
         return configuration;
     }
 
-    /// <summary>JwtBearer asks for this when a token names an unknown key id (e.g. one just created on another node).</summary>
-    public void RequestRefresh() => _current = _current is null ? null : _current with { LoadedAt = DateTimeOffset.MinValue };
+    /// <summary>
+    /// JwtBearer asks for this when a token names an unknown key id (e.g. one just created on another node). At most one
+    /// reload per <see cref="MinRefreshSpacing"/>: forged tokens with made-up key ids must not turn into database load.
+    /// </summary>
+    public void RequestRefresh()
+    {
+        if (_current is { } current && clock.GetUtcNow() - current.LoadedAt >= MinRefreshSpacing) _current = current with { LoadedAt = DateTimeOffset.MinValue };
+    }
+
+    /// <summary>Forget the cached ring; the next use reloads it from the database.</summary>
+    public void Invalidate() => _current = null;
+
+    private static readonly TimeSpan MinRefreshSpacing = TimeSpan.FromSeconds(30);
 
     private async Task<Snapshot> LoadAsync(CancellationToken ct)
     {

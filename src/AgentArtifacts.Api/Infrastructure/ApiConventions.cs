@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using FluentValidation;
 using JasperFx;
 using Microsoft.AspNetCore.Diagnostics;
@@ -21,6 +22,8 @@ public static class ApiConventions
         builder.Services.AddExceptionHandler<ExceptionMapping>();
         // Stop at the first failing rule of a property: later rules may assume earlier ones held (e.g. not null).
         ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
+        // Error keys name the JSON fields as clients send them (camelCase), not the C# properties.
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.CamelCase.ConvertName(member.Name);
         builder.Services.AddValidatorsFromAssemblyContaining<Program>(includeInternalTypes: true);
         builder.Services.AddHttpContextAccessor();
         builder.AddOpenApiDocument();

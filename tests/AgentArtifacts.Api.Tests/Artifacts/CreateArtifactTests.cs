@@ -90,7 +90,7 @@ public sealed class CreateArtifactTests(ApiFixture fixture) : ApiTest(fixture)
         var response = await ada.Client.PostJson("/artifacts", new { containerId = workspace, contentType = "text/plain", title = "", tags = new[] { "" } });
 
         var problem = await response.Json();
-        problem["errors"]!.AsObject().Select(e => e.Key).ShouldBe(["Title", "Tags"], ignoreOrder: true);
+        problem["errors"]!.AsObject().Select(e => e.Key).ShouldBe(["title", "tags"], ignoreOrder: true);
         problem["traceId"]!.GetValue<string>().ShouldNotBeEmpty();
     }
 

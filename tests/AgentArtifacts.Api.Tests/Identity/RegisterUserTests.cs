@@ -61,10 +61,10 @@ public sealed class RegisterUserTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Theory]
-    [InlineData("""{"email": "not-an-email", "password": "a long enough passphrase", "name": "Ada"}""", "validation_failed", "Email")]
-    [InlineData("""{"email": "ada@example.com", "password": "short", "name": "Ada"}""", "validation_failed", "Password")]
-    [InlineData("""{"email": "ada@example.com", "password": "a long enough passphrase"}""", "validation_failed", "Name")]
-    [InlineData("""{"email": "ada@example.com", "password": "a long enough passphrase", "name": "   "}""", "validation_failed", "Name")]
+    [InlineData("""{"email": "not-an-email", "password": "a long enough passphrase", "name": "Ada"}""", "validation_failed", "email")]
+    [InlineData("""{"email": "ada@example.com", "password": "short", "name": "Ada"}""", "validation_failed", "password")]
+    [InlineData("""{"email": "ada@example.com", "password": "a long enough passphrase"}""", "validation_failed", "name")]
+    [InlineData("""{"email": "ada@example.com", "password": "a long enough passphrase", "name": "   "}""", "validation_failed", "name")]
     [InlineData("""{"email": "ada@example.com", "password": "a long enough passphrase", "name": "Ada", "role": "admin"}""", "unknown_field", null)]
     [InlineData("""{"email": "ada@example.com", "password": 12345678901234, "name": "Ada"}""", "invalid_json", null)]
     public async Task bad_input_is_400_with_a_code_and_adds_no_user(string json, string code, string? field)

@@ -39,7 +39,7 @@ public sealed class ApiFixture : IAsyncLifetime
         await using var command = new NpgsqlCommand("truncate agentartifacts.idempotency_keys", connection);
         await command.ExecuteNonQueryAsync();
         // The reset deleted the signing keys too: the host must not go on signing with a cached key that other nodes cannot find.
-        Host.Services.GetRequiredService<SigningKeys>().RequestRefresh();
+        Host.Services.GetRequiredService<SigningKeys>().Invalidate();
     }
 
     public HttpClient Anonymous() => Host.NewClient();
