@@ -46,11 +46,13 @@ public static class CreateArtifactEndpoint
         if (errors.Count > 0) return Problems.Validation(errors, "context does not match the content type's schema.", "invalid_context");
 
         var id = Guid.CreateVersion7();
-        session.Events.StartStream<Artifact>(id, new ArtifactCreated(id, container.Id, request.ContentType, request.Title.Trim(),
+        var stream = session.Events.StartStream<Artifact>(id, new ArtifactCreated(id, container.Id, request.ContentType, request.Title.Trim(),
             request.Description, Normalize(request.Tags), context, request.Content));
         await session.SaveChangesAsync(ct);
 
-        var artifact = (await session.LoadAsync<Artifact>(id, ct))!;
+        // The saved event carries its timestamp, actor and version: fold it here rather than read the snapshot back.
+        var artifact = Artifact.Create((JasperFx.Events.IEvent<ArtifactCreated>)stream.Events.Single());
+        artifact.Version = stream.Events.Single().Version;
         http.Response.Headers.ETag = ETags.For(artifact.Version);
         return Results.Created($"/artifacts/{id}", ArtifactResponse.From(artifact));
     }

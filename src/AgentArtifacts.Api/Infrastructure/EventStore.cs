@@ -18,7 +18,8 @@ public static class EventStore
         var autoCreate = builder.Configuration.GetValue("Marten:AutoCreate", AutoCreate.CreateOrUpdate);
 
         // One connection pool for Marten, Wolverine and the few raw SQL statements (idempotency, health).
-        var dataSource = NpgsqlDataSource.Create(connectionString);
+        // NoResetOnClose: nothing here changes session state, so a pooled connection needs no DISCARD ALL on each reuse.
+        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true });
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddHostedService<IdempotencyPurge>();
 

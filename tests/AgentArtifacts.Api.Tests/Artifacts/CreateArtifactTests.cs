@@ -32,6 +32,9 @@ public sealed class CreateArtifactTests(ApiFixture fixture) : ApiTest(fixture)
         body["tags"]!.AsArray().Select(t => t!.GetValue<string>()).ShouldBe(["a", "b"]);
         body["createdBy"]!.GetValue<Guid>().ShouldBe(ada.Id);
 
+        var stored = await (await ada.Client.GetAsync($"/artifacts/{id}")).Json();
+        System.Text.Json.Nodes.JsonNode.DeepEquals(stored, body).ShouldBeTrue($"GET shows {stored} but POST answered {body}");
+
         await using var session = Fixture.Host.Store.QuerySession();
         var events = await session.Events.FetchStreamAsync(id);
         events.Single().Data.ShouldBeOfType<ArtifactCreated>().ContainerId.ShouldBe(workspace);
