@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Throughput benchmark for SPEC §6: the API's create and read rates against raw PostgreSQL baselines (pgbench) measured
+# in the same run, on the same machine, against the same server, at the same concurrency. See docs/benchmarks.md.
+#
+#   build/bench.sh                                  defaults: 8 connections, 20 s per measurement, 5 s warm-up
+#   BENCH_CONNECTIONS=16 BENCH_SECONDS=30 build/bench.sh
+#
+# Settings (environment): BENCH_CONNECTIONS (8), BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (5), BENCH_PORT (8091),
+# BENCH_PGBENCH_MODE (simple | extended | prepared; pgbench's -M, default simple), BENCH_SKIP_BUILD=1 (reuse the last
+# published app in .local/bench/app), BENCH_NPGSQL_OPTIONS (appended to the app's connection string, for experiments),
+# ConnectionStrings__Postgres (use that server instead of build/lib/postgres.sh's;
+# the bench always works in its own database agentartifacts_bench, which it drops and recreates).
+#
+# Exit status: 0 when everything ran (whether or not the targets were met: it measures, it does not gate), non-zero
+# when a step failed, a request was answered with a non-2xx status, or a socket error occurred.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source build/lib/postgres.sh
+
+connections=${BENCH_CONNECTIONS:-8}
+seconds=${BENCH_SECONDS:-20}
+warmup=${BENCH_WARMUP_SECONDS:-5}
+port=${BENCH_PORT:-8091}
+pgbench_mode=${BENCH_PGBENCH_MODE:-simple}
+db=agentartifacts_bench
+base="http://127.0.0.1:$port"
+bench_dir="$PWD/.local/bench"
+app_dir="$bench_dir/app"
+project=src/AgentArtifacts.Api
+threads=$(( connections < 2 ? connections : 2 ))  # load-generator threads: one per core, at most one per connection
+target_create=0.40 target_read=0.60               # SPEC §6
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+# --- tools --------------------------------------------------------------------------------------------------------
+need_tool() {  # need_tool <command> <debian-package>
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "bench: '$1' is missing, installing the Debian package '$2'" >&2
+  _aa_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$2" >/dev/null ||
+    { _aa_as_root apt-get update >/dev/null && _aa_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$2" >/dev/null; }
+}
+need_tool wrk wrk
+need_tool jq jq
+need_tool curl curl
+[[ $connections =~ ^[1-9][0-9]*$ && $seconds =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
+  die "BENCH_CONNECTIONS and BENCH_SECONDS must be positive integers, BENCH_WARMUP_SECONDS a non-negative one"
+[[ $pgbench_mode =~ ^(simple|extended|prepared)$ ]] || die "BENCH_PGBENCH_MODE must be simple, extended or prepared"
+
+# --- 1. PostgreSQL: a fresh database --------------------------------------------------------------------------------
+log "PostgreSQL"
+ensure_postgres "$db"
+# Split the connection string into libpq settings for psql and pgbench.
+declare -A cs=()
+IFS=';' read -ra cs_parts <<<"$ConnectionStrings__Postgres"
+for part in "${cs_parts[@]}"; do
+  [[ $part == *=* ]] || continue
+  key=${part%%=*}; key=${key,,}; key=${key// /}
+  cs[$key]=${part#*=}
+done
+export PGHOST=${cs[host]:-${cs[server]:-127.0.0.1}} PGPORT=${cs[port]:-5432}
+export PGUSER=${cs[username]:-${cs[userid]:-${cs[user]:-postgres}}} PGPASSWORD=${cs[password]:-}
+# The app uses the bench database whatever database the given connection string named: the bench drops it.
+export ConnectionStrings__Postgres="Host=$PGHOST;Port=$PGPORT;Database=$db;Username=$PGUSER;Password=$PGPASSWORD"
+# Experiments with Npgsql settings need no code change, e.g. BENCH_NPGSQL_OPTIONS='No Reset On Close=true;Max Auto Prepare=20'
+[[ -z ${BENCH_NPGSQL_OPTIONS:-} ]] || ConnectionStrings__Postgres+=";${BENCH_NPGSQL_OPTIONS}"
+
+pg_bin=$(dirname "$(printf '%s\n' /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -n1)")
+[[ -x $pg_bin/pgbench ]] || need_tool pgbench postgresql-contrib
+[[ -x $pg_bin/pgbench ]] || pg_bin=$(dirname "$(command -v pgbench)")
+psql() { "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+psql -d postgres -c "drop database if exists $db with (force)" -c "create database $db"
+echo "database $db recreated on $PGHOST:$PGPORT ($("$pg_bin/postgres" --version 2>/dev/null || psql -d "$db" -tAc 'show server_version'))" >&2
+
+# --- 2. Build and publish the production way (build/Dockerfile), then start the app -----------------------------------
+if [[ ${BENCH_SKIP_BUILD:-} == 1 && -f $app_dir/AgentArtifacts.Api.dll ]]; then
+  log "Reusing the published app in $app_dir (BENCH_SKIP_BUILD=1)"
+else
+  log "Building and publishing (Release, Wolverine static codegen) into $app_dir"
+  mkdir -p "$bench_dir"
+  dotnet build "$project" -c Release -nologo -v quiet
+  # codegen needs a connection string to build the host but never connects, so a placeholder will do.
+  ConnectionStrings__Postgres="Host=localhost;Database=codegen;Username=postgres" \
+    dotnet run --project "$project" -c Release --no-build -- codegen write >"$bench_dir/codegen.log" 2>&1 ||
+    { tail -n 20 "$bench_dir/codegen.log" >&2; die "codegen write failed"; }
+  rm -rf "$app_dir"
+  dotnet publish "$project" -c Release --no-restore -nologo -v quiet -p:WolverineStaticCodegen=true -o "$app_dir"
+fi
+
+app_pid=""
+work_dir=$(mktemp -d)
+cleanup() {
+  if [[ -n $app_pid ]] && kill -0 "$app_pid" 2>/dev/null; then
+    kill "$app_pid" 2>/dev/null || true
+    for _ in {1..50}; do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$app_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "Starting the app on $base"
+mkdir -p "$bench_dir"
+app_log="$bench_dir/app.log"
+(
+  cd "$app_dir"
+  export ASPNETCORE_URLS="$base" Wolverine__StaticCodegen=true Marten__DaemonMode=Solo \
+    RateLimiting__PermitLimit=100000000 RateLimiting__TokenPermitLimit=1000000 Logging__LogLevel__Default=Warning
+  exec dotnet AgentArtifacts.Api.dll
+) >"$app_log" 2>&1 &
+app_pid=$!
+
+ready=""
+for _ in {1..120}; do
+  kill -0 "$app_pid" 2>/dev/null || { tail -n 30 "$app_log" >&2; die "the app exited during start-up (log: $app_log)"; }
+  if [[ $(curl -s -o /dev/null -w '%{http_code}' "$base/health/ready" || true) == 200 ]]; then ready=1; break; fi
+  sleep 0.5
+done
+[[ -n $ready ]] || { tail -n 30 "$app_log" >&2; die "GET /health/ready did not answer 200 within 60 s (log: $app_log)"; }
+echo "ready (pid $app_pid, log $app_log)" >&2
+
+# --- 3. Arrange through the API ---------------------------------------------------------------------------------------
+# api <method> <path> [curl args...]: prints the body; fails the bench on a non-2xx answer.
+api() {
+  local method=$1 path=$2 out status
+  shift 2
+  out="$work_dir/response.json"
+  status=$(curl -sS -o "$out" -w '%{http_code}' -X "$method" "$base$path" "$@") || die "$method $path: curl failed"
+  [[ $status == 2?? ]] || die "$method $path answered $status: $(head -c 500 "$out")"
+  cat "$out"
+}
+json=(-H 'Content-Type: application/json')
+
+log "Arranging: user, token, workspace, one artifact"
+email="bench@example.com" password="bench-password-0123"
+api POST /auth/register "${json[@]}" -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Bench\"}" >/dev/null
+token=$(api POST /auth/token --data-urlencode grant_type=password --data-urlencode "username=$email" \
+  --data-urlencode "password=$password" | jq -er .access_token)
+auth=(-H "Authorization: Bearer $token")
+workspace=$(api POST /workspaces "${json[@]}" "${auth[@]}" -d '{"title":"bench"}' | jq -er .id)
+create_body="{\"containerId\":\"$workspace\",\"contentType\":\"text/markdown\",\"title\":\"bench\",\"content\":\"hello\"}"
+artifact=$(api POST /artifacts "${json[@]}" "${auth[@]}" -d "$create_body" | jq -er .id)
+api GET "/artifacts/$artifact" "${auth[@]}" >/dev/null
+echo "workspace $workspace, artifact $artifact" >&2
+
+# --- load generation and measurement helpers -------------------------------------------------------------------------
+# CPU accounting for each measured phase, in core-seconds: the whole machine (/proc/stat), the app (/proc/<pid>/stat),
+# the load client (bash's `time`), the PostgreSQL server (postmaster and its children, live ones plus the reaped ones
+# accumulated in the postmaster's cutime/cstime; only if the server runs on this machine); the rest is everything else
+# that ran meanwhile (other users of the machine, the kernel).
+clk_tck=$(getconf CLK_TCK)
+postmaster_pid=$(head -n1 "$(psql -d postgres -tAc 'show data_directory')/postmaster.pid" 2>/dev/null || true)
+[[ -n $postmaster_pid && -r /proc/$postmaster_pid/stat ]] || postmaster_pid=""
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# proc_ticks <pid> [with-children]: utime + stime (+ cutime + cstime); 0 for a process that is gone
+proc_ticks() {
+  awk -v children="${2:-}" '{ sub(/^.*\) /, ""); print $12 + $13 + (children ? $14 + $15 : 0) }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+pg_ticks() {
+  local total=0 pid
+  [[ -n $postmaster_pid ]] || { echo 0; return; }
+  total=$(proc_ticks "$postmaster_pid" with-children)
+  for pid in $(pgrep -P "$postmaster_pid"); do total=$(( total + $(proc_ticks "$pid") )); done
+  echo "$total"
+}
+cpu_start() { cpu_busy0=$(machine_busy) cpu_app0=$(proc_ticks "$app_pid") cpu_pg0=$(pg_ticks); }
+# cpu_end <client user+sys seconds>: the phase's CPU use in ticks, the client's in seconds
+cpu_end() {
+  cpu_busy=$(( $(machine_busy) - cpu_busy0 )) cpu_app=$(( $(proc_ticks "$app_pid") - cpu_app0 )) cpu_pg=$(( $(pg_ticks) - cpu_pg0 ))
+  cpu_client=$1
+}
+# cpu_report <requests or transactions>: sets cpu_summary, shares of the machine and CPU milliseconds per request
+cpu_report() {
+  cpu_summary=$(awk -v busy="$cpu_busy" -v app="$cpu_app" -v pg="$cpu_pg" -v has_pg="$postmaster_pid" -v client="$cpu_client" \
+      -v secs="$seconds" -v n="$1" -v hz="$clk_tck" -v cores="$(nproc)" 'BEGIN {
+    b = busy / hz; a = app / hz; p = pg / hz; rest = b - a - p - client; if (rest < 0) rest = 0
+    pct = 100 / secs / cores; ms = 1000 / n
+    printf "CPU, %% of %d cores: machine %.0f%% = app %.0f%% + load client %.0f%% + ", cores, b * pct, a * pct, client * pct
+    if (has_pg) printf "PostgreSQL %.0f%% + other %.0f%%\n", p * pct, rest * pct
+    else printf "PostgreSQL and other %.0f%%\n", rest * pct
+    printf "CPU per request: app %.3f ms, load client %.3f ms", a * ms, client * ms
+    if (has_pg) printf ", PostgreSQL %.3f ms", p * ms }')
+}
+
+# Lua for wrk: prints one machine-readable line at the end (latencies in microseconds).
+wrk_report='
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH_RESULT %d %.0f %.0f %.0f %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.status, e.connect + e.read + e.write + e.timeout))
+end'
+
+# warm_wrk <lua-script> <path>: the unmeasured warm-up (JIT, connection pools, caches)
+warm_wrk() {
+  if (( warmup > 0 )); then wrk -t "$threads" -c "$connections" -d "${warmup}s" -s "$1" "$base$2" >/dev/null; fi
+}
+
+# run_wrk <name> <lua-script> <path>: the measured run; sets rps, p50_ms, p99_ms, requests, cpu_summary
+run_wrk() {
+  local name=$1 script=$2 path=$3 out="$work_dir/wrk-$1.txt" timing="$work_dir/time-$1.txt" result
+  cpu_start
+  TIMEFORMAT='%U %S'
+  { time wrk -t "$threads" -c "$connections" -d "${seconds}s" --latency -s "$script" "$base$path" >"$out"; } 2>"$timing"
+  cpu_end "$(awk '{ print $1 + $2 }' "$timing")"
+  sed '/^BENCH_RESULT/d' "$out" >&2
+  result=$(grep '^BENCH_RESULT' "$out") || die "wrk $name printed no result"
+  read -r _ requests duration_us p50_us p99_us non2xx socket_errors <<<"$result"
+  (( non2xx == 0 )) || die "$name: $non2xx responses with status >= 400 (bench fails)"
+  (( socket_errors == 0 )) || die "$name: $socket_errors socket errors (connect/read/write/timeout; bench fails)"
+  (( requests > 0 )) || die "$name: no request completed"
+  rps=$(awk -v n="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", n / d * 1e6 }')
+  p50_ms=$(awk -v v="$p50_us" 'BEGIN { printf "%.2f", v / 1000 }')
+  p99_ms=$(awk -v v="$p99_us" 'BEGIN { printf "%.2f", v / 1000 }')
+  cpu_report "$requests"
+  echo "$cpu_summary" >&2
+}
+
+# run_pgbench <name> <script>: warm-up, then the measured run with a per-transaction log;
+# sets tps, avg_ms, p50_ms, p99_ms, cpu_summary
+run_pgbench() {
+  local name=$1 script=$2 out="$work_dir/pgbench-$1.txt" timing="$work_dir/time-$1.txt" failed
+  local args=(-n -M "$pgbench_mode" -c "$connections" -j "$threads" -f "$script" "$db")
+  if (( warmup > 0 )); then "$pg_bin/pgbench" "${args[@]}" -T "$warmup" >/dev/null 2>&1; fi
+  cpu_start
+  TIMEFORMAT='%U %S'
+  { time (cd "$work_dir" && "$pg_bin/pgbench" "${args[@]}" -T "$seconds" -l --log-prefix="pglog-$name" >"$out" 2>&1); } 2>"$timing" ||
+    { cat "$out" >&2; die "pgbench $name failed"; }
+  cpu_end "$(awk '{ print $1 + $2 }' "$timing")"
+  grep -E '^(number of (clients|threads|transactions actually processed|failed)|latency average|tps)' "$out" >&2
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out" | head -n1)
+  avg_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out")
+  failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+  transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+  [[ -n $tps && -n $avg_ms && -n $transactions ]] || { cat "$out" >&2; die "could not parse pgbench $name output"; }
+  [[ ${failed:-0} == 0 ]] || die "pgbench $name: $failed failed transactions"
+  # Log lines: client_id transaction_no time_us script_no epoch epoch_us; percentiles over every transaction.
+  read -r p50_ms p99_ms < <(cat "$work_dir"/pglog-"$name".* | awk '{ print $3 }' | sort -n | awk '
+    { v[NR] = $1 } END { i50 = int(NR * 0.50); i99 = int(NR * 0.99); if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1
+      printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }')
+  rm -f "$work_dir"/pglog-"$name".*
+  cpu_report "$transactions"
+  echo "$cpu_summary" >&2
+}
+
+streams() { psql -d "$db" -tAc 'select count(*) from agentartifacts.mt_streams'; }
+
+# Waits until the async projections have caught up with the events written so far, so the next phase runs on a quiet app.
+wait_for_projections() {
+  local started=$SECONDS lag
+  while :; do
+    lag=$(curl -s "$base/health/ready" | jq -r '([.projections[]?.lag] | max) // 0')
+    [[ $lag == 0 ]] && break
+    (( SECONDS - started < 300 )) || die "async projections still lag by $lag events after 300 s"
+    sleep 1
+  done
+  projection_catchup=$(( SECONDS - started ))
+}
+
+# --- 4 and 5. Baselines and API load, create then read -----------------------------------------------------------------
+log "pgbench scripts and scratch tables (schema bench in $db)"
+psql -d "$db" <<'SQL'
+create schema bench;
+create table bench.bench_insert (id uuid primary key, data jsonb not null);
+create table bench.bench_select (k bigint primary key, id uuid not null, data jsonb not null);
+insert into bench.bench_select (k, id, data)
+  select g, gen_random_uuid(), jsonb_build_object('title', 'bench ' || g, 'contentType', 'text/markdown', 'content', 'hello')
+  from generate_series(1, 10000) as g;
+vacuum analyze bench.bench_select;
+SQL
+cat >"$work_dir/insert.sql" <<SQL
+insert into bench.bench_insert (id, data) values (gen_random_uuid(), '$create_body');
+SQL
+cat >"$work_dir/select.sql" <<'SQL'
+\set k random(1, 10000)
+select id, data from bench.bench_select where k = :k;
+SQL
+cat >"$work_dir/create.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$create_body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+$wrk_report
+LUA
+cat >"$work_dir/read.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $token"
+$wrk_report
+LUA
+sed 's/^/  /' "$work_dir/insert.sql" "$work_dir/select.sql" >&2
+
+declare -A r=()
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+log "Baseline: pgbench single-row INSERT, $connections clients, ${seconds} s"
+run_pgbench insert "$work_dir/insert.sql"
+r[base_create]=$tps r[base_create_avg]=$avg_ms r[base_create_p50]=$p50_ms r[base_create_p99]=$p99_ms r[cpu_base_create]=$cpu_summary
+
+log "API: POST /artifacts, $connections connections, ${seconds} s"
+warm_wrk "$work_dir/create.lua" /artifacts
+before=$(streams)
+run_wrk create "$work_dir/create.lua" /artifacts
+created=$(( $(streams) - before ))
+# Every counted response must be a new artifact. Requests in flight when the warm-up or the run stopped may add up to
+# one per connection each.
+(( created >= requests && created <= requests + connections * 2 )) ||
+  die "POST /artifacts: wrk counted $requests responses but $created artifacts were created"
+r[api_create]=$rps r[api_create_p50]=$p50_ms r[api_create_p99]=$p99_ms r[cpu_api_create]=$cpu_summary
+wait_for_projections
+echo "created $created artifacts; async projections caught up ${projection_catchup} s after the load ended" >&2
+
+log "Baseline: pgbench SELECT by primary key, $connections clients, ${seconds} s"
+run_pgbench select "$work_dir/select.sql"
+r[base_read]=$tps r[base_read_avg]=$avg_ms r[base_read_p50]=$p50_ms r[base_read_p99]=$p99_ms r[cpu_base_read]=$cpu_summary
+
+log "API: GET /artifacts/{id}, $connections connections, ${seconds} s"
+warm_wrk "$work_dir/read.lua" "/artifacts/$artifact"
+run_wrk read "$work_dir/read.lua" "/artifacts/$artifact"
+r[api_read]=$rps r[api_read_p50]=$p50_ms r[api_read_p99]=$p99_ms r[cpu_api_read]=$cpu_summary
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- 6. Report ---------------------------------------------------------------------------------------------------------
+verdict() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { x = a / b; printf "%.2f× %s (target ≥ %.2f×)", x, (x >= t ? "PASS" : "BELOW"), t }'; }
+row() { printf '%-8s | %9s | %8s | %8s | %10s | %8s | %8s | %s\n' "$@"; }
+
+printf '\nAgentArtifacts benchmark, %s, %s connections, %s s per measurement (after %s s warm-up), pgbench -M %s\n' \
+  "$(date -u '+%Y-%m-%d %H:%M UTC')" "$connections" "$seconds" "$warmup" "$pgbench_mode"
+printf 'machine: %s cores, load average at start %s, at end %s\n' "$(nproc)" "$load_start" "$load_end"
+[[ -z ${BENCH_NPGSQL_OPTIONS:-} ]] || printf 'app connection string options: %s\n' "$BENCH_NPGSQL_OPTIONS"
+echo
+row "" "API req/s" "API p50" "API p99" "pgbench tps" "pg p50" "pg p99" "API / pgbench"
+row "--------" "---------" "--------" "--------" "----------" "--------" "--------" "-------------"
+row create "${r[api_create]}" "${r[api_create_p50]} ms" "${r[api_create_p99]} ms" "${r[base_create]%.*}" \
+  "${r[base_create_p50]} ms" "${r[base_create_p99]} ms" "$(verdict "${r[api_create]}" "${r[base_create]}" $target_create)"
+row read "${r[api_read]}" "${r[api_read_p50]} ms" "${r[api_read_p99]} ms" "${r[base_read]%.*}" \
+  "${r[base_read_p50]} ms" "${r[base_read_p99]} ms" "$(verdict "${r[api_read]}" "${r[base_read]}" $target_read)"
+printf '\nlatencies: API from wrk (--latency); pgbench p50/p99 from its per-transaction log (-l), average: create %s ms, read %s ms\n' \
+  "${r[base_create_avg]}" "${r[base_read_avg]}"
+echo "where the CPU went (app = the service process; other = the rest of the machine, e.g. other users' processes):"
+for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgbench SELECT:cpu_base_read" "API read:cpu_api_read"; do
+  printf '  %s\n' "${phase%%:*}"
+  # shellcheck disable=SC2001
+  sed 's/^/    /' <<<"${r[${phase#*:}]}"
+done
+printf 'async projections caught up %s s after the create load (%s artifacts created)\n' "$projection_catchup" "$created"
