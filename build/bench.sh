@@ -30,6 +30,7 @@ project=src/AgentArtifacts.Api
 threads=$(( connections < 2 ? connections : 2 ))  # load-generator threads: one per core, at most one per connection
 target_create=0.40 target_read=0.60               # SPEC §6
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)  # before this script adds its own load (building, then the phases)
 log() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
@@ -79,13 +80,13 @@ if [[ ${BENCH_SKIP_BUILD:-} == 1 && -f $app_dir/AgentArtifacts.Api.dll ]]; then
 else
   log "Building and publishing (Release, Wolverine static codegen) into $app_dir"
   mkdir -p "$bench_dir"
-  dotnet build "$project" -c Release -nologo -v quiet
+  dotnet build "$project" -c Release -nologo -v quiet >&2
   # codegen needs a connection string to build the host but never connects, so a placeholder will do.
   ConnectionStrings__Postgres="Host=localhost;Database=codegen;Username=postgres" \
     dotnet run --project "$project" -c Release --no-build -- codegen write >"$bench_dir/codegen.log" 2>&1 ||
     { tail -n 20 "$bench_dir/codegen.log" >&2; die "codegen write failed"; }
   rm -rf "$app_dir"
-  dotnet publish "$project" -c Release --no-restore -nologo -v quiet -p:WolverineStaticCodegen=true -o "$app_dir"
+  dotnet publish "$project" -c Release --no-restore -nologo -v quiet -p:WolverineStaticCodegen=true -o "$app_dir" >&2
 fi
 
 app_pid=""
@@ -325,7 +326,8 @@ row() { printf '%-8s | %9s | %8s | %8s | %10s | %8s | %8s | %s\n' "$@"; }
 
 printf '\nAgentArtifacts benchmark, %s, %s connections, %s s per measurement (after %s s warm-up), pgbench -M %s\n' \
   "$(date -u '+%Y-%m-%d %H:%M UTC')" "$connections" "$seconds" "$warmup" "$pgbench_mode"
-printf 'machine: %s cores, load average at start %s, at end %s\n' "$(nproc)" "$load_start" "$load_end"
+printf 'machine: %s cores; load average (1/5/15 min) before the run %s, when the phases began %s, at the end %s\n' \
+  "$(nproc)" "$load_before" "$load_start" "$load_end"
 [[ -z ${BENCH_NPGSQL_OPTIONS:-} ]] || printf 'app connection string options: %s\n' "$BENCH_NPGSQL_OPTIONS"
 echo
 row "" "API req/s" "API p50" "API p99" "pgbench tps" "pg p50" "pg p99" "API / pgbench"
