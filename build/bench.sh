@@ -113,9 +113,19 @@ app_log="$bench_dir/app.log"
 ) >"$app_log" 2>&1 &
 app_pid=$!
 
+# Dies with the app's exit status and the end of its log when the app is no longer running.
+assert_app_running() {
+  kill -0 "$app_pid" 2>/dev/null && return 0
+  local status=0
+  wait "$app_pid" || status=$?
+  app_pid=""
+  tail -n 30 "$app_log" >&2
+  die "the app exited with status $status$( ((status > 128)) && echo " (signal $((status - 128)))") $1 (log: $app_log)"
+}
+
 ready=""
 for _ in {1..120}; do
-  kill -0 "$app_pid" 2>/dev/null || { tail -n 30 "$app_log" >&2; die "the app exited during start-up (log: $app_log)"; }
+  assert_app_running "during start-up"
   if [[ $(curl -s -o /dev/null -w '%{http_code}' "$base/health/ready" || true) == 200 ]]; then ready=1; break; fi
   sleep 0.5
 done
@@ -206,6 +216,7 @@ run_wrk() {
   { time wrk -t "$threads" -c "$connections" -d "${seconds}s" --latency -s "$script" "$base$path" >"$out"; } 2>"$timing"
   cpu_end "$(awk '{ print $1 + $2 }' "$timing")"
   sed '/^BENCH_RESULT/d' "$out" >&2
+  assert_app_running "during the $name load"
   result=$(grep '^BENCH_RESULT' "$out") || die "wrk $name printed no result"
   read -r _ requests duration_us p50_us p99_us non2xx socket_errors <<<"$result"
   (( non2xx == 0 )) || die "$name: $non2xx responses with status >= 400 (bench fails)"
@@ -229,6 +240,7 @@ run_pgbench() {
   { time (cd "$work_dir" && "$pg_bin/pgbench" "${args[@]}" -T "$seconds" -l --log-prefix="pglog-$name" >"$out" 2>&1); } 2>"$timing" ||
     { cat "$out" >&2; die "pgbench $name failed"; }
   cpu_end "$(awk '{ print $1 + $2 }' "$timing")"
+  assert_app_running "during the pgbench $name run"
   grep -E '^(number of (clients|threads|transactions actually processed|failed)|latency average|tps)' "$out" >&2
   tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out" | head -n1)
   avg_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out")
@@ -251,7 +263,8 @@ streams() { psql -d "$db" -tAc 'select count(*) from agentartifacts.mt_streams';
 wait_for_projections() {
   local started=$SECONDS lag
   while :; do
-    lag=$(curl -s "$base/health/ready" | jq -r '([.projections[]?.lag] | max) // 0')
+    assert_app_running "while the projections caught up"
+    lag=$( (curl -s "$base/health/ready" || true) | jq -r '([.projections[]?.lag] | max) // 0')
     [[ $lag == 0 ]] && break
     (( SECONDS - started < 300 )) || die "async projections still lag by $lag events after 300 s"
     sleep 1
