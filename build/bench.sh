@@ -193,6 +193,9 @@ cpu_report() {
     else printf "PostgreSQL and other %.0f%%\n", rest * pct
     printf "CPU per request: app %.3f ms, load client %.3f ms", a * ms, client * ms
     if (has_pg) printf ", PostgreSQL %.3f ms", p * ms }')
+  # Share of the machine used by neither the app, the load client nor PostgreSQL: other users disturbing the measurement.
+  cpu_other=$(awk -v busy="$cpu_busy" -v app="$cpu_app" -v pg="$cpu_pg" -v client="$cpu_client" -v secs="$seconds" \
+      -v hz="$clk_tck" -v cores="$(nproc)" 'BEGIN { o = (busy - app - pg) / hz - client; printf "%.0f", (o < 0 ? 0 : o) * 100 / secs / cores }')
 }
 
 # Lua for wrk: prints one machine-readable line at the end (latencies in microseconds).
@@ -304,11 +307,14 @@ LUA
 sed 's/^/  /' "$work_dir/insert.sql" "$work_dir/select.sql" >&2
 
 declare -A r=()
+disturbed=()
+note_disturbance() { (( cpu_other <= 10 )) || disturbed+=("$1: ${cpu_other}%"); }
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log "Baseline: pgbench single-row INSERT, $connections clients, ${seconds} s"
 run_pgbench insert "$work_dir/insert.sql"
 r[base_create]=$tps r[base_create_avg]=$avg_ms r[base_create_p50]=$p50_ms r[base_create_p99]=$p99_ms r[cpu_base_create]=$cpu_summary
+note_disturbance "pgbench INSERT"
 
 log "API: POST /artifacts, $connections connections, ${seconds} s"
 warm_wrk "$work_dir/create.lua" /artifacts
@@ -320,17 +326,20 @@ created=$(( $(streams) - before ))
 (( created >= requests && created <= requests + connections * 2 )) ||
   die "POST /artifacts: wrk counted $requests responses but $created artifacts were created"
 r[api_create]=$rps r[api_create_p50]=$p50_ms r[api_create_p99]=$p99_ms r[cpu_api_create]=$cpu_summary
+note_disturbance "API create"
 wait_for_projections
 echo "created $created artifacts; async projections caught up ${projection_catchup} s after the load ended" >&2
 
 log "Baseline: pgbench SELECT by primary key, $connections clients, ${seconds} s"
 run_pgbench select "$work_dir/select.sql"
 r[base_read]=$tps r[base_read_avg]=$avg_ms r[base_read_p50]=$p50_ms r[base_read_p99]=$p99_ms r[cpu_base_read]=$cpu_summary
+note_disturbance "pgbench SELECT"
 
 log "API: GET /artifacts/{id}, $connections connections, ${seconds} s"
 warm_wrk "$work_dir/read.lua" "/artifacts/$artifact"
 run_wrk read "$work_dir/read.lua" "/artifacts/$artifact"
 r[api_read]=$rps r[api_read_p50]=$p50_ms r[api_read_p99]=$p99_ms r[cpu_api_read]=$cpu_summary
+note_disturbance "API read"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- 6. Report ---------------------------------------------------------------------------------------------------------
@@ -358,3 +367,8 @@ for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgben
   sed 's/^/    /' <<<"${r[${phase#*:}]}"
 done
 printf 'async projections caught up %s s after the create load (%s artifacts created)\n' "$projection_catchup" "$created"
+if (( ${#disturbed[@]} > 0 )); then
+  list=$(printf '%s; ' "${disturbed[@]}")
+  printf '\nWARNING: other processes used more than 10%% of the machine during %s.\n' "${list%; }"
+  echo "The ratios are unreliable; re-run when the machine is otherwise idle (the CPU ms per request above are less affected)."
+fi
