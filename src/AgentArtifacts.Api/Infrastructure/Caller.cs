@@ -9,7 +9,12 @@ public sealed record Caller(Guid Id, string Kind, bool IsPlatformAdmin)
 {
     public const string PlatformAdminClaim = "platform_admin";
 
-    public static Caller From(ClaimsPrincipal user)
+    // Middleware and the endpoint all ask for the caller of one request: read the claims once per principal.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ClaimsPrincipal, Caller> Resolved = new();
+
+    public static Caller From(ClaimsPrincipal user) => Resolved.GetValue(user, Read);
+
+    private static Caller Read(ClaimsPrincipal user)
     {
         var isAdmin = user.HasClaim(PlatformAdminClaim, "true");
         var subject = user.FindFirstValue("sub") ?? user.FindFirstValue(ClaimTypes.NameIdentifier);

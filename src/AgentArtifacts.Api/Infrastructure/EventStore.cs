@@ -18,8 +18,10 @@ public static class EventStore
         var autoCreate = builder.Configuration.GetValue("Marten:AutoCreate", AutoCreate.CreateOrUpdate);
 
         // One connection pool for Marten, Wolverine and the few raw SQL statements (idempotency, health).
-        // NoResetOnClose: nothing here changes session state, so a pooled connection needs no DISCARD ALL on each reuse.
-        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true });
+        // NoResetOnClose: nothing here leaves session state on a pooled connection (our advisory locks are transaction-scoped),
+        // so reuse needs no DISCARD ALL; MaxAutoPrepare: the hot statements are parsed and planned once per connection
+        // (docs/benchmarks.md measured both: about a third less PostgreSQL CPU per request).
+        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true, MaxAutoPrepare = 50 });
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddHostedService<IdempotencyPurge>();
 

@@ -10,6 +10,11 @@ public sealed class RequestLogging(RequestDelegate next, ILogger<RequestLogging>
 {
     public async Task InvokeAsync(HttpContext context)
     {
+        if (!logger.IsEnabled(LogLevel.Information))
+        {
+            await next(context);
+            return;
+        }
         var started = Stopwatch.GetTimestamp();
         try
         {
