@@ -40,10 +40,24 @@ public static class ArtifactTransitions
         if (expected is not null && expected != artifact!.Version) return ETags.PreconditionFailed();
         if (decision is IResult problem) return problem;
 
-        session.Events.Append(id, artifact!.Version + 1, decision);
-        await session.SaveChangesAsync(ct);
-        http.Response.Headers.ETag = ETags.For(artifact.Version + 1);
-        if (noContent) return Results.NoContent();
-        return Results.Ok(ArtifactResponse.From((await session.LoadAsync<Artifact>(id, ct))!));
+        var updated = await AppendAsync(session, artifact!, [decision], http, ct);
+        return noContent ? Results.NoContent() : Results.Ok(ArtifactResponse.From(updated));
+    }
+
+    /// <summary>
+    /// Appends decided events with optimistic concurrency (the append fails if anyone wrote after the version the
+    /// decision saw), sets the ETag, and returns the artifact as it now is.
+    /// </summary>
+    public static async Task<Artifact> AppendAsync(IDocumentSession session, Artifact artifact, IReadOnlyList<object> events,
+        HttpContext http, CancellationToken ct)
+    {
+        if (events.Count > 0)
+        {
+            session.Events.Append(artifact.Id, artifact.Version + events.Count, events.ToArray());
+            await session.SaveChangesAsync(ct);
+            artifact = (await session.LoadAsync<Artifact>(artifact.Id, ct))!;
+        }
+        http.Response.Headers.ETag = ETags.For(artifact.Version);
+        return artifact;
     }
 }

@@ -31,15 +31,7 @@ public static class UpdateArtifactEndpoint
 
         var (events, problem) = Decide(artifact, types.Resolve(artifact.ContentType), patch.Document!);
         if (problem is not null) return problem;
-        if (events.Count > 0)
-        {
-            // Optimistic concurrency: the append fails if anyone wrote after the version we decided on.
-            session.Events.Append(id, artifact.Version + events.Count, events.ToArray());
-            await session.SaveChangesAsync(ct);
-            artifact = (await session.LoadAsync<Artifact>(id, ct))!;
-        }
-        http.Response.Headers.ETag = ETags.For(artifact.Version);
-        return Results.Ok(ArtifactResponse.From(artifact));
+        return Results.Ok(ArtifactResponse.From(await ArtifactTransitions.AppendAsync(session, artifact, events, http, ct)));
     }
 
     public static (IReadOnlyList<object> Events, IResult? Problem) Decide(Artifact artifact, ResolvedType type, JsonObject patch)

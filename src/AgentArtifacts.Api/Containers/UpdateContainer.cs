@@ -45,14 +45,7 @@ public static class UpdateContainerEndpoint
 
         var (events, problem) = Decide(container, request);
         if (problem is not null) return problem;
-        if (events.Count > 0)
-        {
-            session.Events.Append(id, container.Version + events.Count, events.ToArray());
-            await session.SaveChangesAsync(ct);
-            container = (await session.LoadAsync<Artifact>(id, ct))!;
-        }
-        http.Response.Headers.ETag = ETags.For(container.Version);
-        return Results.Ok(ContainerResponse.From(container));
+        return Results.Ok(ContainerResponse.From(await ArtifactTransitions.AppendAsync(session, container, events, http, ct)));
     }
 
     public static (IReadOnlyList<object> Events, IResult? Problem) Decide(Artifact container, UpdateContainer request)

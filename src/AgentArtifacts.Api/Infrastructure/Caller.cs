@@ -24,9 +24,10 @@ public sealed record Caller(Guid Id, string Kind, bool IsPlatformAdmin)
             return new Caller(id, "user", isAdmin);
         }
 
-        // An external (Microsoft Entra ID) user: a stable id derived from issuer tenant and object id.
+        // An external (Microsoft Entra ID) user: a stable id derived from issuer tenant and object id. Its token's claims
+        // are the tenant's to shape, so it never carries our platform-admin flag.
         var tenant = user.FindFirstValue("tid") ?? user.FindFirstValue("http://schemas.microsoft.com/identity/claims/tenantid") ?? "";
-        return new Caller(ExternalUserId(tenant, objectId ?? subject ?? ""), "user", isAdmin);
+        return new Caller(ExternalUserId(tenant, objectId ?? subject ?? ""), "user", IsPlatformAdmin: false);
     }
 
     public static Guid ExternalUserId(string tenant, string objectId)

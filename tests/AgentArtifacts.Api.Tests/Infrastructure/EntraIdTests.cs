@@ -59,6 +59,15 @@ public sealed class EntraIdTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public void an_entra_token_cannot_claim_platform_admin()
+    {
+        var caller = AgentArtifacts.Api.Infrastructure.Caller.From(new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim("oid", Guid.NewGuid().ToString()), new Claim("tid", Tenant), new Claim("platform_admin", "true")], "Entra")));
+
+        caller.IsPlatformAdmin.ShouldBeFalse();
+    }
+
+    [Fact]
     public void an_entra_user_gets_a_stable_id_from_tenant_and_object_id()
     {
         var objectId = Guid.NewGuid().ToString();
