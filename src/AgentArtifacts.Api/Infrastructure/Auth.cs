@@ -22,13 +22,14 @@ public static class Auth
     {
         builder.Services.Configure<SigningKeyOptions>(builder.Configuration.GetSection("Auth"));
         builder.Services.AddSingleton<SigningKeys>();
+        builder.Services.AddSingleton<ValidatedTokens>();
         var entraConfigured = builder.Configuration.GetSection("AzureAd").Exists();
 
         var authentication = builder.Services.AddAuthentication(Policy)
             .AddPolicyScheme(Policy, "Local or Entra ID bearer token", o => o.ForwardDefaultSelector = context =>
                 entraConfigured && !IsLocalToken(context) ? Entra : Local)
             .AddJwtBearer(Local, _ => { });
-        builder.Services.AddOptions<JwtBearerOptions>(Local).Configure<SigningKeys, IOptions<SigningKeyOptions>>((o, keys, settings) =>
+        builder.Services.AddOptions<JwtBearerOptions>(Local).Configure<SigningKeys, IOptions<SigningKeyOptions>, ValidatedTokens>((o, keys, settings, validated) =>
         {
             o.MapInboundClaims = false;
             o.ConfigurationManager = keys;
@@ -39,7 +40,27 @@ public static class Auth
                 ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
                 ClockSkew = TimeSpan.FromSeconds(30),
             };
-            o.Events = new JwtBearerEvents { OnChallenge = WriteChallengeProblem };
+            o.Events = new JwtBearerEvents
+            {
+                OnMessageReceived = context =>
+                {
+                    if (BearerToken(context.Request) is { } token && validated.TryGet(token, out var principal))
+                    {
+                        context.Principal = principal;
+                        context.Success();
+                    }
+                    return Task.CompletedTask;
+                },
+                OnTokenValidated = context =>
+                {
+                    if (BearerToken(context.Request) is { } token && context.Principal is { } principal)
+                    {
+                        validated.Remember(token, principal, context.SecurityToken.ValidTo);
+                    }
+                    return Task.CompletedTask;
+                },
+                OnChallenge = WriteChallengeProblem,
+            };
         });
 
         if (entraConfigured)
@@ -50,13 +71,16 @@ public static class Auth
         builder.Services.AddAuthorization();
     }
 
+    private static string? BearerToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
     private static bool IsLocalToken(HttpContext context)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return true;
         var handler = new JsonWebTokenHandler();
-        var token = header["Bearer ".Length..].Trim();
-        if (!handler.CanReadToken(token)) return true;
+        if (BearerToken(context.Request) is not { } token || !handler.CanReadToken(token)) return true;
         var issuer = handler.ReadJsonWebToken(token).Issuer;
         return issuer == context.RequestServices.GetRequiredService<IOptions<SigningKeyOptions>>().Value.Issuer;
     }

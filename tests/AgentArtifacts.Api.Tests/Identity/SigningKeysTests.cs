@@ -176,11 +176,4 @@ public sealed class SigningKeysTests(ApiFixture fixture) : ApiTest(fixture)
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         return (await response.Json())["keys"]!.AsArray().Select(k => k!["kid"]!.GetValue<string>()).ToList();
     }
-
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-        public override DateTimeOffset GetUtcNow() => _now;
-        public void Advance(TimeSpan by) => _now += by;
-    }
 }
