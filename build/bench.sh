@@ -48,9 +48,20 @@ need_tool curl curl
   die "BENCH_CONNECTIONS and BENCH_SECONDS must be positive integers, BENCH_WARMUP_SECONDS a non-negative one"
 [[ $pgbench_mode =~ ^(simple|extended|prepared)$ ]] || die "BENCH_PGBENCH_MODE must be simple, extended or prepared"
 
+# --- one bench at a time --------------------------------------------------------------------------------------------
+# Two runs would drop each other's database (the name is fixed and the server is shared), collide on the port and
+# measure each other's load. The lock is machine-wide so it also covers runs from other worktrees; the kernel releases
+# it when this script exits, however it exits.
+lock_file=${BENCH_LOCK_FILE:-/tmp/agentartifacts-bench.lock}
+exec 9>>"$lock_file"
+flock -n 9 || die "another build/bench.sh is running on this machine (lock $lock_file held by pid(s) $(fuser "$lock_file" 2>/dev/null | xargs)); wait for it to finish"
+if curl -s -o /dev/null --max-time 2 "$base/"; then
+  die "something already answers on $base; stop it or choose another BENCH_PORT"
+fi
+
 # --- 1. PostgreSQL: a fresh database --------------------------------------------------------------------------------
 log "PostgreSQL"
-ensure_postgres "$db"
+ensure_postgres "$db" 9>&-  # a server started here must not inherit the lock
 # Split the connection string into libpq settings for psql and pgbench.
 declare -A cs=()
 IFS=';' read -ra cs_parts <<<"$ConnectionStrings__Postgres"
@@ -80,13 +91,14 @@ if [[ ${BENCH_SKIP_BUILD:-} == 1 && -f $app_dir/AgentArtifacts.Api.dll ]]; then
 else
   log "Building and publishing (Release, Wolverine static codegen) into $app_dir"
   mkdir -p "$bench_dir"
-  dotnet build "$project" -c Release -nologo -v quiet >&2
+  # 9>&-: the lock's descriptor must not leak into MSBuild's and the compiler server's long-lived processes
+  dotnet build "$project" -c Release -nologo -v quiet >&2 9>&-
   # codegen needs a connection string to build the host but never connects, so a placeholder will do.
   ConnectionStrings__Postgres="Host=localhost;Database=codegen;Username=postgres" \
-    dotnet run --project "$project" -c Release --no-build -- codegen write >"$bench_dir/codegen.log" 2>&1 ||
+    dotnet run --project "$project" -c Release --no-build -- codegen write >"$bench_dir/codegen.log" 2>&1 9>&- ||
     { tail -n 20 "$bench_dir/codegen.log" >&2; die "codegen write failed"; }
   rm -rf "$app_dir"
-  dotnet publish "$project" -c Release --no-restore -nologo -v quiet -p:WolverineStaticCodegen=true -o "$app_dir" >&2
+  dotnet publish "$project" -c Release --no-restore -nologo -v quiet -p:WolverineStaticCodegen=true -o "$app_dir" >&2 9>&-
 fi
 
 app_pid=""
@@ -109,7 +121,7 @@ app_log="$bench_dir/app.log"
   cd "$app_dir"
   export ASPNETCORE_URLS="$base" Wolverine__StaticCodegen=true Marten__DaemonMode=Solo \
     RateLimiting__PermitLimit=100000000 RateLimiting__TokenPermitLimit=1000000 Logging__LogLevel__Default=Warning
-  exec dotnet AgentArtifacts.Api.dll
+  exec dotnet AgentArtifacts.Api.dll 9>&-
 ) >"$app_log" 2>&1 &
 app_pid=$!
 
