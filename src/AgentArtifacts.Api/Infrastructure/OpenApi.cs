@@ -29,8 +29,20 @@ public static class OpenApi
                 };
                 return Task.CompletedTask;
             });
-            o.AddOperationTransformer((operation, context, _) =>
+            o.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
+                // A body the endpoint reads itself (the token endpoint's form) is documented from its DocumentedRequestBody.
+                if (operation.RequestBody is null && context.Description.ActionDescriptor.EndpointMetadata
+                        .OfType<DocumentedRequestBody>().FirstOrDefault() is { } body)
+                {
+                    var schema = await context.GetOrCreateSchemaAsync(body.Type, null, cancellationToken);
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = new Dictionary<string, OpenApiMediaType> { [body.ContentType] = new() { Schema = schema } },
+                    };
+                }
+
                 var anonymous = context.Description.ActionDescriptor.EndpointMetadata
                     .OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any();
                 if (!anonymous)
@@ -40,7 +52,9 @@ public static class OpenApi
                     operation.Responses.TryAdd("401", new OpenApiResponse { Description = "Missing or invalid credentials (problem+json)." });
                     operation.Responses.TryAdd("429", new OpenApiResponse { Description = "Rate limited (problem+json, Retry-After)." });
                 }
-                return Task.CompletedTask;
             });
         });
 }
+
+/// <summary>Endpoint metadata for the OpenAPI document only: a request body the endpoint reads itself.</summary>
+public sealed record DocumentedRequestBody(string ContentType, Type Type);

@@ -42,6 +42,9 @@ public sealed class OpenApiTests(ApiFixture fixture) : ApiTest(fixture)
         Operation(document, "/auth/token", "post")["security"].ShouldBeNull();
         Operation(document, "/artifacts", "post")["requestBody"].ShouldNotBeNull();
         Operation(document, "/artifacts", "post")["responses"]!.AsObject().Select(r => r.Key).ShouldContain("201");
+        var tokenForm = Operation(document, "/auth/token", "post")["requestBody"]!["content"]!["application/x-www-form-urlencoded"]!["schema"]!;
+        tokenForm["properties"]!.AsObject().Select(p => p.Key).ShouldBe(["grant_type", "username", "password", "refresh_token"], ignoreOrder: true);
+        tokenForm["required"]!.AsArray().Select(r => r!.GetValue<string>()).ShouldBe(["grant_type"]);
     }
 
     [Fact]
