@@ -16,9 +16,13 @@ namespace AgentArtifacts.Api.Infrastructure;
 public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConfiguration configuration)
 {
     public const string Header = "Idempotency-Key";
-    private readonly TimeSpan _retention = TimeSpan.FromHours(Math.Max(24, configuration.GetValue("Idempotency:RetentionHours", 24)));
+    private readonly TimeSpan _retention = Retention(configuration);
     // A first attempt whose process died never completes; after this lease a retry may run it again.
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a first response is kept: <c>Idempotency:RetentionHours</c>, never under the 24 h SPEC §3 promises.</summary>
+    public static TimeSpan Retention(IConfiguration configuration) =>
+        TimeSpan.FromHours(Math.Max(24, configuration.GetValue("Idempotency:RetentionHours", 24)));
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -156,7 +160,7 @@ public sealed class IdempotencyPurge(NpgsqlDataSource db, IConfiguration configu
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var retention = TimeSpan.FromHours(Math.Max(24, configuration.GetValue("Idempotency:RetentionHours", 24)));
+        var retention = Idempotency.Retention(configuration);
         using var timer = new PeriodicTimer(TimeSpan.FromHours(1));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
