@@ -10,6 +10,7 @@ builder.AddEventStore();
 builder.AddMessaging();
 builder.AddAuth();
 builder.AddApiConventions();
+builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));
 
 var app = builder.Build();

@@ -19,7 +19,26 @@ public sealed record ArtifactRestored(Guid ArtifactId);
 public sealed record ArtifactMoved(Guid ArtifactId, Guid FromContainerId, Guid ToContainerId);
 public sealed record WorkspaceTargetsChanged(Guid ArtifactId, IReadOnlyList<Guid> CollectionIds);
 
+/// <summary>A committed artifact brought into another workspace as a draft copy of revision <c>BaseRevision</c> of <c>OriginId</c>.</summary>
+public sealed record ArtifactCheckedOut(Guid ArtifactId, Guid OriginId, Guid WorkspaceId, int BaseRevision, string ContentType, string Title,
+    string? Description, IReadOnlyList<string> Tags, JsonObject Context, string? Content);
+
+/// <summary>
+/// A commit made revision <c>Revision</c> of the artifact <c>LineId</c> from the draft <c>SourceId</c>. Appended to the line's stream
+/// and, when the draft is a checked-out copy, to the copy's stream too. Carries the whole revision, so a revision is one event.
+/// </summary>
+public sealed record ArtifactCommitted(Guid ArtifactId, Guid LineId, Guid SourceId, Guid CommitId, int Revision, ChangeKind Kind,
+    Guid WorkspaceId, IReadOnlyList<Guid> CollectionIds, string ContentType, string Title, string? Description, IReadOnlyList<string> Tags,
+    JsonObject Context, string? Content);
+
+/// <summary>The draft was discarded: the artifact is back at revision <c>Revision</c>, whose fields the event carries.</summary>
+public sealed record ArtifactReverted(Guid ArtifactId, int Revision, bool Archived, string Title, string? Description,
+    IReadOnlyList<string> Tags, JsonObject Context, string? Content);
+
 public enum ArtifactState { Draft, Committed, Archived }
+
+/// <summary>What a commit does to an artifact.</summary>
+public enum ChangeKind { Added, Modified, Archived }
 
 /// <summary>
 /// The artifact as of its latest event: the write model that decisions use, kept as an inline snapshot so a read of
@@ -39,8 +58,14 @@ public sealed class Artifact
     public ArtifactState State { get; set; }
     /// <summary>The state an archive interrupted, so that restore returns to it.</summary>
     public ArtifactState StateBeforeArchive { get; set; }
-    /// <summary>The last committed revision; 0 before the first commit.</summary>
+    /// <summary>The last committed revision of the artifact's line that this artifact knows of; 0 before the first commit.</summary>
     public int Revision { get; set; }
+    /// <summary>The revision the head (a draft, or the committed state) started from; 0 for a never-committed draft.</summary>
+    public int BaseRevision { get; set; }
+    /// <summary>Whether revision <c>BaseRevision</c> was an archive.</summary>
+    public bool BaseRevisionArchived { get; set; }
+    /// <summary>For a checked-out copy, the artifact whose revisions it drafts; null for an original.</summary>
+    public Guid? OriginId { get; set; }
     public IReadOnlyList<Guid> TargetCollectionIds { get; set; } = [];
     public Guid CreatedBy { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
@@ -49,6 +74,18 @@ public sealed class Artifact
 
     public bool IsContainer => ContentType is Types.TypeRegistry.Workspace or Types.TypeRegistry.Collection;
     public bool IsWorkspace => ContentType == Types.TypeRegistry.Workspace;
+    /// <summary>The artifact whose revision line this head belongs to: itself, or the origin of a copy.</summary>
+    public Guid LineId => OriginId ?? Id;
+
+    /// <summary>What committing this artifact now would publish; null when its head equals revision <c>BaseRevision</c>.</summary>
+    public ChangeKind? PendingChange => PendingChangeOf(State, BaseRevision, BaseRevisionArchived, OriginId);
+
+    public static ChangeKind? PendingChangeOf(ArtifactState state, int baseRevision, bool baseRevisionArchived, Guid? originId) => state switch
+    {
+        ArtifactState.Draft => baseRevision == 0 && originId is null ? ChangeKind.Added : ChangeKind.Modified,
+        ArtifactState.Archived when baseRevision > 0 && !baseRevisionArchived => ChangeKind.Archived,
+        _ => null,
+    };
 
     public static Artifact Create(IEvent<ArtifactCreated> e) => new Artifact
     {
@@ -61,6 +98,24 @@ public sealed class Artifact
         Context = e.Data.Context,
         Content = e.Data.Content,
         State = ArtifactState.Draft,
+        CreatedBy = Actor(e),
+        CreatedAt = e.Timestamp,
+    }.Touched(e);
+
+    public static Artifact Create(IEvent<ArtifactCheckedOut> e) => new Artifact
+    {
+        Id = e.Data.ArtifactId,
+        OriginId = e.Data.OriginId,
+        ContainerId = e.Data.WorkspaceId,
+        ContentType = e.Data.ContentType,
+        Title = e.Data.Title,
+        Description = e.Data.Description,
+        Tags = e.Data.Tags,
+        Context = e.Data.Context,
+        Content = e.Data.Content,
+        State = ArtifactState.Committed,
+        Revision = e.Data.BaseRevision,
+        BaseRevision = e.Data.BaseRevision,
         CreatedBy = Actor(e),
         CreatedAt = e.Timestamp,
     }.Touched(e);
@@ -79,7 +134,36 @@ public sealed class Artifact
         Touched(e).State = ArtifactState.Archived;
     }
 
-    public void Apply(IEvent<ArtifactRestored> e) => Touched(e).State = StateBeforeArchive;
+    /// <summary>Restoring an artifact whose archive was already committed is a change the next commit publishes.</summary>
+    public void Apply(IEvent<ArtifactRestored> e) => Touched(e).State = BaseRevisionArchived ? ArtifactState.Draft : StateBeforeArchive;
+
+    /// <summary>
+    /// A new revision of this artifact's line. The head takes it when the revision is its own draft's, or when the head has no
+    /// changes of its own; a head with pending changes keeps them, and only learns the line moved on (its commit will conflict).
+    /// </summary>
+    public void Apply(IEvent<ArtifactCommitted> e)
+    {
+        Revision = e.Data.Revision;
+        if (e.Data.SourceId != Id && PendingChange is not null) return;
+        (Title, Description, Tags, Context, Content) = (e.Data.Title, e.Data.Description, e.Data.Tags, e.Data.Context, e.Data.Content);
+        BaseRevisionAt(e.Data.Revision, e.Data.Kind == ChangeKind.Archived);
+        Touched(e);
+    }
+
+    public void Apply(IEvent<ArtifactReverted> e)
+    {
+        (Title, Description, Tags, Context, Content) = (e.Data.Title, e.Data.Description, e.Data.Tags, e.Data.Context, e.Data.Content);
+        BaseRevisionAt(e.Data.Revision, e.Data.Archived);
+        Touched(e);
+    }
+
+    private void BaseRevisionAt(int revision, bool archived)
+    {
+        BaseRevision = revision;
+        BaseRevisionArchived = archived;
+        StateBeforeArchive = ArtifactState.Committed;
+        State = archived ? ArtifactState.Archived : ArtifactState.Committed;
+    }
 
     /// <summary>Editing a committed artifact makes it a draft again.</summary>
     private Artifact Edited(IEvent e)

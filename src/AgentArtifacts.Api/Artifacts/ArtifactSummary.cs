@@ -18,6 +18,9 @@ public sealed class ArtifactSummary
     public ArtifactState State { get; set; }
     public ArtifactState StateBeforeArchive { get; set; }
     public int Revision { get; set; }
+    public int BaseRevision { get; set; }
+    public bool BaseRevisionArchived { get; set; }
+    public Guid? OriginId { get; set; }
     public IReadOnlyList<Guid> TargetCollectionIds { get; set; } = [];
     public long Version { get; set; }
     public Guid CreatedBy { get; set; }
@@ -43,6 +46,25 @@ public sealed class ArtifactSummaryProjection : SingleStreamProjection<ArtifactS
         Version = e.Version,
     };
 
+    public static ArtifactSummary Create(IEvent<ArtifactCheckedOut> e) => new()
+    {
+        Id = e.Data.ArtifactId,
+        Sequence = e.Sequence,
+        OriginId = e.Data.OriginId,
+        ContainerId = e.Data.WorkspaceId,
+        ContentType = e.Data.ContentType,
+        Title = e.Data.Title,
+        Description = e.Data.Description,
+        Tags = e.Data.Tags,
+        State = ArtifactState.Committed,
+        Revision = e.Data.BaseRevision,
+        BaseRevision = e.Data.BaseRevision,
+        CreatedBy = Guid.TryParse(e.UserName, out var actor) ? actor : Guid.Empty,
+        CreatedAt = e.Timestamp,
+        UpdatedAt = e.Timestamp,
+        Version = e.Version,
+    };
+
     public static void Apply(IEvent<ArtifactRetitled> e, ArtifactSummary s) => Edited(s, e).Title = e.Data.Title;
     public static void Apply(IEvent<ArtifactDescribed> e, ArtifactSummary s) => Edited(s, e).Description = e.Data.Description;
     public static void Apply(IEvent<ArtifactRetagged> e, ArtifactSummary s) => Edited(s, e).Tags = e.Data.Tags;
@@ -57,7 +79,32 @@ public sealed class ArtifactSummaryProjection : SingleStreamProjection<ArtifactS
         Touched(s, e).State = ArtifactState.Archived;
     }
 
-    public static void Apply(IEvent<ArtifactRestored> e, ArtifactSummary s) => Touched(s, e).State = s.StateBeforeArchive;
+    public static void Apply(IEvent<ArtifactRestored> e, ArtifactSummary s) =>
+        Touched(s, e).State = s.BaseRevisionArchived ? ArtifactState.Draft : s.StateBeforeArchive;
+
+    // The same rules as Artifact's (see there): the head takes a revision that is its own or when it has no changes of its own.
+    public static void Apply(IEvent<ArtifactCommitted> e, ArtifactSummary s)
+    {
+        s.Revision = e.Data.Revision;
+        s.Version = e.Version;
+        if (e.Data.SourceId != s.Id && Artifact.PendingChangeOf(s.State, s.BaseRevision, s.BaseRevisionArchived, s.OriginId) is not null) return;
+        (s.Title, s.Description, s.Tags) = (e.Data.Title, e.Data.Description, e.Data.Tags);
+        BaseRevisionAt(Touched(s, e), e.Data.Revision, e.Data.Kind == ChangeKind.Archived);
+    }
+
+    public static void Apply(IEvent<ArtifactReverted> e, ArtifactSummary s)
+    {
+        (s.Title, s.Description, s.Tags) = (e.Data.Title, e.Data.Description, e.Data.Tags);
+        BaseRevisionAt(Touched(s, e), e.Data.Revision, e.Data.Archived);
+    }
+
+    private static void BaseRevisionAt(ArtifactSummary s, int revision, bool archived)
+    {
+        s.BaseRevision = revision;
+        s.BaseRevisionArchived = archived;
+        s.StateBeforeArchive = ArtifactState.Committed;
+        s.State = archived ? ArtifactState.Archived : ArtifactState.Committed;
+    }
 
     private static ArtifactSummary Edited(ArtifactSummary s, IEvent e)
     {

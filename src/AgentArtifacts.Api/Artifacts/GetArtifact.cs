@@ -5,12 +5,22 @@ namespace AgentArtifacts.Api.Artifacts;
 
 public static class GetArtifactEndpoint
 {
-    /// <summary>The artifact's head: its draft if it has one, else its last revision. ETag = version; If-None-Match → 304.</summary>
+    /// <summary>
+    /// The artifact's head: its draft if it has one, else its last revision; or, with <c>?revision=n</c>, committed revision n
+    /// (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
+    /// </summary>
     [WolverineGet("/artifacts/{id}", OperationId = "getArtifact"), Tags("Artifacts")]
-    [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(304), ProducesResponseType(404)]
-    public static async Task<IResult> Get(Guid id, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct)
+    [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(304), ProducesResponseType(400), ProducesResponseType(404)]
+    public static async Task<IResult> Get(Guid id, int? revision, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct)
     {
+        if (revision is < 1) return Problems.Invalid("revision", "revision is a committed revision number, 1 or more.", "invalid_revision");
         var artifact = await session.LoadVisibleAsync(id, Caller.From(principal), ct);
-        return artifact is null ? Problems.NotFound("artifact") : ETags.Conditional(http, artifact.Version, ArtifactResponse.From(artifact));
+        if (artifact is null) return Problems.NotFound("artifact");
+        if (revision is not { } n) return ETags.Conditional(http, artifact.Version, ArtifactResponse.From(artifact));
+
+        var line = artifact.LineId == artifact.Id ? artifact : await session.LoadAsync<Artifact>(artifact.LineId, ct);
+        var committed = await session.LoadAsync<ArtifactRevision>(ArtifactRevision.IdOf(artifact.LineId, n), ct);
+        return line is null || committed is null ? Problems.Result(404, "revision_not_found", $"The artifact has no revision {n}.")
+            : ETags.Conditional(http, committed.Version, ArtifactResponse.From(committed, line));
     }
 }

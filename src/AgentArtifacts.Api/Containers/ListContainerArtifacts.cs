@@ -8,10 +8,18 @@ namespace AgentArtifacts.Api.Containers;
 
 /// <summary>An artifact in a listing: everything but its context and content.</summary>
 public sealed record ArtifactListItem(Guid Id, Guid? ContainerId, string ContentType, string Title, string? Description,
-    IReadOnlyList<string> Tags, ArtifactState State, long Version, int Revision, Guid CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    IReadOnlyList<string> Tags, ArtifactState State, long Version, int Revision, int BaseRevision, Guid? OriginId, Guid CreatedBy,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     public static ArtifactListItem From(ArtifactSummary s) => new(s.Id, s.ContainerId, s.ContentType, s.Title, s.Description, s.Tags,
-        s.State, s.Version, s.Revision, s.CreatedBy, s.CreatedAt, s.UpdatedAt);
+        s.State, s.Version, s.Revision, s.BaseRevision, s.OriginId, s.CreatedBy, s.CreatedAt, s.UpdatedAt);
+
+    /// <summary>
+    /// A collection member as its published revision: <c>containerId</c> is the workspace it was committed from, and
+    /// <c>createdBy</c>/<c>createdAt</c>/<c>updatedAt</c> are the revision's committer and time.
+    /// </summary>
+    public static ArtifactListItem From(CollectionItem c) => new(c.ArtifactId, c.WorkspaceId, c.ContentType, c.Title, c.Description, c.Tags,
+        c.State, c.Version, c.Revision, c.Revision, null, c.CommittedBy, c.CommittedAt, c.CommittedAt);
 }
 
 public static class ListContainerArtifactsEndpoint
@@ -23,7 +31,7 @@ public static class ListContainerArtifactsEndpoint
         ClaimsPrincipal principal, IQuerySession session, CancellationToken ct) =>
         List(ContainerKind.Workspace, id, limit, cursor, contentType, state, principal, session, ct);
 
-    /// <summary>A collection's artifacts. Collections receive artifacts through commits.</summary>
+    /// <summary>A collection's artifacts, each at the revision last committed into it (never a draft), in order of publication (most recent last).</summary>
     [WolverineGet("/collections/{id}/artifacts", OperationId = "listCollectionArtifacts"), Tags("Collections")]
     [ProducesResponseType<Page<ArtifactListItem>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static Task<IResult> ListCollection(Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state,
@@ -41,12 +49,20 @@ public static class ListContainerArtifactsEndpoint
         var caller = Caller.From(principal);
         if (await session.LoadContainerAsync(kind, id, caller, ct) is null) return Problems.NotFound(kind.ToString().ToLowerInvariant());
 
-        var query = session.Query<ArtifactSummary>().Where(s => s.ContainerId == id && s.CreatedBy == caller.Id && s.Sequence > after);
-        if (contentType is not null)
+        var family = contentType is not null && contentType.EndsWith("/*", StringComparison.Ordinal) ? contentType[..^1] : null;
+        if (kind == ContainerKind.Collection)
         {
-            var family = contentType.EndsWith("/*", StringComparison.Ordinal) ? contentType[..^1] : null;
-            query = family is null ? query.Where(s => s.ContentType == contentType) : query.Where(s => s.ContentType.StartsWith(family));
+            var members = session.Query<CollectionItem>().Where(c => c.CollectionId == id && c.Sequence > after);
+            if (family is not null) members = members.Where(c => c.ContentType.StartsWith(family));
+            else if (contentType is not null) members = members.Where(c => c.ContentType == contentType);
+            if (state is { } wantedState) members = members.Where(c => c.State == wantedState);
+            var items = await members.OrderBy(c => c.Sequence).Take(take + 1).ToListAsync(ct);
+            return Results.Ok(Paging.ToPage(items, take, c => c.Sequence.ToString(CultureInfo.InvariantCulture), ArtifactListItem.From));
         }
+
+        var query = session.Query<ArtifactSummary>().Where(s => s.ContainerId == id && s.CreatedBy == caller.Id && s.Sequence > after);
+        if (family is not null) query = query.Where(s => s.ContentType.StartsWith(family));
+        else if (contentType is not null) query = query.Where(s => s.ContentType == contentType);
         if (state is { } wanted) query = query.Where(s => s.State == wanted);
         var rows = await query.OrderBy(s => s.Sequence).Take(take + 1).ToListAsync(ct);
         return Results.Ok(Paging.ToPage(rows, take, s => s.Sequence.ToString(CultureInfo.InvariantCulture), ArtifactListItem.From));

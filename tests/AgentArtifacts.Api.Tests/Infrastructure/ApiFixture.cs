@@ -70,6 +70,37 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public Task WaitForProjectionsAsync() => Host.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(30));
 
+    public async Task SqlAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<T> SqlScalarAsync<T>(string sql)
+    {
+        await using var connection = new NpgsqlConnection(Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Many drafts at once, straight through the event store (as the API would write them), for volume tests.</summary>
+    public async Task<IReadOnlyList<Guid>> DraftsAsync(Guid author, Guid workspace, int count)
+    {
+        await using var session = Host.Store.LightweightSession();
+        session.LastModifiedBy = author.ToString();
+        var ids = Enumerable.Range(0, count).Select(_ => Guid.CreateVersion7()).ToList();
+        foreach (var id in ids)
+        {
+            session.Events.StartStream<Api.Artifacts.Artifact>(id, new Api.Artifacts.ArtifactCreated(id, workspace, "text/markdown",
+                $"Draft {id}", null, [], [], "line\n"));
+        }
+        await session.SaveChangesAsync();
+        return ids;
+    }
+
     /// <summary>How many events the store holds: sad-path tests assert it does not move.</summary>
     public async Task<long> EventCountAsync() => (await Host.Store.Advanced.FetchEventStoreStatistics()).EventCount;
 }

@@ -1,0 +1,122 @@
+using Marten;
+using AgentArtifacts.Api.Artifacts;
+using AgentArtifacts.Api.Containers;
+
+namespace AgentArtifacts.Api.Commits;
+
+/// <summary>Why a draft cannot be committed as it is.</summary>
+public sealed record CommitConflict(Guid ArtifactId, Guid DraftId, string Reason, string Detail);
+
+/// <summary>
+/// The rules commit-preview and commit share: which drafts a commit covers, which of them conflict, and the events that
+/// commit them. The loading is here too, so both slices see the same drafts the same way; the rules are pure.
+/// </summary>
+public sealed record CommitPlan(Artifact Workspace, IReadOnlyList<Artifact> Drafts, IReadOnlyDictionary<Guid, Artifact> Lines)
+{
+    public const int MaxDrafts = 5000;
+
+    /// <summary>The workspace, the drafts to commit (every pending one, or those named) and the lines they belong to; or the problem.</summary>
+    public static async Task<(CommitPlan? Plan, IResult? Problem)> LoadAsync(IQuerySession session, Guid workspaceId, Caller caller,
+        IReadOnlyCollection<Guid>? artifactIds, CancellationToken ct)
+    {
+        var workspace = await session.LoadContainerAsync(ContainerKind.Workspace, workspaceId, caller, ct);
+        if (workspace is null) return (null, Problems.NotFound("workspace"));
+        if (workspace.State == ArtifactState.Archived) return (null, Problems.Result(409, "archived", "The workspace is archived."));
+
+        var candidates = artifactIds is null
+            ? await session.Query<Artifact>().Where(a => a.ContainerId == workspaceId && a.State != ArtifactState.Committed).ToListAsync(ct)
+            : await session.LoadManyAsync<Artifact>(ct, artifactIds);
+        var (drafts, problem) = Select(workspace, candidates, artifactIds);
+        if (problem is not null) return (null, problem);
+
+        var lines = drafts.Where(d => d.LineId == d.Id).ToDictionary(d => d.Id);
+        var origins = drafts.Select(d => d.LineId).Where(id => !lines.ContainsKey(id)).Distinct().ToList();
+        if (origins.Count > 0)
+        {
+            foreach (var origin in await session.LoadManyAsync<Artifact>(ct, origins)) lines.TryAdd(origin.Id, origin);
+        }
+        return (new CommitPlan(workspace, drafts, lines), null);
+    }
+
+    /// <summary>The drafts a commit covers: every artifact of the workspace with a pending change, or exactly the named ones.</summary>
+    public static (IReadOnlyList<Artifact> Drafts, IResult? Problem) Select(Artifact workspace, IReadOnlyList<Artifact> candidates,
+        IReadOnlyCollection<Guid>? artifactIds)
+    {
+        var drafts = candidates.Where(a => a.ContainerId == workspace.Id && !a.IsContainer && a.PendingChange is not null)
+            .OrderBy(a => a.Id).ToList();
+        if (artifactIds is not null)
+        {
+            var notDrafts = artifactIds.Except(drafts.Select(d => d.Id)).ToList();
+            if (notDrafts.Count > 0)
+            {
+                return ([], Problems.Invalid("artifactIds",
+                    $"Not drafts with changes in this workspace: {string.Join(", ", notDrafts)}.", "not_a_draft"));
+            }
+        }
+        if (drafts.Count == 0) return ([], Problems.Result(400, "nothing_to_commit", "The workspace has no drafts with changes to commit."));
+        if (drafts.Count > MaxDrafts)
+        {
+            return ([], Problems.Result(400, "too_many_drafts", $"A commit covers at most {MaxDrafts} drafts; name them with artifactIds."));
+        }
+        return (drafts, null);
+    }
+
+    /// <summary>
+    /// Drafts that cannot be committed: their artifact gained a revision elsewhere after the draft's base revision (two
+    /// workspaces editing one artifact), or the artifact is drafted twice in this commit.
+    /// </summary>
+    public IReadOnlyList<CommitConflict> Conflicts()
+    {
+        var conflicts = new List<CommitConflict>();
+        foreach (var group in Drafts.GroupBy(d => d.LineId))
+        {
+            if (group.Count() > 1)
+            {
+                conflicts.AddRange(group.Select(d => new CommitConflict(d.LineId, d.Id, "drafted_twice",
+                    "The artifact has more than one draft in this commit; revert all but one.")));
+                continue;
+            }
+            var draft = group.Single();
+            var line = Lines.GetValueOrDefault(draft.LineId);
+            if (line is null || line.Revision != draft.BaseRevision)
+            {
+                conflicts.Add(new CommitConflict(draft.LineId, draft.Id, "revised_elsewhere",
+                    $"The artifact is at revision {line?.Revision} since this draft started from revision {draft.BaseRevision}; revert the draft and edit the new revision."));
+            }
+        }
+        return conflicts;
+    }
+
+    /// <summary>One event to append: the stream, the version it must have after the append, and the event.</summary>
+    public sealed record Append(Guid StreamId, long ExpectedVersion, object Event);
+
+    /// <summary>The events of the commit: a revision on every draft's line (and an echo on a checked-out copy), and the commit record.</summary>
+    public (IReadOnlyList<Append> Appends, CommitRecorded Record) Decide(Guid commitId, string message, Caller caller)
+    {
+        var appends = new List<Append>();
+        var items = new List<CommitItem>();
+        var targets = Workspace.TargetCollectionIds;
+        foreach (var draft in Drafts)
+        {
+            var line = Lines[draft.LineId];
+            var kind = draft.PendingChange!.Value;
+            var revision = line.Revision + 1;
+            ArtifactCommitted On(Guid stream) => new(stream, line.Id, draft.Id, commitId, revision, kind, Workspace.Id, targets,
+                draft.ContentType, draft.Title, draft.Description, draft.Tags, draft.Context, draft.Content);
+            appends.Add(new Append(line.Id, line.Version + 1, On(line.Id)));
+            if (draft.Id != line.Id) appends.Add(new Append(draft.Id, draft.Version + 1, On(draft.Id)));
+            items.Add(new CommitItem(line.Id, draft.Id, draft.Title, draft.ContentType, kind, draft.BaseRevision, revision));
+        }
+        var record = new CommitRecorded(commitId, Workspace.Id, targets, caller.Id, [new CommitActor(caller.Kind, caller.Id)],
+            message.Trim(), items);
+        return (appends, record);
+    }
+
+    public static IResult ConflictProblem(IReadOnlyList<CommitConflict> conflicts)
+    {
+        var problem = Problems.Create(409, "commit_conflict",
+            $"Nothing was committed: {conflicts.Count} draft(s) conflict ({string.Join(", ", conflicts.Select(c => c.ArtifactId).Distinct())}).");
+        problem.Extensions["conflicts"] = conflicts;
+        return Problems.Result(problem);
+    }
+}
