@@ -84,6 +84,7 @@ public static class CommitDraftsHandler
         }
         catch (Exception e) when (Concurrency.IsConflict(e))
         {
+            session.EjectAllPendingChanges();  // or Wolverine's transaction middleware would try them again
             return Failed(CommitPlan.ConflictProblem(plan.Drafts.Select(d => new CommitConflict(d.LineId, d.Id, "changed_concurrently",
                 "Another request changed these drafts while this commit was being written; preview again.")).ToList()));
         }

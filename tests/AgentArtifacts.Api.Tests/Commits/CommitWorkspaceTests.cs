@@ -264,7 +264,7 @@ public sealed class CommitWorkspaceTests(ApiFixture fixture) : ApiTest(fixture)
         var workspace = await ada.WorkspaceAsync(targets: [await ada.CollectionAsync()]);
         var ids = new List<Guid>();
         for (var i = 0; i < 3; i++) ids.Add(Id(await ada.ArtifactAsync(workspace, $"Draft {i}")));
-        var before = await Fixture.EventCountAsync();
+        var before = await Fixture.SqlScalarAsync<long>("select max(seq_id) from agentartifacts.mt_events");
         // The revision event of the last draft fails inside the database, after the others were written in the same transaction.
         await Fixture.SqlAsync($"""
             create function agentartifacts.fail_commit() returns trigger language plpgsql as $$
@@ -282,8 +282,8 @@ public sealed class CommitWorkspaceTests(ApiFixture fixture) : ApiTest(fixture)
             await Fixture.SqlAsync("drop trigger fail_commit on agentartifacts.mt_events; drop function agentartifacts.fail_commit();");
         }
 
-        (await Fixture.SqlScalarAsync<string>("select coalesce(string_agg(type, ','), '') from agentartifacts.mt_events where seq_id > " + before)).ShouldBe("");
-        (await Fixture.EventCountAsync()).ShouldBe(before);
+        // Marten fills the sequence numbers a failed append used with tombstone events, outside the failed transaction.
+        (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.mt_events where seq_id > {before} and type <> 'tombstone'")).ShouldBe(0);
         (await Fixture.SqlScalarAsync<long>("select count(*) from agentartifacts.mt_streams where type = 'commit'")).ShouldBe(0);
         (await Fixture.SqlScalarAsync<long>("select count(*) from agentartifacts.mt_doc_artifactrevision")).ShouldBe(0);
         foreach (var id in ids) (await (await ada.Client.GetAsync($"/artifacts/{id}")).Json())["revision"]!.GetValue<int>().ShouldBe(0);
