@@ -22,6 +22,11 @@ public sealed record CommitPlan(Artifact Workspace, IReadOnlyList<Artifact> Draf
         var workspace = await session.LoadContainerAsync(ContainerKind.Workspace, workspaceId, caller, ct);
         if (workspace is null) return (null, Problems.NotFound("workspace"));
         if (workspace.State == ArtifactState.Archived) return (null, Problems.Result(409, "archived", "The workspace is archived."));
+        if (await UnavailableTargetsAsync(session, workspace, caller, ct) is { Count: > 0 } unavailable)
+        {
+            return (null, Problems.Result(409, "target_collection_unavailable",
+                $"Target collections that are archived or no longer yours to publish into: {string.Join(", ", unavailable)}. Change the workspace's targetCollectionIds."));
+        }
 
         var candidates = artifactIds is null
             ? await session.Query<Artifact>().Where(a => a.ContainerId == workspaceId && a.State != ArtifactState.Committed).ToListAsync(ct)
@@ -36,6 +41,15 @@ public sealed record CommitPlan(Artifact Workspace, IReadOnlyList<Artifact> Draf
             foreach (var origin in await session.LoadManyAsync<Artifact>(ct, origins)) lines.TryAdd(origin.Id, origin);
         }
         return (new CommitPlan(workspace, drafts, lines), null);
+    }
+
+    private static async Task<IReadOnlyList<Guid>> UnavailableTargetsAsync(IQuerySession session, Artifact workspace, Caller caller, CancellationToken ct)
+    {
+        if (workspace.TargetCollectionIds.Count == 0) return [];
+        var usable = (await session.LoadManyAsync<Artifact>(ct, workspace.TargetCollectionIds))
+            .Where(c => caller.CanRead(c) && c.ContentType == Types.TypeRegistry.Collection && c.State != ArtifactState.Archived)
+            .Select(c => c.Id).ToHashSet();
+        return workspace.TargetCollectionIds.Where(id => !usable.Contains(id)).ToList();
     }
 
     /// <summary>The drafts a commit covers: every artifact of the workspace with a pending change, or exactly the named ones.</summary>

@@ -113,45 +113,6 @@ public sealed class CommitWorkspaceTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task the_preview_plans_each_change_and_writes_nothing()
-    {
-        var ada = await Fixture.NewUserAsync();
-        var docs = await ada.CollectionAsync();
-        var workspace = await ada.WorkspaceAsync(targets: [docs]);
-        var edited = Id(await ada.ArtifactAsync(workspace, "Edited", content: "a\nb\n"));
-        var archived = Id(await ada.ArtifactAsync(workspace, "Archived"));
-        await ada.CommitAsync(workspace, "base");
-        await ada.Client.MergePatch($"/artifacts/{edited}", new { content = "a\nb\nc\nd\n" });
-        await ada.Client.DeleteAsync($"/artifacts/{archived}");
-        var added = Id(await ada.ArtifactAsync(workspace, "Added", content: "x\n"));
-        var before = await Fixture.EventCountAsync();
-
-        var response = await ada.Client.PostJson($"/workspaces/{workspace}/commit-preview", new { });
-
-        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        var preview = await response.Json();
-        var items = preview["items"]!.AsArray().ToDictionary(i => i!["artifactId"]!.GetValue<Guid>());
-        items[edited]!["kind"]!.GetValue<string>().ShouldBe("modified");
-        (items[edited]!["baseRevision"]!.GetValue<int>(), items[edited]!["nextRevision"]!.GetValue<int>()).ShouldBe((1, 2));
-        items[edited]!["changedFields"]!.AsArray().Select(f => f!.GetValue<string>()).ShouldBe(["content"]);
-        (items[edited]!["linesAdded"]!.GetValue<int>(), items[edited]!["linesRemoved"]!.GetValue<int>()).ShouldBe((2, 0));
-        items[archived]!["kind"]!.GetValue<string>().ShouldBe("archived");
-        items[added]!["kind"]!.GetValue<string>().ShouldBe("added");
-        (items[added]!["baseRevision"]!.GetValue<int>(), items[added]!["nextRevision"]!.GetValue<int>()).ShouldBe((0, 1));
-        preview["targetCollectionIds"]!.AsArray().Single()!.GetValue<Guid>().ShouldBe(docs);
-        preview["conflicts"]!.AsArray().ShouldBeEmpty();
-        preview["commitToken"]!.GetValue<string>().ShouldNotBeNullOrEmpty();
-        (await Fixture.EventCountAsync()).ShouldBe(before);
-
-        var commit = await ada.CommitAsync(workspace, "with token", token: preview["commitToken"]!.GetValue<string>());
-        commit.StatusCode.ShouldBe(HttpStatusCode.Created);
-        await Fixture.WaitForProjectionsAsync();
-        var listed = (await (await ada.Client.GetAsync($"/collections/{docs}/artifacts")).Json())["items"]!.AsArray()
-            .ToDictionary(i => i!["id"]!.GetValue<Guid>(), i => i!["state"]!.GetValue<string>());
-        listed.ShouldBe(new Dictionary<Guid, string> { [edited] = "committed", [archived] = "archived", [added] = "committed" });
-    }
-
-    [Fact]
     public async Task a_draft_changed_after_the_preview_makes_the_commit_a_409_naming_it_and_nothing_is_committed()
     {
         var ada = await Fixture.NewUserAsync();
@@ -346,52 +307,56 @@ public sealed class CommitWorkspaceTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task revert_discards_drafts_back_to_their_revision_and_archives_never_committed_ones()
+    public async Task a_token_with_other_artifact_ids_than_it_covers_is_400()
     {
         var ada = await Fixture.NewUserAsync();
-        var workspace = await ada.WorkspaceAsync(targets: [await ada.CollectionAsync()]);
-        var committed = Id(await ada.ArtifactAsync(workspace, "Committed", content: "kept\n"));
-        await ada.CommitAsync(workspace, "base");
-        await ada.Client.MergePatch($"/artifacts/{committed}", new { title = "Scratch", content = "discarded\n" });
-        var fresh = Id(await ada.ArtifactAsync(workspace, "Fresh"));
-
-        var response = await ada.Client.PostJson($"/workspaces/{workspace}/revert", new { artifactIds = new[] { committed, fresh } });
-
-        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        var reverted = (await (await ada.Client.GetAsync($"/artifacts/{committed}")).Json());
-        (reverted["title"]!.GetValue<string>(), reverted["content"]!.GetValue<string>(), reverted["state"]!.GetValue<string>())
-            .ShouldBe(("Committed", "kept\n", "committed"));
-        (await (await ada.Client.GetAsync($"/artifacts/{fresh}")).Json())["state"]!.GetValue<string>().ShouldBe("archived");
-        (await (await ada.CommitAsync(workspace, "nothing left")).ProblemCode()).ShouldBe("nothing_to_commit");
-
+        var workspace = await ada.WorkspaceAsync();
+        var covered = Id(await ada.ArtifactAsync(workspace, "Covered"));
+        var token = (await (await ada.Client.PostJson($"/workspaces/{workspace}/commit-preview", new { })).Json())["commitToken"]!.GetValue<string>();
+        var other = Id(await ada.ArtifactAsync(workspace, "Other"));
         var before = await Fixture.EventCountAsync();
-        var again = await ada.Client.PostJson($"/workspaces/{workspace}/revert", new { artifactIds = new[] { committed } });
-        (await again.ProblemCode()).ShouldBe("not_a_draft");
+
+        var response = await ada.CommitAsync(workspace, "mismatch", [covered, other], token);
+
+        (await response.ProblemCode()).ShouldBe("commit_token_mismatch");
         (await Fixture.EventCountAsync()).ShouldBe(before);
+        var pinned = await ada.CommitAsync(workspace, "only the covered one", token: token);
+        (await pinned.Json())["items"]!.AsArray().Single()!["artifactId"]!.GetValue<Guid>().ShouldBe(covered);
     }
 
     [Fact]
-    public async Task checkout_is_refused_for_drafts_and_twice_into_one_workspace()
+    public async Task a_commit_is_readable_by_its_author_only_and_unknown_commits_and_collections_are_404()
     {
         var ada = await Fixture.NewUserAsync();
-        var home = await ada.WorkspaceAsync("Home");
-        var other = await ada.WorkspaceAsync("Other");
-        var id = Id(await ada.ArtifactAsync(home));
+        var bob = await Fixture.NewUserAsync();
+        var docs = await ada.CollectionAsync();
+        var workspace = await ada.WorkspaceAsync(targets: [docs]);
+        await ada.ArtifactAsync(workspace);
+        var commit = (await (await ada.CommitAsync(workspace, "mine")).Json())["id"]!.GetValue<Guid>();
 
-        (await (await ada.Client.PostJson($"/artifacts/{id}/checkout", new { workspaceId = other })).ProblemCode()).ShouldBe("not_committed");
-        await ada.CommitAsync(home, "commit");
-        (await ada.Client.PostJson($"/artifacts/{id}/checkout", new { workspaceId = other })).StatusCode.ShouldBe(HttpStatusCode.Created);
-        (await (await ada.Client.PostJson($"/artifacts/{id}/checkout", new { workspaceId = other })).ProblemCode()).ShouldBe("already_checked_out");
-        (await (await ada.Client.PostJson($"/artifacts/{id}/checkout", new { workspaceId = home })).ProblemCode()).ShouldBe("already_checked_out");
+        (await bob.Client.GetAsync($"/commits/{commit}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await ada.Client.GetAsync($"/commits/{Guid.NewGuid()}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.Client.GetAsync($"/collections/{docs}/commits")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await (await ada.Client.GetAsync($"/collections/{docs}/commits?cursor=nope")).ProblemCode()).ShouldBe("invalid_cursor");
+        (await ada.Client.GetAsync($"/collections/{workspace}/commits")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task committing_into_an_archived_collection_is_refused_and_changes_nothing()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var docs = await ada.CollectionAsync();
+        var workspace = await ada.WorkspaceAsync(targets: [docs]);
+        await ada.ArtifactAsync(workspace);
+        (await ada.Client.DeleteAsync($"/collections/{docs}")).IsSuccessStatusCode.ShouldBeTrue();
+        var before = await Fixture.EventCountAsync();
+
+        var response = await ada.CommitAsync(workspace, "into the void");
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await response.ProblemCode()).ShouldBe("target_collection_unavailable");
+        (await Fixture.EventCountAsync()).ShouldBe(before);
     }
 
     private static Guid Id(JsonObject artifact) => artifact["id"]!.GetValue<Guid>();
-}
-
-public static class CommitCalls
-{
-    public static Task<HttpResponseMessage> CommitAsync(this TestUser user, Guid workspace, string message, Guid[]? artifactIds = null,
-        string? token = null, string? key = null) =>
-        user.Client.PostJson($"/workspaces/{workspace}/commit", new { message, artifactIds, commitToken = token },
-            r => { if (key is not null) r.Headers.Add("Idempotency-Key", key); });
 }

@@ -27,4 +27,9 @@ public static class Arrange
         response.StatusCode.ShouldBe(System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         return await response.Json();
     }
+
+    public static Task<HttpResponseMessage> CommitAsync(this TestUser user, Guid workspace, string message, Guid[]? artifactIds = null,
+        string? token = null, string? key = null) =>
+        user.Client.PostJson($"/workspaces/{workspace}/commit", new { message, artifactIds, commitToken = token },
+            r => { if (key is not null) r.Headers.Add("Idempotency-Key", key); });
 }
