@@ -44,7 +44,7 @@ public enum ChangeKind { Added, Modified, Archived }
 /// The artifact as of its latest event: the write model that decisions use, kept as an inline snapshot so a read of
 /// one artifact is one primary-key lookup.
 /// </summary>
-public sealed class Artifact
+public sealed class Artifact : IArtifactHead
 {
     public Guid Id { get; set; }
     public long Version { get; set; }
@@ -56,7 +56,6 @@ public sealed class Artifact
     public JsonObject Context { get; set; } = [];
     public string? Content { get; set; }
     public ArtifactState State { get; set; }
-    /// <summary>The state an archive interrupted, so that restore returns to it.</summary>
     public ArtifactState StateBeforeArchive { get; set; }
     /// <summary>The last committed revision of the artifact's line that this artifact knows of; 0 before the first commit.</summary>
     public int Revision { get; set; }
@@ -78,14 +77,7 @@ public sealed class Artifact
     public Guid LineId => OriginId ?? Id;
 
     /// <summary>What committing this artifact now would publish; null when its head equals revision <c>BaseRevision</c>.</summary>
-    public ChangeKind? PendingChange => PendingChangeOf(State, BaseRevision, BaseRevisionArchived, OriginId);
-
-    public static ChangeKind? PendingChangeOf(ArtifactState state, int baseRevision, bool baseRevisionArchived, Guid? originId) => state switch
-    {
-        ArtifactState.Draft => baseRevision == 0 && originId is null ? ChangeKind.Added : ChangeKind.Modified,
-        ArtifactState.Archived when baseRevision > 0 && !baseRevisionArchived => ChangeKind.Archived,
-        _ => null,
-    };
+    public ChangeKind? PendingChange => ArtifactLifecycle.PendingChange(this);
 
     public static Artifact Create(IEvent<ArtifactCreated> e) => new Artifact
     {
@@ -128,47 +120,26 @@ public sealed class Artifact
     public void Apply(IEvent<ArtifactMoved> e) => Touched(e).ContainerId = e.Data.ToContainerId;
     public void Apply(IEvent<WorkspaceTargetsChanged> e) => Touched(e).TargetCollectionIds = e.Data.CollectionIds;
 
-    public void Apply(IEvent<ArtifactArchived> e)
-    {
-        StateBeforeArchive = State;
-        Touched(e).State = ArtifactState.Archived;
-    }
+    public void Apply(IEvent<ArtifactArchived> e) => ArtifactLifecycle.Archived(Touched(e));
+    public void Apply(IEvent<ArtifactRestored> e) => ArtifactLifecycle.Restored(Touched(e));
 
-    /// <summary>Restoring an artifact whose archive was already committed is a change the next commit publishes.</summary>
-    public void Apply(IEvent<ArtifactRestored> e) => Touched(e).State = BaseRevisionArchived ? ArtifactState.Draft : StateBeforeArchive;
-
-    /// <summary>
-    /// A new revision of this artifact's line. The head takes it when the revision is its own draft's, or when the head has no
-    /// changes of its own; a head with pending changes keeps them, and only learns the line moved on (its commit will conflict).
-    /// </summary>
     public void Apply(IEvent<ArtifactCommitted> e)
     {
-        Revision = e.Data.Revision;
-        if (e.Data.SourceId != Id && PendingChange is not null) return;
+        if (!ArtifactLifecycle.Committed(this, e.Data)) return;
         (Title, Description, Tags, Context, Content) = (e.Data.Title, e.Data.Description, e.Data.Tags, e.Data.Context, e.Data.Content);
-        BaseRevisionAt(e.Data.Revision, e.Data.Kind == ChangeKind.Archived);
         Touched(e);
     }
 
     public void Apply(IEvent<ArtifactReverted> e)
     {
+        ArtifactLifecycle.Reverted(this, e.Data);
         (Title, Description, Tags, Context, Content) = (e.Data.Title, e.Data.Description, e.Data.Tags, e.Data.Context, e.Data.Content);
-        BaseRevisionAt(e.Data.Revision, e.Data.Archived);
         Touched(e);
     }
 
-    private void BaseRevisionAt(int revision, bool archived)
-    {
-        BaseRevision = revision;
-        BaseRevisionArchived = archived;
-        StateBeforeArchive = ArtifactState.Committed;
-        State = archived ? ArtifactState.Archived : ArtifactState.Committed;
-    }
-
-    /// <summary>Editing a committed artifact makes it a draft again.</summary>
     private Artifact Edited(IEvent e)
     {
-        if (State == ArtifactState.Committed) State = ArtifactState.Draft;
+        ArtifactLifecycle.Edited(this);
         return Touched(e);
     }
 
@@ -180,6 +151,66 @@ public sealed class Artifact
     }
 
     private static Guid Actor(IEvent e) => Guid.TryParse(e.UserName, out var id) ? id : Guid.Empty;
+}
+
+/// <summary>What the lifecycle rules read and change: shared by the write model and the listing read model.</summary>
+public interface IArtifactHead
+{
+    Guid Id { get; }
+    Guid? OriginId { get; }
+    ArtifactState State { get; set; }
+    /// <summary>The state an archive interrupted, so that restore returns to it.</summary>
+    ArtifactState StateBeforeArchive { get; set; }
+    int Revision { get; set; }
+    int BaseRevision { get; set; }
+    bool BaseRevisionArchived { get; set; }
+}
+
+/// <summary>
+/// The lifecycle of an artifact's head, in one place: drafts, revisions, archive and restore. Both <see cref="Artifact"/>
+/// and <see cref="ArtifactSummary"/> apply events through these rules, so the two can never disagree on a state.
+/// </summary>
+public static class ArtifactLifecycle
+{
+    /// <summary>What committing the head now would publish; null when it equals revision <c>BaseRevision</c>.</summary>
+    public static ChangeKind? PendingChange(IArtifactHead h) => h.State switch
+    {
+        ArtifactState.Draft => h.BaseRevision == 0 && h.OriginId is null ? ChangeKind.Added : ChangeKind.Modified,
+        ArtifactState.Archived when h.BaseRevision > 0 && !h.BaseRevisionArchived => ChangeKind.Archived,
+        _ => null,
+    };
+
+    /// <summary>Editing a committed artifact makes it a draft again.</summary>
+    public static void Edited(IArtifactHead h)
+    {
+        if (h.State == ArtifactState.Committed) h.State = ArtifactState.Draft;
+    }
+
+    public static void Archived(IArtifactHead h) => (h.StateBeforeArchive, h.State) = (h.State, ArtifactState.Archived);
+
+    /// <summary>Restoring an artifact whose archive was already committed is a change the next commit publishes.</summary>
+    public static void Restored(IArtifactHead h) => h.State = h.BaseRevisionArchived ? ArtifactState.Draft : h.StateBeforeArchive;
+
+    /// <summary>
+    /// A new revision of the head's line. The head takes it (true: adopt its fields) when the revision is its own draft's,
+    /// or when it has no change of its own; a head with a pending change keeps it and only learns the line moved on, so
+    /// its commit will conflict.
+    /// </summary>
+    public static bool Committed(IArtifactHead h, ArtifactCommitted c)
+    {
+        h.Revision = c.Revision;
+        if (c.SourceId != h.Id && PendingChange(h) is not null) return false;
+        AtRevision(h, c.Revision, c.Kind == ChangeKind.Archived);
+        return true;
+    }
+
+    public static void Reverted(IArtifactHead h, ArtifactReverted r) => AtRevision(h, r.Revision, r.Archived);
+
+    private static void AtRevision(IArtifactHead h, int revision, bool archived)
+    {
+        (h.BaseRevision, h.BaseRevisionArchived, h.StateBeforeArchive) = (revision, archived, ArtifactState.Committed);
+        h.State = archived ? ArtifactState.Archived : ArtifactState.Committed;
+    }
 }
 
 public sealed class ArtifactStream : IConfigureMarten

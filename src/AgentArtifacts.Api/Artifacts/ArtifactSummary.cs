@@ -5,7 +5,7 @@ using Marten.Events.Aggregation;
 namespace AgentArtifacts.Api.Artifacts;
 
 /// <summary>The listing read model: one row per artifact, kept by an async projection, without context or content.</summary>
-public sealed class ArtifactSummary
+public sealed class ArtifactSummary : IArtifactHead
 {
     public Guid Id { get; set; }
     /// <summary>The global event sequence of the creation: a stable, monotonic key for cursor paging.</summary>
@@ -73,42 +73,24 @@ public sealed class ArtifactSummaryProjection : SingleStreamProjection<ArtifactS
     public static void Apply(IEvent<ArtifactMoved> e, ArtifactSummary s) => Touched(s, e).ContainerId = e.Data.ToContainerId;
     public static void Apply(IEvent<WorkspaceTargetsChanged> e, ArtifactSummary s) => Touched(s, e).TargetCollectionIds = e.Data.CollectionIds;
 
-    public static void Apply(IEvent<ArtifactArchived> e, ArtifactSummary s)
-    {
-        s.StateBeforeArchive = s.State;
-        Touched(s, e).State = ArtifactState.Archived;
-    }
+    public static void Apply(IEvent<ArtifactArchived> e, ArtifactSummary s) => ArtifactLifecycle.Archived(Touched(s, e));
+    public static void Apply(IEvent<ArtifactRestored> e, ArtifactSummary s) => ArtifactLifecycle.Restored(Touched(s, e));
 
-    public static void Apply(IEvent<ArtifactRestored> e, ArtifactSummary s) =>
-        Touched(s, e).State = s.BaseRevisionArchived ? ArtifactState.Draft : s.StateBeforeArchive;
-
-    // The same rules as Artifact's (see there): the head takes a revision that is its own or when it has no changes of its own.
     public static void Apply(IEvent<ArtifactCommitted> e, ArtifactSummary s)
     {
-        s.Revision = e.Data.Revision;
         s.Version = e.Version;
-        if (e.Data.SourceId != s.Id && Artifact.PendingChangeOf(s.State, s.BaseRevision, s.BaseRevisionArchived, s.OriginId) is not null) return;
-        (s.Title, s.Description, s.Tags) = (e.Data.Title, e.Data.Description, e.Data.Tags);
-        BaseRevisionAt(Touched(s, e), e.Data.Revision, e.Data.Kind == ChangeKind.Archived);
+        if (ArtifactLifecycle.Committed(s, e.Data)) (Touched(s, e).Title, s.Description, s.Tags) = (e.Data.Title, e.Data.Description, e.Data.Tags);
     }
 
     public static void Apply(IEvent<ArtifactReverted> e, ArtifactSummary s)
     {
-        (s.Title, s.Description, s.Tags) = (e.Data.Title, e.Data.Description, e.Data.Tags);
-        BaseRevisionAt(Touched(s, e), e.Data.Revision, e.Data.Archived);
-    }
-
-    private static void BaseRevisionAt(ArtifactSummary s, int revision, bool archived)
-    {
-        s.BaseRevision = revision;
-        s.BaseRevisionArchived = archived;
-        s.StateBeforeArchive = ArtifactState.Committed;
-        s.State = archived ? ArtifactState.Archived : ArtifactState.Committed;
+        ArtifactLifecycle.Reverted(s, e.Data);
+        (Touched(s, e).Title, s.Description, s.Tags) = (e.Data.Title, e.Data.Description, e.Data.Tags);
     }
 
     private static ArtifactSummary Edited(ArtifactSummary s, IEvent e)
     {
-        if (s.State == ArtifactState.Committed) s.State = ArtifactState.Draft;
+        ArtifactLifecycle.Edited(s);
         return Touched(s, e);
     }
 
