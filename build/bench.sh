@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput benchmark for SPEC §6: the API's create and read rates against raw PostgreSQL baselines (pgbench) measured
-# in the same run, on the same machine, against the same server, at the same concurrency. See docs/benchmarks.md.
+# in the same run, on the same machine, against the same server, at the same concurrency. Then (issue 3) the time of one
+# commit of 100 and of 1,000 drafts against one INSERT … SELECT of as many rows. See docs/benchmarks.md.
 #
 #   build/bench.sh                                  defaults: 8 connections, 20 s per measurement, 5 s warm-up
 #   BENCH_CONNECTIONS=16 BENCH_SECONDS=30 build/bench.sh
@@ -8,6 +9,7 @@
 # Settings (environment): BENCH_CONNECTIONS (8), BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (5), BENCH_PORT (8091),
 # BENCH_PGBENCH_MODE (simple | extended | prepared; pgbench's -M, default simple), BENCH_SKIP_BUILD=1 (reuse the last
 # published app in .local/bench/app), BENCH_NPGSQL_OPTIONS (appended to the app's connection string, for experiments),
+# BENCH_COMMIT_SIZES (drafts per commit, "100 1000"; empty skips the commit phase), BENCH_COMMIT_REPEATS (3),
 # ConnectionStrings__Postgres (use that server instead of build/lib/postgres.sh's;
 # the bench always works in its own database agentartifacts_bench, which it drops and recreates).
 #
@@ -22,6 +24,8 @@ seconds=${BENCH_SECONDS:-20}
 warmup=${BENCH_WARMUP_SECONDS:-5}
 port=${BENCH_PORT:-8091}
 pgbench_mode=${BENCH_PGBENCH_MODE:-simple}
+commit_sizes=${BENCH_COMMIT_SIZES-100 1000}  # set but empty: no commit phase
+commit_repeats=${BENCH_COMMIT_REPEATS:-3}
 db=agentartifacts_bench
 base="http://127.0.0.1:$port"
 bench_dir="$PWD/.local/bench"
@@ -47,6 +51,11 @@ need_tool curl curl
 [[ $connections =~ ^[1-9][0-9]*$ && $seconds =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] ||
   die "BENCH_CONNECTIONS and BENCH_SECONDS must be positive integers, BENCH_WARMUP_SECONDS a non-negative one"
 [[ $pgbench_mode =~ ^(simple|extended|prepared)$ ]] || die "BENCH_PGBENCH_MODE must be simple, extended or prepared"
+for size in $commit_sizes; do
+  # 5000: CommitPlan.MaxDrafts, the most one commit may cover
+  if ! [[ $size =~ ^[1-9][0-9]*$ ]] || (( size > 5000 )); then die "BENCH_COMMIT_SIZES must list integers from 1 to 5000, not '$size'"; fi
+done
+[[ $commit_repeats =~ ^[1-9][0-9]*$ ]] || die "BENCH_COMMIT_REPEATS must be a positive integer"
 
 # --- one bench at a time --------------------------------------------------------------------------------------------
 # Two runs would drop each other's database (the name is fixed and the server is shared), collide on the port and
@@ -182,11 +191,12 @@ proc_ticks() {
   awk -v children="${2:-}" '{ sub(/^.*\) /, ""); print $12 + $13 + (children ? $14 + $15 : 0) }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 pg_ticks() {
-  local total=0 pid
+  local children
   [[ -n $postmaster_pid ]] || { echo 0; return; }
-  total=$(proc_ticks "$postmaster_pid" with-children)
-  for pid in $(pgrep -P "$postmaster_pid"); do total=$(( total + $(proc_ticks "$pid") )); done
-  echo "$total"
+  # All live children in one read rather than one awk each: around a commit of some 70 ms the forks would show.
+  children=$(pgrep -P "$postmaster_pid" | sed 's|.*|/proc/&/stat|')
+  # shellcheck disable=SC2086  # one path per word; a child that exited meanwhile is skipped (its time is in cutime)
+  echo $(( $(proc_ticks "$postmaster_pid" with-children) + $(cat $children 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }') ))
 }
 cpu_start() { cpu_busy0=$(machine_busy) cpu_app0=$(proc_ticks "$app_pid") cpu_pg0=$(pg_ticks); }
 # cpu_end <client user+sys seconds>: the phase's CPU use in ticks, the client's in seconds
@@ -341,6 +351,7 @@ r[api_create]=$rps r[api_create_p50]=$p50_ms r[api_create_p99]=$p99_ms r[cpu_api
 note_disturbance "API create"
 wait_for_projections
 echo "created $created artifacts; async projections caught up ${projection_catchup} s after the load ended" >&2
+r[create_catchup]=$projection_catchup  # the commit phase waits for the projections again
 
 log "Baseline: pgbench SELECT by primary key, $connections clients, ${seconds} s"
 run_pgbench select "$work_dir/select.sql"
@@ -354,7 +365,110 @@ r[api_read]=$rps r[api_read_p50]=$p50_ms r[api_read_p99]=$p99_ms r[cpu_api_read]
 note_disturbance "API read"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- 6. Report ---------------------------------------------------------------------------------------------------------
+# --- 6. Commit (issue 3): one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows ---------
+# For each size, R times, alternating: a fresh collection and a workspace that targets it, N drafts created through the API,
+# then one timed commit (curl's time_total), then one timed raw INSERT … SELECT of N rows (psql's \timing). Before each
+# timed step the async projections have caught up, so the daemon's work on the drafts or the commit is not in the timing.
+draft_body="$work_dir/draft.json"
+# create_drafts <workspace> <count>: POST /artifacts <count> times, $connections at a time (one curl, --parallel, kept-alive
+# connections); fails the bench unless every answer is 201.
+create_drafts() {
+  local config="$work_dir/drafts.curl" codes="$work_dir/drafts.codes" ok i
+  printf '{"containerId":"%s","contentType":"text/markdown","title":"bench draft","content":"hello"}' "$1" >"$draft_body"
+  {
+    printf 'request = "POST"\nheader = "Content-Type: application/json"\nheader = "Authorization: Bearer %s"\n' "$token"
+    printf 'data-binary = "@%s"\nwrite-out = "%%{http_code}\\n"\n' "$draft_body"
+    for (( i = 0; i < $2; i++ )); do printf 'url = "%s/artifacts"\noutput = "/dev/null"\n' "$base"; done
+  } >"$config"
+  curl -sS --no-progress-meter --parallel --parallel-max "$connections" -K "$config" >"$codes" 2>"$work_dir/drafts.err" ||
+    { head -n 5 "$work_dir/drafts.err" >&2; die "POST /artifacts (drafts for the commit): curl failed"; }
+  ok=$(grep -cx 201 "$codes" || true)
+  (( ok == $2 )) || die "POST /artifacts (drafts for the commit): $(( $2 - ok )) of $2 answers were not 201 ($(sort "$codes" | uniq -c | xargs))"
+}
+# commit_drafts <workspace> <count>: the timed commit; sets commit_ms and commit_id, adds to the size's CPU counters
+commit_drafts() {
+  local out="$work_dir/commit.json" result status total items started=${EPOCHREALTIME/,/.}
+  cpu_start
+  result=$(curl -sS -o "$out" -w '%{http_code} %{time_total}' -X POST "$base/workspaces/$1/commit" "${json[@]}" "${auth[@]}" \
+    -d '{"message":"bench"}') || die "POST /workspaces/$1/commit: curl failed"
+  cpu_end 0
+  commit_window=$(awk -v w="$commit_window" -v a="$started" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { print w + b - a }')
+  read -r status total <<<"$result"
+  [[ $status == 201 ]] || die "POST /workspaces/$1/commit answered $status, not 201: $(head -c 500 "$out")"
+  items=$(jq -e '.items | length' "$out") || die "POST /workspaces/$1/commit: no items in the answer"
+  (( items == $2 )) || die "POST /workspaces/$1/commit: $items items in the commit, $2 drafts in the workspace"
+  commit_id=$(jq -er .id "$out")
+  commit_ms=$(awk -v s="$total" 'BEGIN { printf "%.1f", s * 1000 }')
+  commit_busy=$(( commit_busy + cpu_busy )) commit_app=$(( commit_app + cpu_app )) commit_pg=$(( commit_pg + cpu_pg ))
+}
+# raw_insert <rows> <workspace> <collection> <commit>: one INSERT … SELECT in its own transaction (autocommit), a jsonb
+# shaped like the commit's revision event per row; psql's \timing is the client's wall time from sending the statement
+# to the server's answer, which comes after the commit (WAL flush included). Sets raw_ms.
+raw_insert() {
+  local out
+  out=$(psql -d "$db" -v rows="$1" -v ws="$2" -v coll="$3" -v commit="$4" <<'SQL'
+truncate bench.commit_baseline;
+\timing on
+insert into bench.commit_baseline (id, data)
+  select id, jsonb_build_object('ArtifactId', id, 'LineId', id, 'SourceId', id, 'CommitId', :'commit', 'Revision', 1,
+    'Kind', 0, 'WorkspaceId', :'ws', 'CollectionIds', jsonb_build_array(:'coll'), 'ContentType', 'text/markdown',
+    'Title', 'bench draft', 'Description', null, 'Tags', '[]'::jsonb, 'Context', '{}'::jsonb, 'Content', 'hello')
+  from (select gen_random_uuid() as id from generate_series(1, :rows)) as g;
+SQL
+  ) || die "INSERT … SELECT of $1 rows failed"
+  raw_ms=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -n1)
+  [[ -n $raw_ms ]] || die "psql printed no timing for the INSERT … SELECT: $out"
+}
+# min_median <decimals> <values...>: "min median" (the mean of the middle two for an even count)
+min_median() {
+  local decimals=$1
+  shift
+  printf '%s\n' "$@" | sort -g | awk -v d="$decimals" '{ v[NR] = $1 } END {
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.*f %.*f\n", d, v[1], d, m }'
+}
+# commit_round <drafts> <label>: a fresh collection and workspace, the drafts, the timed commit, the timed INSERT … SELECT
+commit_round() {
+  local collection commit_workspace
+  collection=$(api POST /collections "${json[@]}" "${auth[@]}" -d "{\"title\":\"bench commit $2\"}" | jq -er .id)
+  commit_workspace=$(api POST /workspaces "${json[@]}" "${auth[@]}" \
+    -d "{\"title\":\"bench commit $2\",\"targetCollectionIds\":[\"$collection\"]}" | jq -er .id)
+  create_drafts "$commit_workspace" "$1"
+  wait_for_projections
+  commit_drafts "$commit_workspace" "$1"
+  assert_app_running "during the commit"
+  wait_for_projections
+  raw_insert "$1" "$commit_workspace" "$collection" "$commit_id"
+  echo "workspace $commit_workspace: commit $commit_ms ms, INSERT … SELECT $raw_ms ms (projections caught up ${projection_catchup} s after the commit)" >&2
+}
+
+commit_rows=()
+if [[ -n ${commit_sizes// /} ]]; then
+  psql -d "$db" -c 'create table bench.commit_baseline (id uuid primary key, data jsonb not null)'
+  log "Commit warm-up (unmeasured): 10 drafts, so that the first measured commit does not pay for JIT compilation"
+  commit_window=0 commit_busy=0 commit_app=0 commit_pg=0
+  commit_round 10 warm-up
+  commit_load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  for size in $commit_sizes; do
+    api_times=() raw_times=() commit_window=0 commit_busy=0 commit_app=0 commit_pg=0
+    for (( rep = 1; rep <= commit_repeats; rep++ )); do
+      log "Commit of $size drafts, $rep of $commit_repeats: collection, workspace, drafts, POST /workspaces/{id}/commit, INSERT … SELECT"
+      commit_round "$size" "$size #$rep"
+      api_times+=("$commit_ms") raw_times+=("$raw_ms")
+    done
+    read -r api_min api_median < <(min_median 1 "${api_times[@]}")
+    read -r raw_min raw_median < <(min_median 2 "${raw_times[@]}")
+    # CPU while the commits ran, summed over the repeats (in ticks of 1/CLK_TCK s, so coarse for short commits)
+    read -r app_per_draft pg_per_draft other_pct < <(awk -v app="$commit_app" -v pg="$commit_pg" -v busy="$commit_busy" \
+        -v wall="$commit_window" -v n=$(( size * commit_repeats )) -v hz="$clk_tck" -v cores="$(nproc)" 'BEGIN {
+      o = (busy - app - pg) / hz; if (o < 0) o = 0
+      printf "%.3f %.3f %.0f\n", app / hz * 1000 / n, pg / hz * 1000 / n, o * 100 / wall / cores }')
+    (( other_pct <= 10 )) || disturbed+=("commit of $size drafts: ${other_pct}%")
+    commit_rows+=("$size $api_min $api_median $raw_min $raw_median $app_per_draft $pg_per_draft $other_pct")
+  done
+  commit_load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+fi
+
+# --- 7. Report ---------------------------------------------------------------------------------------------------------
 verdict() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { x = a / b; printf "%.2f× %s (target ≥ %.2f×)", x, (x >= t ? "PASS" : "BELOW"), t }'; }
 row() { printf '%-8s | %9s | %8s | %8s | %10s | %8s | %8s | %s\n' "$@"; }
 
@@ -378,7 +492,22 @@ for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgben
   # shellcheck disable=SC2001
   sed 's/^/    /' <<<"${r[${phase#*:}]}"
 done
-printf 'async projections caught up %s s after the create load (%s artifacts created)\n' "$projection_catchup" "$created"
+printf 'async projections caught up %s s after the create load (%s artifacts created)\n' "${r[create_catchup]}" "$created"
+if (( ${#commit_rows[@]} > 0 )); then
+  printf '\ncommit (issue 3): one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows, %s repeats each\n' "$commit_repeats"
+  printf 'load average when the commit phase began %s, at its end %s\n\n' "$commit_load_start" "$commit_load_end"
+  crow() { printf '%6s | %21s | %24s | %10s | %14s | %s\n' "$@"; }
+  crow drafts "API commit min / med" "INSERT…SELECT min / med" "API / raw" "API per draft" "CPU per draft during the commit"
+  crow ------ "---------------------" "------------------------" "----------" "--------------" "-------------------------------"
+  for line in "${commit_rows[@]}"; do
+    read -r size api_min api_median raw_min raw_median app_per_draft pg_per_draft other_pct <<<"$line"
+    crow "$size" "$api_min / $api_median ms" "$raw_min / $raw_median ms" \
+      "$(awk -v a="$api_median" -v b="$raw_median" 'BEGIN { printf "%.1f×", a / b }')" \
+      "$(awk -v a="$api_median" -v n="$size" 'BEGIN { printf "%.2f ms", a / n }')" \
+      "app $app_per_draft ms, PostgreSQL $pg_per_draft ms (other $other_pct%)"
+  done
+  printf '%s\n' "API: curl's time_total; INSERT … SELECT: psql's \\timing, commit included; ratio and per draft from the medians"
+fi
 if (( ${#disturbed[@]} > 0 )); then
   list=$(printf '%s; ' "${disturbed[@]}")
   printf '\nWARNING: other processes used more than 10%% of the machine during %s.\n' "${list%; }"
