@@ -9,7 +9,7 @@ public static class ArchiveArtifactEndpoint
     [WolverineDelete("/artifacts/{id}", OperationId = "archiveArtifact"), Tags("Artifacts")]
     [ProducesResponseType(204), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static Task<IResult> Delete(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
-        ArtifactTransitions.Run(id, principal, session, http, ct, artifact => artifact.IsContainer ? null
+        ArtifactTransitions.Run(id, principal, session, http, ct, Permission.Delete, artifact => artifact.IsContainer ? null
             : artifact.State == ArtifactState.Archived
                 ? Problems.Result(409, "already_archived", "The artifact is already archived.")
                 : new ArtifactArchived(artifact.Id), noContent: true);
@@ -18,7 +18,7 @@ public static class ArchiveArtifactEndpoint
     [WolverinePost("/artifacts/{id}/restore", OperationId = "restoreArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static Task<IResult> Restore(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
-        ArtifactTransitions.Run(id, principal, session, http, ct, artifact => artifact.IsContainer ? null
+        ArtifactTransitions.Run(id, principal, session, http, ct, Permission.Delete, artifact => artifact.IsContainer ? null
             : artifact.State != ArtifactState.Archived
                 ? Problems.Result(409, "not_archived", "Only an archived artifact can be restored.")
                 : new ArtifactRestored(artifact.Id));
@@ -31,11 +31,12 @@ public static class ArchiveArtifactEndpoint
 public static class ArtifactTransitions
 {
     public static async Task<IResult> Run(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http,
-        CancellationToken ct, Func<Artifact, object?> decide, bool noContent = false)
+        CancellationToken ct, Permission needed, Func<Artifact, object?> decide, bool noContent = false)
     {
         if (!ETags.TryReadIfMatch(http.Request, out var expected)) return ETags.PreconditionFailed();
-        var artifact = await session.LoadVisibleAsync(id, Caller.From(principal), ct);
-        var decision = artifact is null ? null : decide(artifact);
+        var (artifact, denied) = await session.AuthorizeAsync(id, Caller.From(principal), needed, ct);
+        if (denied is not null) return denied;
+        var decision = decide(artifact!);
         if (decision is null) return Problems.NotFound("artifact");
         if (expected is not null && expected != artifact!.Version) return ETags.PreconditionFailed();
         if (decision is IResult problem) return problem;

@@ -16,12 +16,3 @@ public sealed record ArtifactResponse(Guid Id, Guid? ContainerId, string Content
         r.Description, r.Tags, r.Context, r.Content, r.Kind == ChangeKind.Archived ? ArtifactState.Archived : ArtifactState.Committed,
         r.Version, r.Revision, r.Revision, null, line.CreatedBy, line.CreatedAt, r.CommittedBy, r.CommittedAt);
 }
-
-/// <summary>Who may see what. Until grants exist, a resource is visible to its creator only; everyone else gets 404.</summary>
-public static class ArtifactAccess
-{
-    public static bool CanRead(this Caller caller, Artifact artifact) => artifact.CreatedBy == caller.Id;
-
-    public static async Task<Artifact?> LoadVisibleAsync(this IQuerySession session, Guid id, Caller caller, CancellationToken ct) =>
-        await session.LoadAsync<Artifact>(id, ct) is { } artifact && caller.CanRead(artifact) ? artifact : null;
-}

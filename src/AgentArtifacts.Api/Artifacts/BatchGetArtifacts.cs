@@ -26,7 +26,7 @@ public static class BatchGetArtifactsEndpoint
     {
         var caller = Caller.From(principal);
         var ids = request.Ids.Distinct().ToArray();
-        var found = await session.Query<Artifact>().Where(a => ids.Contains(a.Id) && a.CreatedBy == caller.Id).ToListAsync(ct);
+        var found = await session.PermittedAsync(await session.LoadManyAsync<Artifact>(ct, ids), caller, Permission.Read, ct);
         var order = ids.Select((id, index) => (id, index)).ToDictionary(x => x.id, x => x.index);
         return new BatchGetArtifactsResponse(found.OrderBy(a => order[a.Id]).Select(ArtifactResponse.From).ToList());
     }

@@ -28,8 +28,9 @@ public static class CheckoutArtifactEndpoint
         var caller = Caller.From(principal);
         var source = await session.LoadVisibleAsync(id, caller, ct);
         if (source is null || source.IsContainer) return Problems.NotFound("artifact");
-        var workspace = await session.LoadContainerAsync(ContainerKind.Workspace, request.WorkspaceId, caller, ct);
-        if (workspace is null || workspace.State == ArtifactState.Archived) return Problems.NotFound("workspace");
+        var (workspace, denied) = await session.LoadContainerAsync(ContainerKind.Workspace, request.WorkspaceId, caller, ct, Permission.Create);
+        if (denied is not null) return denied;
+        if (workspace!.State == ArtifactState.Archived) return Problems.NotFound("workspace");
 
         var line = source.LineId == source.Id ? source : await session.LoadAsync<Artifact>(source.LineId, ct);
         var latest = line is { Revision: > 0 } ? await session.LoadAsync<ArtifactRevision>(ArtifactRevision.IdOf(line.Id, line.Revision), ct) : null;

@@ -33,7 +33,8 @@ public static class CreateArtifactEndpoint
         HttpContext http, CancellationToken ct)
     {
         var caller = Caller.From(principal);
-        var container = await session.LoadVisibleAsync(request.ContainerId, caller, ct);
+        var (container, denied) = await session.AuthorizeAsync(request.ContainerId, caller, Permission.Create, ct, "workspace");
+        if (denied is not null) return denied;
         if (container is not { IsWorkspace: true } || container.State == ArtifactState.Archived)
         {
             return container is { IsContainer: true, IsWorkspace: false }

@@ -20,10 +20,12 @@ public static class MoveArtifactEndpoint
     public static async Task<IResult> Post(Guid id, MoveArtifact request, ClaimsPrincipal principal, IDocumentSession session,
         HttpContext http, CancellationToken ct)
     {
-        var target = await session.LoadVisibleAsync(request.WorkspaceId, Caller.From(principal), ct);
+        var (target, denied) = await session.AuthorizeAsync(request.WorkspaceId, Caller.From(principal), Permission.Create, ct, "workspace");
+        if (denied is not null) return denied;
         if (target is not { IsWorkspace: true } || target.State == ArtifactState.Archived) return Problems.NotFound("workspace");
 
-        return await ArtifactTransitions.Run(id, principal, session, http, ct, artifact => Decide(artifact, target));
+        // Moving takes the draft out of its workspace: the same permission as archiving it there.
+        return await ArtifactTransitions.Run(id, principal, session, http, ct, Permission.Delete, artifact => Decide(artifact, target));
     }
 
     public static object? Decide(Artifact artifact, Artifact targetWorkspace) => artifact switch

@@ -25,8 +25,9 @@ public static class UpdateArtifactEndpoint
         if (patch.Problem is not null) return patch.Problem;
 
         var caller = Caller.From(principal);
-        var artifact = await session.LoadVisibleAsync(id, caller, ct);
-        if (artifact is null || artifact.IsContainer) return Problems.NotFound("artifact");
+        var (artifact, denied) = await session.AuthorizeAsync(id, caller, Permission.Update, ct);
+        if (denied is not null) return denied;
+        if (artifact!.IsContainer) return Problems.NotFound("artifact");
         if (expected is not null && expected != artifact.Version) return ETags.PreconditionFailed();
 
         var (events, problem) = Decide(artifact, types.Resolve(artifact.ContentType), patch.Document!);

@@ -19,8 +19,8 @@ public sealed record CommitPlan(Artifact Workspace, IReadOnlyList<Artifact> Draf
     public static async Task<(CommitPlan? Plan, IResult? Problem)> LoadAsync(IQuerySession session, Guid workspaceId, Caller caller,
         IReadOnlyCollection<Guid>? artifactIds, CancellationToken ct)
     {
-        var workspace = await session.LoadContainerAsync(ContainerKind.Workspace, workspaceId, caller, ct);
-        if (workspace is null) return (null, Problems.NotFound("workspace"));
+        var (workspace, denied) = await session.LoadContainerAsync(ContainerKind.Workspace, workspaceId, caller, ct, Permission.Update);
+        if (workspace is null) return (null, denied);
         if (workspace.State == ArtifactState.Archived) return (null, Problems.Result(409, "archived", "The workspace is archived."));
         if (await UnavailableTargetsAsync(session, workspace, caller, ct) is { Count: > 0 } unavailable)
         {
@@ -46,8 +46,9 @@ public sealed record CommitPlan(Artifact Workspace, IReadOnlyList<Artifact> Draf
     private static async Task<IReadOnlyList<Guid>> UnavailableTargetsAsync(IQuerySession session, Artifact workspace, Caller caller, CancellationToken ct)
     {
         if (workspace.TargetCollectionIds.Count == 0) return [];
-        var usable = (await session.LoadManyAsync<Artifact>(ct, workspace.TargetCollectionIds))
-            .Where(c => caller.CanRead(c) && c.ContentType == Types.TypeRegistry.Collection && c.State != ArtifactState.Archived)
+        var targets = await session.LoadManyAsync<Artifact>(ct, workspace.TargetCollectionIds);
+        var usable = (await session.PermittedAsync(targets, caller, Permission.Add, ct))
+            .Where(c => c.ContentType == Types.TypeRegistry.Collection && c.State != ArtifactState.Archived)
             .Select(c => c.Id).ToHashSet();
         return workspace.TargetCollectionIds.Where(id => !usable.Contains(id)).ToList();
     }

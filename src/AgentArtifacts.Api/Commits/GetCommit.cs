@@ -14,7 +14,7 @@ public static class GetCommitEndpoint
     {
         // Read from the commit's own one-event stream, so a commit is readable the moment it is made.
         var commit = await session.Events.AggregateStreamAsync<Commit>(id, token: ct);
-        if (commit is null || await session.LoadContainerAsync(ContainerKind.Workspace, commit.WorkspaceId, Caller.From(principal), ct) is null)
+        if (commit is null || (await session.LoadContainerAsync(ContainerKind.Workspace, commit.WorkspaceId, Caller.From(principal), ct)).Problem is not null)
         {
             return Problems.NotFound("commit");
         }
@@ -27,7 +27,7 @@ public static class GetCommitEndpoint
     public static async Task<IResult> List(Guid id, int? limit, string? cursor, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)
     {
         if (Paging.TryRead<long>(limit, cursor, long.TryParse, out var take, out var before) is { } badPage) return badPage;
-        if (await session.LoadContainerAsync(ContainerKind.Collection, id, Caller.From(principal), ct) is null) return Problems.NotFound("collection");
+        if ((await session.LoadContainerAsync(ContainerKind.Collection, id, Caller.From(principal), ct)).Problem is { } denied) return denied;
 
         var query = session.Query<Commit>().Where(c => c.CollectionIds.Contains(id));
         if (before > 0) query = query.Where(c => c.Sequence < before);

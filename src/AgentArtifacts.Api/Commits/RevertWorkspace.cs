@@ -26,9 +26,9 @@ public static class RevertWorkspaceEndpoint
     [ProducesResponseType<RevertResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409)]
     public static async Task<IResult> Post(Guid id, RevertWorkspace request, ClaimsPrincipal principal, IDocumentSession session, CancellationToken ct)
     {
-        var workspace = await session.LoadContainerAsync(ContainerKind.Workspace, id, Caller.From(principal), ct);
-        if (workspace is null) return Problems.NotFound("workspace");
-        if (workspace.State == ArtifactState.Archived) return Problems.Result(409, "archived", "The workspace is archived.");
+        var (workspace, denied) = await session.LoadContainerAsync(ContainerKind.Workspace, id, Caller.From(principal), ct, Permission.Update);
+        if (denied is not null) return denied;
+        if (workspace!.State == ArtifactState.Archived) return Problems.Result(409, "archived", "The workspace is archived.");
 
         var ids = request.ArtifactIds.Distinct().ToList();
         var (drafts, problem) = CommitPlan.Select(workspace, await session.LoadManyAsync<Artifact>(ct, ids), ids);

@@ -10,13 +10,13 @@ public static class ArchiveContainerEndpoint
     [WolverineDelete("/workspaces/{id}", OperationId = "archiveWorkspace"), Tags("Workspaces")]
     [ProducesResponseType(204), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static Task<IResult> DeleteWorkspace(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
-        ArtifactTransitions.Run(id, principal, session, http, ct, c => Decide(ContainerKind.Workspace, c), noContent: true);
+        ArtifactTransitions.Run(id, principal, session, http, ct, Permission.Delete, c => Decide(ContainerKind.Workspace, c), noContent: true);
 
     /// <summary>Archive a collection. Its revisions stay readable by id.</summary>
     [WolverineDelete("/collections/{id}", OperationId = "archiveCollection"), Tags("Collections")]
     [ProducesResponseType(204), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static Task<IResult> DeleteCollection(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
-        ArtifactTransitions.Run(id, principal, session, http, ct, c => Decide(ContainerKind.Collection, c), noContent: true);
+        ArtifactTransitions.Run(id, principal, session, http, ct, Permission.Delete, c => Decide(ContainerKind.Collection, c), noContent: true);
 
     public static object? Decide(ContainerKind kind, Artifact container) =>
         container.ContentType != ContainerResponse.ContentTypeOf(kind) ? null

@@ -48,6 +48,9 @@ public static class CreateContainerEndpoint
         session.Events.StartStream<Artifact>(id, [
             new ArtifactCreated(id, null, ContainerResponse.ContentTypeOf(kind), request.Title.Trim(), request.Description, [], [], null),
             .. targets.Count > 0 ? new object[] { new WorkspaceTargetsChanged(id, targets) } : []]);
+        // The creator of a container is its admin: an ordinary grant, so it shows in the grant listings and can be audited.
+        var owner = Access.OwnerGrant(id, Caller.From(principal).Id);
+        session.Events.StartStream<Grant>(owner.GrantId, owner);
         await session.SaveChangesAsync(ct);
 
         var container = (await session.LoadAsync<Artifact>(id, ct))!;
@@ -63,7 +66,8 @@ public static class TargetCollections
     {
         if (ids.Count == 0) return null;
         var found = await session.LoadManyAsync<Artifact>(ct, ids);
-        var valid = found.Where(c => caller.CanRead(c) && c.ContentType == Types.TypeRegistry.Collection && c.State != ArtifactState.Archived)
+        var valid = (await session.PermittedAsync(found, caller, Permission.Add, ct))
+            .Where(c => c.ContentType == Types.TypeRegistry.Collection && c.State != ArtifactState.Archived)
             .Select(c => c.Id).ToHashSet();
         var missing = ids.Where(id => !valid.Contains(id)).ToList();
         return missing.Count == 0 ? null

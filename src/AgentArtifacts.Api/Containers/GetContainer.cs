@@ -21,11 +21,17 @@ public static class GetContainerEndpoint
 
     private static async Task<IResult> Get(ContainerKind kind, Guid id, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct)
     {
-        var container = await session.LoadContainerAsync(kind, id, Caller.From(principal), ct);
-        return container is null ? Problems.NotFound(kind.ToString().ToLowerInvariant())
-            : ETags.Conditional(http, container.Version, ContainerResponse.From(container));
+        var (container, denied) = await session.LoadContainerAsync(kind, id, Caller.From(principal), ct);
+        return denied ?? ETags.Conditional(http, container!.Version, ContainerResponse.From(container));
     }
 
-    public static async Task<Artifact?> LoadContainerAsync(this IQuerySession session, ContainerKind kind, Guid id, Caller caller, CancellationToken ct) =>
-        await session.LoadVisibleAsync(id, caller, ct) is { } artifact && artifact.ContentType == ContainerResponse.ContentTypeOf(kind) ? artifact : null;
+    /// <summary>A workspace or collection the caller holds <paramref name="needed"/> on, or the 404/403 to answer.</summary>
+    public static async Task<Authorized> LoadContainerAsync(this IQuerySession session, ContainerKind kind, Guid id, Caller caller,
+        CancellationToken ct, Permission needed = Permission.Read)
+    {
+        var what = kind.ToString().ToLowerInvariant();
+        var authorized = await session.AuthorizeAsync(id, caller, needed, ct, what);
+        return authorized.Artifact is { } artifact && artifact.ContentType != ContainerResponse.ContentTypeOf(kind)
+            ? new Authorized(null, Problems.NotFound(what)) : authorized;
+    }
 }

@@ -47,7 +47,7 @@ public static class ListContainerArtifactsEndpoint
             return Problems.Invalid("contentType", "contentType is a MIME type, or a family such as text/*.", "invalid_content_type");
         }
         var caller = Caller.From(principal);
-        if (await session.LoadContainerAsync(kind, id, caller, ct) is null) return Problems.NotFound(kind.ToString().ToLowerInvariant());
+        if ((await session.LoadContainerAsync(kind, id, caller, ct)).Problem is { } denied) return denied;
 
         var family = contentType is not null && contentType.EndsWith("/*", StringComparison.Ordinal) ? contentType[..^1] : null;
         if (kind == ContainerKind.Collection)
@@ -60,7 +60,10 @@ public static class ListContainerArtifactsEndpoint
             return Results.Ok(Paging.ToPage(items, take, c => c.Sequence.ToString(CultureInfo.InvariantCulture), ArtifactListItem.From));
         }
 
-        var query = session.Query<ArtifactSummary>().Where(s => s.ContainerId == id && s.CreatedBy == caller.Id && s.Sequence > after);
+        // Whoever reads the workspace reads its contents, except what a deny grant hides from them.
+        var hidden = (await session.ReadSetsAsync(caller, ct)).Denied.ToArray();
+        var query = session.Query<ArtifactSummary>().Where(s => s.ContainerId == id && s.Sequence > after);
+        if (hidden.Length > 0) query = query.Where(s => !s.Id.IsOneOf(hidden));
         if (family is not null) query = query.Where(s => s.ContentType.StartsWith(family));
         else if (contentType is not null) query = query.Where(s => s.ContentType == contentType);
         if (state is { } wanted) query = query.Where(s => s.State == wanted);

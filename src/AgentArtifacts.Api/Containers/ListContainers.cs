@@ -25,7 +25,8 @@ public static class ListContainersEndpoint
         if (Paging.TryRead<long>(limit, cursor, long.TryParse, out var take, out var after) is { } badPage) return badPage;
         var caller = Caller.From(principal);
         var contentType = ContainerResponse.ContentTypeOf(kind);
-        var query = session.Query<ArtifactSummary>().Where(s => s.CreatedBy == caller.Id && s.ContentType == contentType && s.Sequence > after);
+        var readable = (await session.ReadSetsAsync(caller, ct)).Readable.ToArray();
+        var query = session.Query<ArtifactSummary>().Where(s => s.Id.IsOneOf(readable) && s.ContentType == contentType && s.Sequence > after);
         query = state is { } wanted ? query.Where(s => s.State == wanted) : query.Where(s => s.State != ArtifactState.Archived);
         var rows = await query.OrderBy(s => s.Sequence).Take(take + 1).ToListAsync(ct);
         return Results.Ok(Paging.ToPage(rows, take, s => s.Sequence.ToString(CultureInfo.InvariantCulture), ContainerResponse.From));

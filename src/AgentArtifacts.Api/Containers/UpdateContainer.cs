@@ -37,8 +37,8 @@ public static class UpdateContainerEndpoint
     {
         if (!ETags.TryReadIfMatch(http.Request, out var expected)) return ETags.PreconditionFailed();
         var caller = Caller.From(principal);
-        var container = await session.LoadContainerAsync(kind, id, caller, ct);
-        if (container is null) return Problems.NotFound(kind.ToString().ToLowerInvariant());
+        var (container, denied) = await session.LoadContainerAsync(kind, id, caller, ct, Permission.Update);
+        if (container is null) return denied!;
         if (expected is not null && expected != container.Version) return ETags.PreconditionFailed();
         if (request.TargetCollectionIds is { } targets
             && await TargetCollections.FindInvalid(session, targets.Distinct().ToList(), caller, ct) is { } invalid) return invalid;

@@ -1,0 +1,117 @@
+using Marten;
+using AgentArtifacts.Api.Artifacts;
+using AgentArtifacts.Api.Types;
+
+namespace AgentArtifacts.Api.Grants;
+
+/// <summary>What the check decided, and the grant that decided it (null when no grant applies).</summary>
+public sealed record AccessDecision(bool Allowed, Grant? DecidedBy);
+
+/// <summary>An artifact the caller may act on, or the problem to answer: 404 when it cannot even read it, 403 when it can.</summary>
+public sealed record Authorized(Artifact? Artifact, IResult? Problem);
+
+/// <summary>
+/// The one authorization mechanism every slice uses. A grant on a resource applies to it and, for a workspace or
+/// collection, to its contents; deny beats allow at every level; expired and revoked grants count for nothing.
+/// A check is one indexed query for the grants on the artifact and its container held by the caller's principals.
+/// </summary>
+public static class Access
+{
+    public const Permission All = Permission.Create | Permission.Read | Permission.Update | Permission.Delete | Permission.Evict
+        | Permission.Add | Permission.Share | Permission.Invoke | Permission.Admin;
+
+    /// <summary>The role presets of SPEC §2.</summary>
+    public static readonly IReadOnlyDictionary<string, Permission> Roles = new Dictionary<string, Permission>
+    {
+        ["viewer"] = Permission.Read,
+        ["editor"] = Permission.Create | Permission.Read | Permission.Update | Permission.Delete | Permission.Evict,
+        ["collaborator"] = Permission.Create | Permission.Read | Permission.Update | Permission.Delete | Permission.Evict
+            | Permission.Invoke | Permission.Add | Permission.Share,
+        ["admin"] = All,
+    };
+
+    /// <summary>Whether the grants let the caller do <paramref name="wanted"/>: any active deny of it wins, then any active allow.</summary>
+    public static AccessDecision Decide(IEnumerable<Grant> grants, Permission wanted, DateTimeOffset now)
+    {
+        var active = grants.Where(g => g.ActiveAt(now)).ToList();
+        var deny = active.FirstOrDefault(g => g.Effect == GrantEffect.Deny && Covers(g.Permissions, wanted));
+        if (deny is not null) return new AccessDecision(false, deny);
+        var allow = active.FirstOrDefault(g => g.Effect == GrantEffect.Allow && Covers(g.Permissions, wanted));
+        return new AccessDecision(allow is not null, allow);
+    }
+
+    /// <summary>Admin includes every permission; denying admin denies everything.</summary>
+    public static bool Covers(Permission granted, Permission wanted) => granted.HasFlag(Permission.Admin) || granted.HasFlag(wanted);
+
+    /// <summary>The resources whose grants apply to an artifact: itself and the container that holds it.</summary>
+    public static IReadOnlyList<Guid> Chain(Artifact artifact) => artifact.ContainerId is { } container ? [artifact.Id, container] : [artifact.Id];
+
+    /// <summary>The principals a caller acts as (a grant may name any of them).</summary>
+    public static IReadOnlyList<Guid> Principals(Caller caller) => [caller.Id];
+
+    /// <summary>The grants held by the caller's principals on any of the resources: one indexed query.</summary>
+    public static async Task<IReadOnlyList<Grant>> GrantsAsync(this IQuerySession session, Caller caller, IEnumerable<Guid> resources, CancellationToken ct)
+    {
+        var ids = resources.Distinct().ToArray();
+        var principals = Principals(caller).Select(p => (Guid?)p).ToArray();
+        return await session.Query<Grant>()
+            .Where(g => g.ResourceId.IsOneOf(ids) && g.GranteeId.IsOneOf(principals) && !g.Revoked)
+            .ToListAsync(ct);
+    }
+
+    /// <summary>Loads the artifact and checks <paramref name="needed"/>: 404 when the caller cannot read it, 403 when it can but may not.</summary>
+    public static async Task<Authorized> AuthorizeAsync(this IQuerySession session, Guid id, Caller caller, Permission needed, CancellationToken ct,
+        string what = "artifact")
+    {
+        var artifact = await session.LoadAsync<Artifact>(id, ct);
+        if (artifact is null) return new Authorized(null, Problems.NotFound(what));
+        var grants = await session.GrantsAsync(caller, Chain(artifact), ct);
+        var now = DateTimeOffset.UtcNow;
+        if (!Decide(grants, Permission.Read, now).Allowed) return new Authorized(null, Problems.NotFound(what));
+        if (needed != Permission.Read && !Decide(grants, needed, now).Allowed)
+        {
+            return new Authorized(null, Problems.Result(403, "permission_denied", $"You may read this {what} but not {needed.ToString().ToLowerInvariant()} it."));
+        }
+        return new Authorized(artifact, null);
+    }
+
+    /// <summary>The artifact when the caller may read it, else null (the caller then answers 404).</summary>
+    public static async Task<Artifact?> LoadVisibleAsync(this IQuerySession session, Guid id, Caller caller, CancellationToken ct) =>
+        (await session.AuthorizeAsync(id, caller, Permission.Read, ct)).Artifact;
+
+    /// <summary>Of the artifacts, those on which the caller holds <paramref name="needed"/> (one query for all of them).</summary>
+    public static async Task<IReadOnlyList<Artifact>> PermittedAsync(this IQuerySession session, IReadOnlyList<Artifact> artifacts, Caller caller,
+        Permission needed, CancellationToken ct)
+    {
+        if (artifacts.Count == 0) return [];
+        var grants = await session.GrantsAsync(caller, artifacts.SelectMany(Chain), ct);
+        var now = DateTimeOffset.UtcNow;
+        return artifacts.Where(a =>
+        {
+            var chain = Chain(a);
+            var applicable = grants.Where(g => chain.Contains(g.ResourceId)).ToList();
+            return Decide(applicable, Permission.Read, now).Allowed && Decide(applicable, needed, now).Allowed;
+        }).ToList();
+    }
+
+    /// <summary>
+    /// For listings: the resources the caller holds an active allow-read grant on, and those it is denied reading. A
+    /// listing then filters in its query (containers in the first set; contents not in the second).
+    /// </summary>
+    public static async Task<(IReadOnlyList<Guid> Readable, IReadOnlyList<Guid> Denied)> ReadSetsAsync(this IQuerySession session, Caller caller, CancellationToken ct)
+    {
+        var principals = Principals(caller).Select(p => (Guid?)p).ToArray();
+        var now = DateTimeOffset.UtcNow;
+        var grants = (await session.Query<Grant>().Where(g => g.GranteeId.IsOneOf(principals) && !g.Revoked).ToListAsync(ct))
+            .Where(g => g.ActiveAt(now) && Covers(g.Permissions, Permission.Read)).ToList();
+        var denied = grants.Where(g => g.Effect == GrantEffect.Deny).Select(g => g.ResourceId).ToHashSet();
+        var readable = grants.Where(g => g.Effect == GrantEffect.Allow && !denied.Contains(g.ResourceId)).Select(g => g.ResourceId).Distinct().ToList();
+        return (readable, denied.ToList());
+    }
+
+    /// <summary>The grant that makes a container's creator its admin, issued in the same transaction as the container.</summary>
+    public static GrantIssued OwnerGrant(Guid containerId, Guid creator) =>
+        new(Guid.CreateVersion7(), containerId, GranteeType.User, creator, All, GrantEffect.Allow, null);
+
+    public static bool IsContainerType(string contentType) => contentType is TypeRegistry.Workspace or TypeRegistry.Collection;
+}
