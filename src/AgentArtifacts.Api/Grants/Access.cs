@@ -40,6 +40,13 @@ public static class Access
         return new AccessDecision(allow is not null, allow);
     }
 
+    /// <summary>Every permission the grants give at <paramref name="now"/>, each decided as a check would decide it.</summary>
+    public static Permission Effective(IEnumerable<Grant> grants, DateTimeOffset now)
+    {
+        var list = grants.ToList();
+        return PermissionNames.Each.Where(p => Decide(list, p, now).Allowed).Aggregate(Permission.None, (all, p) => all | p);
+    }
+
     /// <summary>Admin includes every permission; denying admin denies everything.</summary>
     public static bool Covers(Permission granted, Permission wanted) => granted.HasFlag(Permission.Admin) || granted.HasFlag(wanted);
 

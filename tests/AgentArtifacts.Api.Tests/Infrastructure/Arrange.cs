@@ -32,4 +32,8 @@ public static class Arrange
         string? token = null, string? key = null) =>
         user.Client.PostJson($"/workspaces/{workspace}/commit", new { message, artifactIds, commitToken = token },
             r => { if (key is not null) r.Headers.Add("Idempotency-Key", key); });
+
+    public static Task<HttpResponseMessage> GrantAsync(this TestUser user, Guid resourceId, Guid userId, string? role = null,
+        string[]? permissions = null, string effect = "allow", DateTimeOffset? expiresAt = null) =>
+        user.Client.PostJson("/grants", new { resourceId, grantee = new { type = "user", id = userId }, role, permissions, effect, expiresAt });
 }
