@@ -19,6 +19,8 @@ public sealed class ArtifactRevision
     public Guid CommitId { get; set; }
     public ChangeKind Kind { get; set; }
     public Guid WorkspaceId { get; set; }
+    /// <summary>The collections this revision was published into: their readers may read it.</summary>
+    public IReadOnlyList<Guid> CollectionIds { get; set; } = [];
     public string ContentType { get; set; } = "";
     public string Title { get; set; } = "";
     public string? Description { get; set; }
@@ -47,6 +49,7 @@ public sealed partial class ArtifactRevisionProjection : EventProjection
             CommitId = c.CommitId,
             Kind = c.Kind,
             WorkspaceId = c.WorkspaceId,
+            CollectionIds = c.CollectionIds,
             ContentType = c.ContentType,
             Title = c.Title,
             Description = c.Description,
@@ -77,6 +80,30 @@ public sealed record RevisionListItem(Guid ArtifactId, int Revision, ChangeKind 
         r.ContentType, r.Title, r.Description, r.Tags, r.CommittedBy, r.CommittedAt);
 }
 
+public static class RevisionAccess
+{
+    /// <summary>
+    /// Who may read an artifact's revisions: whoever reads the artifact (all of them, <c>Published</c> null), and whoever
+    /// reads a collection it was published into (only the revisions published into such collections: <c>Published</c>
+    /// names those collections). A collection's readers never see the draft, only what was committed into it.
+    /// </summary>
+    public static async Task<(Artifact? Artifact, Guid[]? Published)> RevisionReaderAsync(this IQuerySession session, Guid id, Caller caller,
+        CancellationToken ct)
+    {
+        var artifact = await session.LoadAsync<Artifact>(id, ct);
+        if (artifact is null) return (null, null);
+        if (await session.LoadVisibleAsync(id, caller, ct) is not null) return (artifact, null);
+        var readable = (await session.ReadSetsAsync(caller, ct)).Readable.ToArray();
+        var lineId = artifact.LineId;
+        var member = readable.Length > 0 && await session.Query<Containers.CollectionItem>()
+            .AnyAsync(c => c.ArtifactId == lineId && c.CollectionId.IsOneOf(readable), ct);
+        return member ? (artifact, readable) : (null, null);
+    }
+
+    public static bool CanRead(this ArtifactRevision revision, Guid[]? published) =>
+        published is null || revision.CollectionIds.Any(published.Contains);
+}
+
 public static class ListArtifactRevisionsEndpoint
 {
     /// <summary>The artifact's committed revisions, oldest first. For a checked-out copy, the revisions of its origin.</summary>
@@ -85,14 +112,12 @@ public static class ListArtifactRevisionsEndpoint
     public static async Task<IResult> Get(Guid id, int? limit, string? cursor, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)
     {
         if (Paging.TryRead<int>(limit, cursor, int.TryParse, out var take, out var after) is { } badPage) return badPage;
-        var artifact = await session.LoadVisibleAsync(id, Caller.From(principal), ct);
+        var (artifact, published) = await session.RevisionReaderAsync(id, Caller.From(principal), ct);
         if (artifact is null || artifact.IsContainer) return Problems.NotFound("artifact");
 
-        var rows = await session.Query<ArtifactRevision>()
-            .Where(r => r.ArtifactId == artifact.LineId && r.Revision > after)
-            .OrderBy(r => r.Revision)
-            .Take(take + 1)
-            .ToListAsync(ct);
+        var query = session.Query<ArtifactRevision>().Where(r => r.ArtifactId == artifact.LineId && r.Revision > after);
+        if (published is not null) query = query.Where(r => r.CollectionIds.Any(c => c.IsOneOf(published)));
+        var rows = await query.OrderBy(r => r.Revision).Take(take + 1).ToListAsync(ct);
         return Results.Ok(Paging.ToPage(rows, take, r => r.Revision.ToString(CultureInfo.InvariantCulture), RevisionListItem.From));
     }
 }

@@ -53,27 +53,28 @@ public static class DiffArtifactEndpoint
     [ProducesResponseType<ArtifactDiff>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> Get(Guid id, string? from, string? to, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)
     {
-        var artifact = await session.LoadVisibleAsync(id, Caller.From(principal), ct);
+        var (artifact, published) = await session.RevisionReaderAsync(id, Caller.From(principal), ct);
         if (artifact is null || artifact.IsContainer) return Problems.NotFound("artifact");
 
-        var (fromFields, fromLabel, fromProblem) = await ReadSide(session, artifact, "from", from ?? artifact.BaseRevision.ToString(CultureInfo.InvariantCulture), ct);
+        var (fromFields, fromLabel, fromProblem) = await ReadSide(session, artifact, published, "from", from ?? artifact.BaseRevision.ToString(CultureInfo.InvariantCulture), ct);
         if (fromProblem is not null) return fromProblem;
-        var (toFields, toLabel, toProblem) = await ReadSide(session, artifact, "to", to ?? "draft", ct);
+        var (toFields, toLabel, toProblem) = await ReadSide(session, artifact, published, "to", to ?? "draft", ct);
         if (toProblem is not null) return toProblem;
         return Results.Ok(ArtifactDiff.Between(fromFields!, toFields!, fromLabel, toLabel));
     }
 
+    /// <summary>One side of the diff; a reader through a collection sees only revisions published there, never the draft.</summary>
     private static async Task<(ArtifactFields? Fields, string Label, IResult? Problem)> ReadSide(IQuerySession session, Artifact artifact,
-        string name, string side, CancellationToken ct)
+        Guid[]? published, string name, string side, CancellationToken ct)
     {
-        if (side == "draft") return (ArtifactFields.Of(artifact), "draft", null);
+        if (side == "draft") return published is null ? (ArtifactFields.Of(artifact), "draft", null) : (null, "", Problems.NotFound("artifact"));
         if (!int.TryParse(side, NumberStyles.None, CultureInfo.InvariantCulture, out var revision))
         {
             return (null, "", Problems.Invalid(name, $"{name} is a revision number or 'draft'.", "invalid_revision"));
         }
         if (revision == 0) return (ArtifactFields.Empty, "revision 0", null);
         var committed = await session.LoadAsync<ArtifactRevision>(ArtifactRevision.IdOf(artifact.LineId, revision), ct);
-        return committed is null
+        return committed is null || !committed.CanRead(published)
             ? (null, "", Problems.Result(404, "revision_not_found", $"The artifact has no revision {revision}."))
             : (ArtifactFields.Of(committed), $"revision {revision}", null);
     }

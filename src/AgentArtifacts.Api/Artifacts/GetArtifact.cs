@@ -14,13 +14,19 @@ public static class GetArtifactEndpoint
     public static async Task<IResult> Get(Guid id, int? revision, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct)
     {
         if (revision is < 1) return Problems.Invalid("revision", "revision is a committed revision number, 1 or more.", "invalid_revision");
-        var artifact = await session.LoadVisibleAsync(id, Caller.From(principal), ct);
-        if (artifact is null) return Problems.NotFound("artifact");
-        if (revision is not { } n) return ETags.Conditional(http, artifact.Version, ArtifactResponse.From(artifact));
+        var caller = Caller.From(principal);
+        if (revision is not { } n)
+        {
+            var head = await session.LoadVisibleAsync(id, caller, ct);
+            return head is null ? Problems.NotFound("artifact") : ETags.Conditional(http, head.Version, ArtifactResponse.From(head));
+        }
 
+        var (artifact, published) = await session.RevisionReaderAsync(id, caller, ct);
+        if (artifact is null) return Problems.NotFound("artifact");
         var line = artifact.LineId == artifact.Id ? artifact : await session.LoadAsync<Artifact>(artifact.LineId, ct);
         var committed = await session.LoadAsync<ArtifactRevision>(ArtifactRevision.IdOf(artifact.LineId, n), ct);
-        return line is null || committed is null ? Problems.Result(404, "revision_not_found", $"The artifact has no revision {n}.")
+        return line is null || committed is null || !committed.CanRead(published)
+            ? Problems.Result(404, "revision_not_found", $"The artifact has no revision {n}.")
             : ETags.Conditional(http, committed.Version, ArtifactResponse.From(committed, line));
     }
 }

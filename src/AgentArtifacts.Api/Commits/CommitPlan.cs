@@ -22,11 +22,7 @@ public sealed record CommitPlan(Artifact Workspace, IReadOnlyList<Artifact> Draf
         var (workspace, denied) = await session.LoadContainerAsync(ContainerKind.Workspace, workspaceId, caller, ct, Permission.Update);
         if (workspace is null) return (null, denied);
         if (workspace.State == ArtifactState.Archived) return (null, Problems.Result(409, "archived", "The workspace is archived."));
-        if (await UnavailableTargetsAsync(session, workspace, caller, ct) is { Count: > 0 } unavailable)
-        {
-            return (null, Problems.Result(409, "target_collection_unavailable",
-                $"Target collections that are archived or no longer yours to publish into: {string.Join(", ", unavailable)}. Change the workspace's targetCollectionIds."));
-        }
+        if (await TargetsProblemAsync(session, workspace, caller, ct) is { } targetsProblem) return (null, targetsProblem);
 
         var candidates = artifactIds is null
             ? await session.Query<Artifact>().Where(a => a.ContainerId == workspaceId && a.State != ArtifactState.Committed).ToListAsync(ct)
@@ -43,14 +39,22 @@ public sealed record CommitPlan(Artifact Workspace, IReadOnlyList<Artifact> Draf
         return (new CommitPlan(workspace, drafts, lines), null);
     }
 
-    private static async Task<IReadOnlyList<Guid>> UnavailableTargetsAsync(IQuerySession session, Artifact workspace, Caller caller, CancellationToken ct)
+    /// <summary>Publishing needs each target to be a live collection, and the <c>add</c> permission on it.</summary>
+    private static async Task<IResult?> TargetsProblemAsync(IQuerySession session, Artifact workspace, Caller caller, CancellationToken ct)
     {
-        if (workspace.TargetCollectionIds.Count == 0) return [];
+        if (workspace.TargetCollectionIds.Count == 0) return null;
         var targets = await session.LoadManyAsync<Artifact>(ct, workspace.TargetCollectionIds);
-        var usable = (await session.PermittedAsync(targets, caller, Permission.Add, ct))
-            .Where(c => c.ContentType == Types.TypeRegistry.Collection && c.State != ArtifactState.Archived)
-            .Select(c => c.Id).ToHashSet();
-        return workspace.TargetCollectionIds.Where(id => !usable.Contains(id)).ToList();
+        var live = targets.Where(c => c.ContentType == Types.TypeRegistry.Collection && c.State != ArtifactState.Archived).ToList();
+        var gone = workspace.TargetCollectionIds.Except(live.Select(c => c.Id)).ToList();
+        if (gone.Count > 0)
+        {
+            return Problems.Result(409, "target_collection_unavailable",
+                $"Target collections that are archived or gone: {string.Join(", ", gone)}. Change the workspace's targetCollectionIds.");
+        }
+        var permitted = (await session.PermittedAsync(live, caller, Permission.Add, ct)).Select(c => c.Id).ToHashSet();
+        var refused = live.Select(c => c.Id).Where(id => !permitted.Contains(id)).ToList();
+        return refused.Count == 0 ? null
+            : Problems.Result(403, "permission_denied", $"Publishing needs the add permission on the target collections {string.Join(", ", refused)}.");
     }
 
     /// <summary>The drafts a commit covers: every artifact of the workspace with a pending change, or exactly the named ones.</summary>

@@ -214,3 +214,54 @@ public sealed class GrantsTests(ApiFixture fixture) : ApiTest(fixture)
 
     private static Guid Id(JsonObject artifact) => artifact["id"]!.GetValue<Guid>();
 }
+
+public sealed class CollectionGrantsTests(ApiFixture fixture) : ApiTest(fixture)
+{
+    [Fact]
+    public async Task a_collection_reader_reads_the_revisions_published_there_but_never_the_draft_or_other_revisions()
+    {
+        var (ada, bob) = (await Fixture.NewUserAsync(), await Fixture.NewUserAsync());
+        var (shared, internalOnly) = (await ada.CollectionAsync("Shared"), await ada.CollectionAsync("Internal"));
+        var publishing = await ada.WorkspaceAsync("Publishing", [shared]);
+        var id = (await ada.ArtifactAsync(publishing, "Spec", content: "v1\n"))["id"]!.GetValue<Guid>();
+        await ada.CommitAsync(publishing, "v1");
+        (await ada.Client.PatchAsync($"/workspaces/{publishing}", JsonContent($"{{\"targetCollectionIds\":[\"{internalOnly}\"]}}"))).EnsureSuccessStatusCode();
+        await ada.Client.MergePatch($"/artifacts/{id}", new { content = "v2\n" });
+        await ada.CommitAsync(publishing, "v2, internal only");
+        await ada.Client.MergePatch($"/artifacts/{id}", new { content = "draft\n" });
+        await ada.GrantAsync(shared, bob.Id, role: "viewer");
+        await Fixture.WaitForProjectionsAsync();
+
+        var listed = (await (await bob.Client.GetAsync($"/collections/{shared}/artifacts")).Json())["items"]!.AsArray().Single()!;
+        listed["revision"]!.GetValue<int>().ShouldBe(1);
+        (await (await bob.Client.GetAsync($"/artifacts/{id}?revision=1")).Json())["content"]!.GetValue<string>().ShouldBe("v1\n");
+        (await bob.Client.GetAsync($"/artifacts/{id}?revision=2")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.Client.GetAsync($"/artifacts/{id}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await (await bob.Client.GetAsync($"/artifacts/{id}/revisions")).Json())["items"]!.AsArray()
+            .Select(r => r!["revision"]!.GetValue<int>()).ShouldBe([1]);
+        (await bob.Client.GetAsync($"/artifacts/{id}/diff?from=1&to=draft")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.Client.GetAsync($"/artifacts/{id}/diff?from=0&to=1")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await bob.Client.GetAsync($"/collections/{internalOnly}/artifacts")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task committing_into_a_collection_needs_the_add_permission_on_it()
+    {
+        var (ada, bob) = (await Fixture.NewUserAsync(), await Fixture.NewUserAsync());
+        var docs = await ada.CollectionAsync();
+        var workspace = await ada.WorkspaceAsync(targets: [docs]);
+        await ada.GrantAsync(workspace, bob.Id, role: "editor");
+        await bob.Client.PostJson("/artifacts", new { containerId = workspace, contentType = "text/plain", title = "Bob's draft" });
+        var before = await Fixture.EventCountAsync();
+
+        var refused = await bob.CommitAsync(workspace, "publish");
+
+        refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await refused.ProblemCode()).ShouldBe("permission_denied");
+        (await Fixture.EventCountAsync()).ShouldBe(before);
+        await ada.GrantAsync(docs, bob.Id, permissions: ["read", "add"]);
+        (await bob.CommitAsync(workspace, "publish")).StatusCode.ShouldBe(HttpStatusCode.Created);
+    }
+
+    private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+}
