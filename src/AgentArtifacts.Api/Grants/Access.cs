@@ -70,9 +70,14 @@ public static class Access
     public static async Task<Authorized> AuthorizeAsync(this IQuerySession session, Guid id, Caller caller, Permission needed, CancellationToken ct,
         string what = "artifact")
     {
-        var artifact = await session.LoadAsync<Artifact>(id, ct);
+        // One round trip: the artifact, and the grants on it or on its container (found in the same statement batch).
+        var batch = session.CreateBatchQuery();
+        var loading = batch.Load<Artifact>(id);
+        var grantsLoading = batch.Query<Grant>(GrantsOnArtifactAndContainer(session), Principals(caller).ToArray(), id, id);
+        await batch.Execute(ct);
+        var artifact = await loading;
         if (artifact is null) return new Authorized(null, Problems.NotFound(what));
-        var grants = await session.GrantsAsync(caller, Chain(artifact), ct);
+        var grants = await grantsLoading;
         var now = DateTimeOffset.UtcNow;
         if (!Decide(grants, Permission.Read, now).Allowed) return new Authorized(null, Problems.NotFound(what));
         if (needed != Permission.Read && !Decide(grants, needed, now).Allowed)
@@ -81,6 +86,13 @@ public static class Access
         }
         return new Authorized(artifact, null);
     }
+
+    private static string GrantsOnArtifactAndContainer(IQuerySession session) =>
+        $"""
+        where CAST(d.data ->> 'GranteeId' as uuid) = ANY(?) and (d.data ->> 'Revoked')::boolean = false
+          and CAST(d.data ->> 'ResourceId' as uuid) in (?, (select CAST(a.data ->> 'ContainerId' as uuid)
+                                                            from {session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_artifact a where a.id = ?))
+        """;
 
     /// <summary>The artifact when the caller may read it, else null (the caller then answers 404).</summary>
     public static async Task<Artifact?> LoadVisibleAsync(this IQuerySession session, Guid id, Caller caller, CancellationToken ct) =>
