@@ -326,6 +326,18 @@ cat >"$work_dir/read.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $token"
 $wrk_report
 LUA
+# Issue 4: the same read by a second user whose access comes from a viewer grant on the workspace, not from ownership.
+reader_email="reader@example.com"
+reader_id=$(api POST /auth/register "${json[@]}" -d "{\"email\":\"$reader_email\",\"password\":\"$password\",\"name\":\"Reader\"}" | jq -er .id)
+reader_token=$(api POST /auth/token --data-urlencode grant_type=password --data-urlencode "username=$reader_email" \
+  --data-urlencode "password=$password" | jq -er .access_token)
+api POST /grants "${json[@]}" "${auth[@]}" \
+  -d "{\"resourceId\":\"$workspace\",\"grantee\":{\"type\":\"user\",\"id\":\"$reader_id\"},\"role\":\"viewer\"}" >/dev/null
+api GET "/artifacts/$artifact" -H "Authorization: Bearer $reader_token" >/dev/null
+cat >"$work_dir/read-granted.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $reader_token"
+$wrk_report
+LUA
 sed 's/^/  /' "$work_dir/insert.sql" "$work_dir/select.sql" >&2
 
 declare -A r=()
@@ -363,6 +375,12 @@ warm_wrk "$work_dir/read.lua" "/artifacts/$artifact"
 run_wrk read "$work_dir/read.lua" "/artifacts/$artifact"
 r[api_read]=$rps r[api_read_p50]=$p50_ms r[api_read_p99]=$p99_ms r[cpu_api_read]=$cpu_summary
 note_disturbance "API read"
+
+log "API: GET /artifacts/{id} by a viewer-grant holder, $connections connections, ${seconds} s"
+warm_wrk "$work_dir/read-granted.lua" "/artifacts/$artifact"
+run_wrk read-granted "$work_dir/read-granted.lua" "/artifacts/$artifact"
+r[api_read_granted]=$rps r[api_read_granted_p50]=$p50_ms r[api_read_granted_p99]=$p99_ms r[cpu_api_read_granted]=$cpu_summary
+note_disturbance "API read (granted)"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- 6. Commit (issue 3): one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows ---------
@@ -484,10 +502,13 @@ row create "${r[api_create]}" "${r[api_create_p50]} ms" "${r[api_create_p99]} ms
   "${r[base_create_p50]} ms" "${r[base_create_p99]} ms" "$(verdict "${r[api_create]}" "${r[base_create]}" $target_create)"
 row read "${r[api_read]}" "${r[api_read_p50]} ms" "${r[api_read_p99]} ms" "${r[base_read]%.*}" \
   "${r[base_read_p50]} ms" "${r[base_read_p99]} ms" "$(verdict "${r[api_read]}" "${r[base_read]}" $target_read)"
+printf '\nread through a viewer grant (issue 4): %s req/s, p50 %s ms, p99 %s ms; against the owner'"'"'s read: %s\n' \
+  "${r[api_read_granted]}" "${r[api_read_granted_p50]}" "${r[api_read_granted_p99]}" "$(verdict "${r[api_read_granted]}" "${r[api_read]}" 0.90)"
 printf '\nlatencies: API from wrk (--latency); pgbench p50/p99 from its per-transaction log (-l), average: create %s ms, read %s ms\n' \
   "${r[base_create_avg]}" "${r[base_read_avg]}"
 echo "where the CPU went (app = the service process; other = the rest of the machine, e.g. other users' processes):"
-for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgbench SELECT:cpu_base_read" "API read:cpu_api_read"; do
+for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgbench SELECT:cpu_base_read" "API read:cpu_api_read" \
+    "API read (granted):cpu_api_read_granted"; do
   printf '  %s\n' "${phase%%:*}"
   # shellcheck disable=SC2001
   sed 's/^/    /' <<<"${r[${phase#*:}]}"
