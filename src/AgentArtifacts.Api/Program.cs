@@ -1,4 +1,5 @@
 using AgentArtifacts.Api.Infrastructure;
+using AgentArtifacts.Api.Platform;
 using AgentArtifacts.Api.Types;
 using JasperFx;
 using Scalar.AspNetCore;
@@ -10,6 +11,7 @@ builder.AddEventStore();
 builder.AddMessaging();
 builder.AddAuth();
 builder.AddApiConventions();
+builder.AddPlatform();
 builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));
 

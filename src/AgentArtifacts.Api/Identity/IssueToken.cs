@@ -48,7 +48,7 @@ public static class IssueTokenEndpoint
     [WolverinePost("/auth/token", OperationId = "issueToken"), Tags("Identity")]
     [ProducesResponseType<TokenResponse>(200), ProducesResponseType<TokenError>(400)]
     public static async Task<IResult> Post(HttpContext context, IDocumentSession session, SigningKeys keys,
-        IOptions<SigningKeyOptions> options, TimeProvider clock)
+        IOptions<SigningKeyOptions> options, Platform.PlatformSettingsCache platform, TimeProvider clock)
     {
         // RFC 6749 §5.1: responses with tokens must not be cached, and the RFC names both headers.
         context.Response.Headers.CacheControl = "no-store";
@@ -64,6 +64,8 @@ public static class IssueTokenEndpoint
         }
         var now = clock.GetUtcNow();
         var ct = context.RequestAborted;
+        // Token lifetimes are platform settings (configuration until an admin changes them).
+        var tokenOptions = (await platform.GetAsync(ct)).ApplyTo(options.Value);
 
         switch (form["grant_type"].ToString())
         {
@@ -77,7 +79,7 @@ public static class IssueTokenEndpoint
                 {
                     return Error("invalid_grant", "The email or password is incorrect.");
                 }
-                return Results.Ok(await Issue(user, Guid.CreateVersion7(), session, keys, options.Value, now, ct));
+                return Results.Ok(await Issue(user, Guid.CreateVersion7(), session, keys, tokenOptions, now, ct));
 
             case "refresh_token":
                 var presented = form["refresh_token"].ToString();
@@ -94,7 +96,7 @@ public static class IssueTokenEndpoint
                 session.Update(stored);
                 try
                 {
-                    return Results.Ok(await Issue(owner, stored.FamilyId, session, keys, options.Value, now, ct));
+                    return Results.Ok(await Issue(owner, stored.FamilyId, session, keys, tokenOptions, now, ct));
                 }
                 catch (ConcurrencyException)
                 {

@@ -36,10 +36,11 @@ public static class RegisterUserEndpoint
     [AllowAnonymous]
     [WolverinePost("/auth/register", OperationId = "registerUser"), Tags("Identity")]
     [ProducesResponseType<UserResponse>(201), ProducesResponseType(409), ProducesResponseType(403)]
-    public static async Task<IResult> Post(RegisterUser request, IConfiguration configuration, NpgsqlDataSource db,
+    public static async Task<IResult> Post(RegisterUser request, Platform.PlatformSettingsCache platform, NpgsqlDataSource db,
         IDocumentStore store, TimeProvider clock, CancellationToken ct)
     {
-        if (!configuration.GetValue("Identity:RegistrationEnabled", true))
+        // The platform setting; Identity:RegistrationEnabled until an admin sets it (docs/architecture.md, Platform administration).
+        if (!(await platform.GetAsync(ct)).RegistrationEnabled)
         {
             return Problems.Result(403, "registration_disabled", "Registration is switched off on this platform.");
         }

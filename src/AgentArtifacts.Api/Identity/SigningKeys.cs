@@ -40,6 +40,8 @@ public sealed class SigningKeyOptions
     /// <summary>A key signs for this long, then the next one takes over (rotation without downtime).</summary>
     public int KeyLifetimeDays { get; set; } = 90;
     public int AccessTokenMinutes { get; set; } = 60;
+    /// <summary>The longest access-token lifetime platform settings may choose; retired keys stay published at least this long.</summary>
+    public int MaxAccessTokenMinutes { get; set; } = 1440;
     public int RefreshTokenDays { get; set; } = 30;
     public string Issuer { get; set; } = "http://127.0.0.1:8080";
     public string Audience { get; set; } = "agentartifacts";
@@ -129,7 +131,8 @@ public sealed class SigningKeys(IDocumentStore store, TimeProvider clock, Micros
                 keys = [.. keys, key];
             }
 
-            var tokenLifetime = TimeSpan.FromMinutes(options.Value.AccessTokenMinutes);
+            // Admins may lengthen access tokens up to the maximum (platform settings): keep keys for the longest possible token.
+            var tokenLifetime = TimeSpan.FromMinutes(Math.Max(options.Value.AccessTokenMinutes, options.Value.MaxAccessTokenMinutes));
             var active = KeyRing.Active(keys, now)!;
             var published = KeyRing.Published(keys, now, tokenLifetime).Select(k => (SecurityKey)k.ToSecurityKey()).ToList();
             return _current = new Snapshot(keys.ToList(), published,

@@ -14,9 +14,10 @@ public sealed class RateLimitOptions
 
 /// <summary>
 /// Fixed-window rate limiting per principal, with X-RateLimit-* headers on every response and 429 + Retry-After past
-/// the limit. Counters live in this node's memory: the limit is per node (docs/architecture.md).
+/// the limit. Counters live in this node's memory: the limit is per node (docs/architecture.md). The limits themselves are
+/// platform settings (PATCH /platform/settings).
 /// </summary>
-public sealed class RateLimiting(RequestDelegate next, Microsoft.Extensions.Options.IOptionsMonitor<RateLimitOptions> options, TimeProvider clock)
+public sealed class RateLimiting(RequestDelegate next, Platform.PlatformSettingsCache platform, TimeProvider clock)
 {
     private sealed class Window(long start) { public readonly long Start = start; public int Count; }
 
@@ -25,7 +26,8 @@ public sealed class RateLimiting(RequestDelegate next, Microsoft.Extensions.Opti
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var settings = options.CurrentValue;
+        // The limits are platform settings (configuration until an admin changes them), cached per node for a few seconds.
+        var settings = (await platform.GetAsync(context.RequestAborted)).RateLimits;
         var isTokenEndpoint = context.Request.Path.StartsWithSegments("/auth/token");
         var limit = isTokenEndpoint ? settings.TokenPermitLimit : settings.PermitLimit;
         var key = isTokenEndpoint ? $"token:{context.Connection.RemoteIpAddress}"

@@ -138,7 +138,7 @@ public sealed class SigningKeysTests(ApiFixture fixture) : ApiTest(fixture)
     public async Task keys_rotate_without_invalidating_tokens_signed_by_the_previous_key()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        var options = Options.Create(new SigningKeyOptions { KeyLifetimeDays = 90, AccessTokenMinutes = 60 });
+        var options = Options.Create(new SigningKeyOptions { KeyLifetimeDays = 90, AccessTokenMinutes = 60, MaxAccessTokenMinutes = 60 });
         var node = new SigningKeys(Fixture.Host.Store, clock, options);
 
         var first = (await node.SigningCredentialsAsync(default)).Key.KeyId;

@@ -40,6 +40,8 @@ public sealed class ApiFixture : IAsyncLifetime
         await command.ExecuteNonQueryAsync();
         // The reset deleted the signing keys too: the host must not go on signing with a cached key that other nodes cannot find.
         Host.Services.GetRequiredService<SigningKeys>().Invalidate();
+        // Likewise the platform settings this node cached (the reset deleted them).
+        Host.Services.GetRequiredService<Api.Platform.PlatformSettingsCache>().Invalidate();
     }
 
     public HttpClient Anonymous() => Host.NewClient();

@@ -1,0 +1,29 @@
+using Marten;
+using Microsoft.AspNetCore.Authorization;
+
+namespace AgentArtifacts.Api.Platform;
+
+/// <summary>The settings in force, and who changed them last (null while they are all the configuration's).</summary>
+public sealed record PlatformSettingsResponse(bool RegistrationEnabled, int RateLimitPermitLimit, int RateLimitWindowSeconds, int TokenPermitLimit,
+    int AccessTokenLifetimeMinutes, int RefreshTokenLifetimeDays, long Version, Guid? UpdatedBy, DateTimeOffset? UpdatedAt)
+{
+    public static PlatformSettingsResponse From(EffectivePlatformSettings s) => new(s.RegistrationEnabled, s.RateLimitPermitLimit,
+        s.RateLimitWindowSeconds, s.TokenPermitLimit, s.AccessTokenLifetimeMinutes, s.RefreshTokenLifetimeDays, s.Version, s.UpdatedBy, s.UpdatedAt);
+}
+
+public static class GetPlatformSettingsEndpoint
+{
+    /// <summary>
+    /// The platform settings in force (read from the database, not this node's cache). ETag = the settings stream's
+    /// version ("0" until the first change); If-None-Match → 304. Platform admins only.
+    /// </summary>
+    [Authorize(Policy = PlatformAdminPolicy.Name)]
+    [WolverineGet("/platform/settings", OperationId = "getPlatformSettings"), Tags("Platform")]
+    [ProducesResponseType<PlatformSettingsResponse>(200), ProducesResponseType(304), ProducesResponseType(403)]
+    public static async Task<IResult> Get(IQuerySession session, PlatformSettingsCache cache, HttpContext http, CancellationToken ct)
+    {
+        var stored = await session.LoadAsync<PlatformSettings>(PlatformSettings.StreamId, ct);
+        var settings = EffectivePlatformSettings.From(stored, cache.Defaults);
+        return ETags.Conditional(http, settings.Version, PlatformSettingsResponse.From(settings));
+    }
+}
