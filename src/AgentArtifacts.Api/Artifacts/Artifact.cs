@@ -218,5 +218,7 @@ public sealed class ArtifactStream : IConfigureMarten
     public void Configure(IServiceProvider services, StoreOptions options)
     {
         options.Projections.Snapshot<Artifact>(JasperFx.Events.Projections.SnapshotLifecycle.Inline);
+        // Container: a commit finds a workspace's drafts; content type: the authorization check finds group artifacts.
+        options.Schema.For<Artifact>().Index(x => x.ContainerId).Index(x => x.ContentType);
     }
 }

@@ -68,7 +68,6 @@ public sealed class ArtifactRevisionRegistration : IConfigureMarten
     {
         options.Projections.Add<ArtifactRevisionProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
         options.Schema.For<ArtifactRevision>().Index(x => x.ArtifactId);
-        options.Schema.For<Artifact>().Index(x => x.ContainerId);
     }
 }
 

@@ -53,18 +53,29 @@ public static class Access
     /// <summary>The resources whose grants apply to an artifact: itself and the container that holds it.</summary>
     public static IReadOnlyList<Guid> Chain(Artifact artifact) => artifact.ContainerId is { } container ? [artifact.Id, container] : [artifact.Id];
 
-    /// <summary>The principals a caller acts as (a grant may name any of them).</summary>
+    /// <summary>The principals a caller acts as directly (a grant may name any of them); the groups it belongs to come on top.</summary>
     public static IReadOnlyList<Guid> Principals(Caller caller) => [caller.Id];
 
-    /// <summary>The grants held by the caller's principals on any of the resources: one indexed query.</summary>
-    public static async Task<IReadOnlyList<Grant>> GrantsAsync(this IQuerySession session, Caller caller, IEnumerable<Guid> resources, CancellationToken ct)
-    {
-        var ids = resources.Distinct().ToArray();
-        var principals = Principals(caller).Select(p => (Guid?)p).ToArray();
-        return await session.Query<Grant>()
-            .Where(g => g.ResourceId.IsOneOf(ids) && g.GranteeId.IsOneOf(principals) && !g.Revoked)
-            .ToListAsync(ct);
-    }
+    /// <summary>
+    /// SQL for "an unrevoked grant held by the caller": named directly, or naming a live group (a group artifact) whose members
+    /// include the caller. Parameters: the principals (uuid[]), then the caller's id (text). The group lookup goes through the
+    /// index on the artifacts' content type, so it reads group rows only.
+    /// </summary>
+    private static string HeldByCaller(IQuerySession session) => $"""
+        (d.data ->> 'Revoked')::boolean = false
+        and (CAST(d.data ->> 'GranteeId' as uuid) = ANY(?)
+             or CAST(d.data ->> 'GranteeId' as uuid) in (
+                select g.id from {session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_artifact g
+                where g.data ->> 'ContentType' = '{TypeRegistry.Group}' and g.data ->> 'State' <> '{(int)ArtifactState.Archived}'
+                  and g.data -> 'Context' -> 'members' @> jsonb_build_array(?::text)))
+        """;
+
+    private static object[] HeldByCallerParameters(Caller caller) => [Principals(caller).ToArray(), caller.Id.ToString()];
+
+    /// <summary>The grants held by the caller on any of the resources: one indexed query.</summary>
+    public static async Task<IReadOnlyList<Grant>> GrantsAsync(this IQuerySession session, Caller caller, IEnumerable<Guid> resources, CancellationToken ct) =>
+        await session.QueryAsync<Grant>($"where {HeldByCaller(session)} and CAST(d.data ->> 'ResourceId' as uuid) = ANY(?)", ct,
+            [.. HeldByCallerParameters(caller), resources.Distinct().ToArray()]);
 
     /// <summary>Loads the artifact and checks <paramref name="needed"/>: 404 when the caller cannot read it, 403 when it can but may not.</summary>
     public static async Task<Authorized> AuthorizeAsync(this IQuerySession session, Guid id, Caller caller, Permission needed, CancellationToken ct,
@@ -73,7 +84,7 @@ public static class Access
         // One round trip: the artifact, and the grants on it or on its container (found in the same statement batch).
         var batch = session.CreateBatchQuery();
         var loading = batch.Load<Artifact>(id);
-        var grantsLoading = batch.Query<Grant>(GrantsOnArtifactAndContainer(session), Principals(caller).ToArray(), id, id);
+        var grantsLoading = batch.Query<Grant>(GrantsOnArtifactAndContainer(session), [.. HeldByCallerParameters(caller), id, id]);
         await batch.Execute(ct);
         var artifact = await loading;
         if (artifact is null) return new Authorized(null, Problems.NotFound(what));
@@ -87,9 +98,8 @@ public static class Access
         return new Authorized(artifact, null);
     }
 
-    private static string GrantsOnArtifactAndContainer(IQuerySession session) =>
-        $"""
-        where CAST(d.data ->> 'GranteeId' as uuid) = ANY(?) and (d.data ->> 'Revoked')::boolean = false
+    private static string GrantsOnArtifactAndContainer(IQuerySession session) => $"""
+        where {HeldByCaller(session)}
           and CAST(d.data ->> 'ResourceId' as uuid) in (?, (select CAST(a.data ->> 'ContainerId' as uuid)
                                                             from {session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_artifact a where a.id = ?))
         """;
@@ -119,9 +129,8 @@ public static class Access
     /// </summary>
     public static async Task<(IReadOnlyList<Guid> Readable, IReadOnlyList<Guid> Denied)> ReadSetsAsync(this IQuerySession session, Caller caller, CancellationToken ct)
     {
-        var principals = Principals(caller).Select(p => (Guid?)p).ToArray();
         var now = DateTimeOffset.UtcNow;
-        var grants = (await session.Query<Grant>().Where(g => g.GranteeId.IsOneOf(principals) && !g.Revoked).ToListAsync(ct))
+        var grants = (await session.QueryAsync<Grant>($"where {HeldByCaller(session)}", ct, HeldByCallerParameters(caller)))
             .Where(g => g.ActiveAt(now) && Covers(g.Permissions, Permission.Read)).ToList();
         var denied = grants.Where(g => g.Effect == GrantEffect.Deny).Select(g => g.ResourceId).ToHashSet();
         var readable = grants.Where(g => g.Effect == GrantEffect.Allow && !denied.Contains(g.ResourceId)).Select(g => g.ResourceId).Distinct().ToList();

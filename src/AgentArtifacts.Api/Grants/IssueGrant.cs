@@ -56,7 +56,11 @@ public static class IssueGrantEndpoint
         var (resource, denied) = await session.AuthorizeAsync(request.ResourceId, caller, Permission.Read, ct, "resource");
         if (denied is not null) return denied;
         var held = Access.Effective(await session.GrantsAsync(caller, Access.Chain(resource!), ct), clock.GetUtcNow());
-        if (request.Grantee.Type == GranteeType.Group) return Problems.Invalid("grantee.type", "Group grantees are not supported yet.", "unsupported_grantee");
+        if (request.Grantee is { Type: GranteeType.Group, Id: { } groupId }
+            && await session.LoadVisibleAsync(groupId, caller, ct) is not { ContentType: Types.TypeRegistry.Group })
+        {
+            return Problems.Invalid("grantee.id", "No group artifact you can read has this id.", "unknown_grantee");
+        }
         if (request.Grantee is { Type: GranteeType.User, Id: { } userId } && await session.LoadAsync<User>(userId, ct) is null)
         {
             return Problems.Invalid("grantee.id", "No user has this id.", "unknown_grantee");

@@ -21,6 +21,7 @@ public sealed partial class TypeRegistry
 {
     public const string Workspace = "application/vnd.agience.workspace+json";
     public const string Collection = "application/vnd.agience.collection+json";
+    public const string Group = "application/vnd.agience.group+json";
 
     private readonly Dictionary<string, TypeDefinition> _definitions;
     private readonly Dictionary<string, ResolvedType> _resolved = new(StringComparer.OrdinalIgnoreCase);

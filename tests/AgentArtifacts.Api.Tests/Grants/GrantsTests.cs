@@ -265,3 +265,48 @@ public sealed class CollectionGrantsTests(ApiFixture fixture) : ApiTest(fixture)
 
     private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 }
+
+public sealed class GroupGrantsTests(ApiFixture fixture) : ApiTest(fixture)
+{
+    [Fact]
+    public async Task a_grant_to_a_group_reaches_its_members_and_leaves_with_them()
+    {
+        var (ada, bob, carol) = (await Fixture.NewUserAsync(), await Fixture.NewUserAsync(), await Fixture.NewUserAsync());
+        var people = await ada.WorkspaceAsync("People");
+        var team = (await ada.ArtifactAsync(people, "Team", contentType: "application/vnd.agience.group+json", content: null,
+            context: new { members = new[] { bob.Id } }))["id"]!.GetValue<Guid>();
+        var docs = await ada.CollectionAsync();
+        var grant = await ada.Client.PostJson("/grants", new { resourceId = docs, grantee = new { type = "group", id = team }, role = "viewer" });
+        grant.StatusCode.ShouldBe(HttpStatusCode.Created, await grant.Content.ReadAsStringAsync());
+
+        (await bob.Client.GetAsync($"/collections/{docs}")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await carol.Client.GetAsync($"/collections/{docs}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        await Fixture.WaitForProjectionsAsync();
+        (await (await bob.Client.GetAsync("/collections")).Json())["items"]!.AsArray().Single()!["id"]!.GetValue<Guid>().ShouldBe(docs);
+
+        await ada.Client.MergePatch($"/artifacts/{team}", new { context = new { members = new[] { carol.Id } } });
+        (await bob.Client.GetAsync($"/collections/{docs}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await carol.Client.GetAsync($"/collections/{docs}")).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        await ada.Client.DeleteAsync($"/artifacts/{team}");
+        (await carol.Client.GetAsync($"/collections/{docs}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task a_group_grantee_must_be_a_group_artifact_the_granter_can_read()
+    {
+        var (ada, bob) = (await Fixture.NewUserAsync(), await Fixture.NewUserAsync());
+        var docs = await ada.CollectionAsync();
+        var notAGroup = (await ada.ArtifactAsync(await ada.WorkspaceAsync()))["id"]!.GetValue<Guid>();
+        var bobsGroup = (await bob.ArtifactAsync(await bob.WorkspaceAsync(), "Bob's", contentType: "application/vnd.agience.group+json", content: null,
+            context: new { members = new[] { bob.Id } }))["id"]!.GetValue<Guid>();
+        var before = await Fixture.EventCountAsync();
+
+        foreach (var id in new[] { notAGroup, bobsGroup, Guid.NewGuid() })
+        {
+            var response = await ada.Client.PostJson("/grants", new { resourceId = docs, grantee = new { type = "group", id }, role = "viewer" });
+            (await response.ProblemCode()).ShouldBe("unknown_grantee");
+        }
+        (await Fixture.EventCountAsync()).ShouldBe(before);
+    }
+}
