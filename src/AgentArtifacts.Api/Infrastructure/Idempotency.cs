@@ -42,8 +42,11 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
         context.Request.EnableBuffering();
         var requestHash = Convert.ToHexString(await SHA256.HashDataAsync(context.Request.Body, context.RequestAborted));
         context.Request.Body.Position = 0;
+        // An API key acts as its owner but is a principal of its own: its keys never replay its owner's responses.
+        var caller = Caller.From(context.User);
+        var principal = caller.ApiKeyId is { } apiKey ? $"{caller.Id}/{apiKey}" : caller.Id.ToString();
         var id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"{Caller.From(context.User).Id}\n{context.Request.Method}\n{context.Request.Path}\n{key}")));
+            $"{principal}\n{context.Request.Method}\n{context.Request.Path}\n{key}")));
 
         if (!await TryClaim(id, requestHash, context.RequestAborted))
         {

@@ -246,6 +246,21 @@ public sealed class ApiKeyTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task a_keys_idempotency_keys_are_its_own_not_its_owners()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var key = await ada.KeyAsync("resource:*/*:create");
+        Action<HttpRequestMessage> same = r => r.Headers.Add("Idempotency-Key", "same");
+
+        var adas = await ada.Client.PostJson("/workspaces", new { title = "Same" }, same);
+        var keys = await Fixture.Host.NewClient(key.Secret).PostJson("/workspaces", new { title = "Same" }, same);
+
+        keys.StatusCode.ShouldBe(HttpStatusCode.Created);
+        keys.Headers.Contains("Idempotent-Replayed").ShouldBeFalse();
+        (await keys.Json())["id"]!.GetValue<Guid>().ShouldNotBe((await adas.Json())["id"]!.GetValue<Guid>());
+    }
+
+    [Fact]
     public async Task keys_are_listed_oldest_first_in_pages()
     {
         var ada = await Fixture.NewUserAsync();
