@@ -6,6 +6,7 @@ namespace AgentArtifacts.Api.Artifacts;
 public static class ArchiveArtifactEndpoint
 {
     /// <summary>Archive (soft delete). The artifact stays readable by id, with state archived; restore undoes it.</summary>
+    [KeyScope("delete")]
     [WolverineDelete("/artifacts/{id}", OperationId = "archiveArtifact"), Tags("Artifacts")]
     [ProducesResponseType(204), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static Task<IResult> Delete(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
@@ -15,6 +16,7 @@ public static class ArchiveArtifactEndpoint
                 : new ArtifactArchived(artifact.Id), noContent: true);
 
     /// <summary>Undo an archive: the artifact returns to the state it had.</summary>
+    [KeyScope("delete")]
     [WolverinePost("/artifacts/{id}/restore", OperationId = "restoreArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static Task<IResult> Restore(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>

@@ -106,6 +106,7 @@ public static class RevisionAccess
 public static class ListArtifactRevisionsEndpoint
 {
     /// <summary>The artifact's committed revisions, oldest first. For a checked-out copy, the revisions of its origin.</summary>
+    [KeyScope("read")]
     [WolverineGet("/artifacts/{id}/revisions", OperationId = "listArtifactRevisions"), Tags("Artifacts")]
     [ProducesResponseType<Page<RevisionListItem>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> Get(Guid id, int? limit, string? cursor, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)

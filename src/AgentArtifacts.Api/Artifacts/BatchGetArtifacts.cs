@@ -20,6 +20,7 @@ public sealed record BatchGetArtifactsResponse(IReadOnlyList<ArtifactResponse> I
 public static class BatchGetArtifactsEndpoint
 {
     /// <summary>Read many artifacts by id in one call; ids that do not exist or are not visible are left out.</summary>
+    [KeyScope("read")]
     [WolverinePost("/artifacts/batch", OperationId = "batchGetArtifacts"), Tags("Artifacts")]
     [ProducesResponseType<BatchGetArtifactsResponse>(200), ProducesResponseType(400)]
     public static async Task<BatchGetArtifactsResponse> Post(BatchGetArtifacts request, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)

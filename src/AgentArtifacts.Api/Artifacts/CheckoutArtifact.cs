@@ -20,6 +20,7 @@ public static class CheckoutArtifactEndpoint
     /// latest revision, ready to edit. Committing it makes the next revision of the original; if the original gained a revision
     /// from elsewhere first, that commit is a conflict.
     /// </summary>
+    [KeyScope("create")]
     [WolverinePost("/artifacts/{id}/checkout", OperationId = "checkoutArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactResponse>(201), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409)]
     public static async Task<IResult> Post(Guid id, CheckoutArtifact request, ClaimsPrincipal principal, IDocumentSession session,

@@ -27,6 +27,7 @@ public sealed record CreateArtifact(Guid ContainerId, string ContentType, string
 public static class CreateArtifactEndpoint
 {
     /// <summary>Create an artifact as a draft in a workspace.</summary>
+    [KeyScope("create")]
     [WolverinePost("/artifacts", OperationId = "createArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactResponse>(201), ProducesResponseType(404)]
     public static async Task<IResult> Post(CreateArtifact request, ClaimsPrincipal principal, IDocumentSession session, TypeRegistry types,

@@ -49,6 +49,7 @@ public static class DiffArtifactEndpoint
     /// The difference between two states of the artifact: <c>from</c> and <c>to</c> are revision numbers (0 = before the first)
     /// or <c>draft</c> (the head). By default, from the head's base revision to the head: what the next commit would publish.
     /// </summary>
+    [KeyScope("read")]
     [WolverineGet("/artifacts/{id}/diff", OperationId = "diffArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactDiff>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> Get(Guid id, string? from, string? to, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)

@@ -9,6 +9,7 @@ public static class GetArtifactEndpoint
     /// The artifact's head: its draft if it has one, else its last revision; or, with <c>?revision=n</c>, committed revision n
     /// (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
     /// </summary>
+    [KeyScope("read")]
     [WolverineGet("/artifacts/{id}", OperationId = "getArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(304), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> Get(Guid id, int? revision, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct)

@@ -10,6 +10,7 @@ public sealed record HistoryEntry(long Version, string Event, DateTimeOffset At,
 public static class GetArtifactHistoryEndpoint
 {
     /// <summary>The artifact's full event timeline, oldest first, paged by version.</summary>
+    [KeyScope("read")]
     [WolverineGet("/artifacts/{id}/history", OperationId = "getArtifactHistory"), Tags("Artifacts")]
     [ProducesResponseType<Page<HistoryEntry>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> Get(Guid id, int? limit, string? cursor, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)

@@ -15,6 +15,7 @@ public sealed record MoveArtifact(Guid WorkspaceId)
 public static class MoveArtifactEndpoint
 {
     /// <summary>Move a draft to another workspace.</summary>
+    [KeyScope("write")]
     [WolverinePost("/artifacts/{id}/move", OperationId = "moveArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static async Task<IResult> Post(Guid id, MoveArtifact request, ClaimsPrincipal principal, IDocumentSession session,

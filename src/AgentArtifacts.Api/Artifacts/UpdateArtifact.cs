@@ -14,6 +14,7 @@ public static class UpdateArtifactEndpoint
 {
     private static readonly HashSet<string> Patchable = ["title", "description", "tags", "context", "content"];
 
+    [KeyScope("write")]
     [WolverinePatch("/artifacts/{id}", OperationId = "updateArtifact"), Tags("Artifacts")]
     [Consumes("application/merge-patch+json", "application/json")]
     [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(412)]

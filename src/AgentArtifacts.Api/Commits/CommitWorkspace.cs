@@ -34,6 +34,7 @@ public static class CommitWorkspaceEndpoint
     /// commit record is written. 409 <c>commit_conflict</c> when a pinned draft changed after the preview or an artifact gained a
     /// revision elsewhere after its draft's base revision; then nothing is committed.
     /// </summary>
+    [KeyScope("write")]
     [WolverinePost("/workspaces/{id}/commit", OperationId = "commitWorkspace"), Tags("Commits")]
     [ProducesResponseType<CommitResponse>(201), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409)]
     public static async Task<IResult> Post(Guid id, CommitWorkspace request, ClaimsPrincipal principal, IMessageBus bus, CancellationToken ct)

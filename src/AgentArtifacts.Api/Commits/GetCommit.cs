@@ -8,6 +8,7 @@ namespace AgentArtifacts.Api.Commits;
 public static class GetCommitEndpoint
 {
     /// <summary>One commit with its items; visible to whoever can see its workspace.</summary>
+    [KeyScope("read")]
     [WolverineGet("/commits/{id}", OperationId = "getCommit"), Tags("Commits")]
     [ProducesResponseType<CommitResponse>(200), ProducesResponseType(404)]
     public static async Task<IResult> Get(Guid id, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)
@@ -22,6 +23,7 @@ public static class GetCommitEndpoint
     }
 
     /// <summary>A collection's commit history, newest first. Fed by an async projection: a commit appears once it has caught up.</summary>
+    [KeyScope("read")]
     [WolverineGet("/collections/{id}/commits", OperationId = "listCollectionCommits"), Tags("Commits")]
     [ProducesResponseType<Page<CommitResponse>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> List(Guid id, int? limit, string? cursor, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)

@@ -26,6 +26,7 @@ public static class PreviewCommitEndpoint
     /// The plan of a commit, without writing anything: each draft's change, base and next revision, a summary of what changed,
     /// the target collections, the conflicts a commit would meet, and a <c>commitToken</c> that pins the drafts at their versions.
     /// </summary>
+    [KeyScope("read")]
     [WolverinePost("/workspaces/{id}/commit-preview", OperationId = "previewCommit"), Tags("Commits")]
     [ProducesResponseType<CommitPreviewResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409)]
     public static async Task<IResult> Post(Guid id, PreviewCommit request, ClaimsPrincipal principal, IQuerySession session, CommitTokens tokens,

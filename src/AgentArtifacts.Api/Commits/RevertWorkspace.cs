@@ -22,6 +22,7 @@ public static class RevertWorkspaceEndpoint
     /// Discard drafts: each named artifact goes back to its last revision (its base revision); a draft that never had a revision
     /// is archived. All or nothing.
     /// </summary>
+    [KeyScope("write")]
     [WolverinePost("/workspaces/{id}/revert", OperationId = "revertWorkspace"), Tags("Commits")]
     [ProducesResponseType<RevertResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409)]
     public static async Task<IResult> Post(Guid id, RevertWorkspace request, ClaimsPrincipal principal, IDocumentSession session, CancellationToken ct)

@@ -7,12 +7,14 @@ namespace AgentArtifacts.Api.Containers;
 public static class ArchiveContainerEndpoint
 {
     /// <summary>Archive a workspace. Its artifacts stay readable by id; nothing new can be created in it.</summary>
+    [KeyScope("delete")]
     [WolverineDelete("/workspaces/{id}", OperationId = "archiveWorkspace"), Tags("Workspaces")]
     [ProducesResponseType(204), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static Task<IResult> DeleteWorkspace(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
         ArtifactTransitions.Run(id, principal, session, http, ct, Permission.Delete, c => Decide(ContainerKind.Workspace, c), noContent: true);
 
     /// <summary>Archive a collection. Its revisions stay readable by id.</summary>
+    [KeyScope("delete")]
     [WolverineDelete("/collections/{id}", OperationId = "archiveCollection"), Tags("Collections")]
     [ProducesResponseType(204), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]
     public static Task<IResult> DeleteCollection(Guid id, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>

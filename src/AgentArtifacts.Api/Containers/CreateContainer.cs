@@ -23,12 +23,14 @@ public sealed record CreateContainer(string Title, string? Description = null, I
 public static class CreateContainerEndpoint
 {
     /// <summary>Create a workspace: a staging area for drafts, optionally naming the collections its commits publish to.</summary>
+    [KeyScope("create")]
     [WolverinePost("/workspaces", OperationId = "createWorkspace"), Tags("Workspaces")]
     [ProducesResponseType<ContainerResponse>(201), ProducesResponseType(400)]
     public static Task<IResult> PostWorkspace(CreateContainer request, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
         Create(ContainerKind.Workspace, request, principal, session, http, ct);
 
     /// <summary>Create a collection: where committed revisions are published and shared.</summary>
+    [KeyScope("create")]
     [WolverinePost("/collections", OperationId = "createCollection"), Tags("Collections")]
     [ProducesResponseType<ContainerResponse>(201), ProducesResponseType(400)]
     public static Task<IResult> PostCollection(CreateContainer request, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>

@@ -8,12 +8,14 @@ namespace AgentArtifacts.Api.Containers;
 public static class GetContainerEndpoint
 {
     /// <summary>One workspace. ETag = version; If-None-Match → 304.</summary>
+    [KeyScope("read")]
     [WolverineGet("/workspaces/{id}", OperationId = "getWorkspace"), Tags("Workspaces")]
     [ProducesResponseType<ContainerResponse>(200), ProducesResponseType(304), ProducesResponseType(404)]
     public static Task<IResult> GetWorkspace(Guid id, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct) =>
         Get(ContainerKind.Workspace, id, principal, session, http, ct);
 
     /// <summary>One collection. ETag = version; If-None-Match → 304.</summary>
+    [KeyScope("read")]
     [WolverineGet("/collections/{id}", OperationId = "getCollection"), Tags("Collections")]
     [ProducesResponseType<ContainerResponse>(200), ProducesResponseType(304), ProducesResponseType(404)]
     public static Task<IResult> GetCollection(Guid id, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct) =>

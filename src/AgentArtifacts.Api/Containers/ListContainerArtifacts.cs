@@ -25,6 +25,7 @@ public sealed record ArtifactListItem(Guid Id, Guid? ContainerId, string Content
 public static class ListContainerArtifactsEndpoint
 {
     /// <summary>A workspace's artifacts (drafts and committed), oldest first; filter by <c>contentType</c> (wildcards like <c>text/*</c>) and <c>state</c>.</summary>
+    [KeyScope("read")]
     [WolverineGet("/workspaces/{id}/artifacts", OperationId = "listWorkspaceArtifacts"), Tags("Workspaces")]
     [ProducesResponseType<Page<ArtifactListItem>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static Task<IResult> ListWorkspace(Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state,
@@ -32,6 +33,7 @@ public static class ListContainerArtifactsEndpoint
         List(ContainerKind.Workspace, id, limit, cursor, contentType, state, principal, session, ct);
 
     /// <summary>A collection's artifacts, each at the revision last committed into it (never a draft), in order of publication (most recent last).</summary>
+    [KeyScope("read")]
     [WolverineGet("/collections/{id}/artifacts", OperationId = "listCollectionArtifacts"), Tags("Collections")]
     [ProducesResponseType<Page<ArtifactListItem>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static Task<IResult> ListCollection(Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state,

@@ -8,12 +8,14 @@ namespace AgentArtifacts.Api.Containers;
 public static class ListContainersEndpoint
 {
     /// <summary>The workspaces visible to the caller, oldest first. Archived ones only with <c>state=archived</c>.</summary>
+    [KeyScope("read")]
     [WolverineGet("/workspaces", OperationId = "listWorkspaces"), Tags("Workspaces")]
     [ProducesResponseType<Page<ContainerResponse>>(200), ProducesResponseType(400)]
     public static Task<IResult> ListWorkspaces(int? limit, string? cursor, ArtifactState? state, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct) =>
         List(ContainerKind.Workspace, limit, cursor, state, principal, session, ct);
 
     /// <summary>The collections visible to the caller, oldest first. Archived ones only with <c>state=archived</c>.</summary>
+    [KeyScope("read")]
     [WolverineGet("/collections", OperationId = "listCollections"), Tags("Collections")]
     [ProducesResponseType<Page<ContainerResponse>>(200), ProducesResponseType(400)]
     public static Task<IResult> ListCollections(int? limit, string? cursor, ArtifactState? state, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct) =>

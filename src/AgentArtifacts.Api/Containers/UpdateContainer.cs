@@ -22,11 +22,13 @@ public sealed record UpdateContainer(string? Title = null, string? Description =
 
 public static class UpdateContainerEndpoint
 {
+    [KeyScope("write")]
     [WolverinePatch("/workspaces/{id}", OperationId = "updateWorkspace"), Tags("Workspaces")]
     [ProducesResponseType<ContainerResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(412)]
     public static Task<IResult> PatchWorkspace(Guid id, UpdateContainer request, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
         Update(ContainerKind.Workspace, id, request, principal, session, http, ct);
 
+    [KeyScope("write")]
     [WolverinePatch("/collections/{id}", OperationId = "updateCollection"), Tags("Collections")]
     [ProducesResponseType<ContainerResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(412)]
     public static Task<IResult> PatchCollection(Guid id, UpdateContainer request, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>

@@ -35,7 +35,7 @@ public static class DiscoveryEndpoints
     {
         var baseUrl = $"{request.Scheme}://{request.Host}";
         return new OpenIdConfiguration(options.Value.Issuer, $"{baseUrl}/auth/token", $"{baseUrl}/.well-known/jwks.json",
-            ["password", "refresh_token"], ["none"], ["RS256"], ["public"], ["token"]);
+            ["password", "refresh_token", "client_credentials"], ["none", "client_secret_basic", "client_secret_post"], ["RS256"], ["public"], ["token"]);
     }
 
     /// <summary>The public keys that validate the local issuer's tokens (current and recently rotated ones).</summary>

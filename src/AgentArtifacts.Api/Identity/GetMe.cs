@@ -5,20 +5,24 @@ using AgentArtifacts.Api.Infrastructure;
 
 namespace AgentArtifacts.Api.Identity;
 
-public sealed record MeResponse(Guid Id, string Kind, string? Email, string? Name, bool IsPlatformAdmin);
+/// <summary>The calling principal: <c>id</c> is the user (an API key's owner) or the server credential; <c>apiKeyId</c> and <c>scopes</c> only for keys and servers.</summary>
+public sealed record MeResponse(Guid Id, string Kind, string? Email, string? Name, bool IsPlatformAdmin, Guid? ApiKeyId = null,
+    IReadOnlyList<string>? Scopes = null);
 
 public static class GetMeEndpoint
 {
     /// <summary>The calling principal.</summary>
+    [KeyScope(KeyScopeAttribute.Any)]
     [WolverineGet("/auth/me", OperationId = "getMe"), Tags("Identity")]
     [ProducesResponseType<MeResponse>(200)]
     public static async Task<MeResponse> Get(ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)
     {
         var caller = Caller.From(principal);
-        var user = await session.LoadAsync<User>(caller.Id, ct);
+        var user = caller.Kind == Caller.Server ? null : await session.LoadAsync<User>(caller.Id, ct);
+        var scopes = caller.Scopes?.Select(s => s.ToString()).ToList();
         return user is null
             ? new MeResponse(caller.Id, caller.Kind, principal.FindFirstValue("email") ?? principal.FindFirstValue("preferred_username"),
-                principal.FindFirstValue("name"), caller.IsPlatformAdmin)
-            : new MeResponse(user.Id, caller.Kind, user.Email, user.Name, user.IsPlatformAdmin);
+                principal.FindFirstValue("name"), caller.IsPlatformAdmin, caller.ApiKeyId, scopes)
+            : new MeResponse(user.Id, caller.Kind, user.Email, user.Name, user.IsPlatformAdmin && !caller.IsNarrowed, caller.ApiKeyId, scopes);
     }
 }

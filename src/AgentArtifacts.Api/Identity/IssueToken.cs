@@ -11,6 +11,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Wolverine.Http;
 using AgentArtifacts.Api.Infrastructure;
+using AgentArtifacts.Api.ServerCredentials;
 
 namespace AgentArtifacts.Api.Identity;
 
@@ -19,14 +20,20 @@ public sealed record TokenResponse(
     [property: System.Text.Json.Serialization.JsonPropertyName("access_token")] string AccessToken,
     [property: System.Text.Json.Serialization.JsonPropertyName("token_type")] string TokenType,
     [property: System.Text.Json.Serialization.JsonPropertyName("expires_in")] int ExpiresIn,
-    [property: System.Text.Json.Serialization.JsonPropertyName("refresh_token")] string RefreshToken);
+    [property: System.Text.Json.Serialization.JsonPropertyName("refresh_token"),
+        System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? RefreshToken,
+    [property: System.Text.Json.Serialization.JsonPropertyName("scope"),
+        System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Scope = null);
 
-/// <summary>The form fields of a token request (RFC 6749 §4.3 and §6), for the OpenAPI document; the endpoint reads the form itself.</summary>
+/// <summary>The form fields of a token request (RFC 6749 §4.3, §4.4 and §6), for the OpenAPI document; the endpoint reads the form itself.</summary>
 public sealed record TokenRequest(
     [property: System.Text.Json.Serialization.JsonPropertyName("grant_type")] string GrantType,
     [property: System.Text.Json.Serialization.JsonPropertyName("username")] string? Username = null,
     [property: System.Text.Json.Serialization.JsonPropertyName("password")] string? Password = null,
-    [property: System.Text.Json.Serialization.JsonPropertyName("refresh_token")] string? RefreshToken = null);
+    [property: System.Text.Json.Serialization.JsonPropertyName("refresh_token")] string? RefreshToken = null,
+    [property: System.Text.Json.Serialization.JsonPropertyName("client_id")] string? ClientId = null,
+    [property: System.Text.Json.Serialization.JsonPropertyName("client_secret")] string? ClientSecret = null,
+    [property: System.Text.Json.Serialization.JsonPropertyName("scope")] string? Scope = null);
 
 /// <summary>RFC 6749 §5.2 error response.</summary>
 public sealed record TokenError(
@@ -42,13 +49,17 @@ public static class IssueTokenEndpoint
     // Hashing a fixed password when the email is unknown keeps the answer time the same either way.
     private static readonly string DummyHash = RegisterUserEndpoint.Hasher.HashPassword(new User(), "not-a-real-password");
 
-    /// <summary>OAuth2 token endpoint (RFC 6749): grant types <c>password</c> (username = email) and <c>refresh_token</c>.</summary>
+    /// <summary>
+    /// OAuth2 token endpoint (RFC 6749): grant types <c>password</c> (username = email), <c>refresh_token</c> and
+    /// <c>client_credentials</c> (server credentials; HTTP Basic or form client authentication).
+    /// </summary>
     [AllowAnonymous]
     // No [Consumes]: routing would answer any other body with a bare 415, where RFC 6749 §5.2 wants invalid_request.
     [WolverinePost("/auth/token", OperationId = "issueToken"), Tags("Identity")]
-    [ProducesResponseType<TokenResponse>(200), ProducesResponseType<TokenError>(400)]
+    [ProducesResponseType<TokenResponse>(200), ProducesResponseType<TokenError>(400), ProducesResponseType<TokenError>(401)]
     public static async Task<IResult> Post(HttpContext context, IDocumentSession session, SigningKeys keys,
-        IOptions<SigningKeyOptions> options, Platform.PlatformSettingsCache platform, TimeProvider clock)
+        IOptions<SigningKeyOptions> options, IOptions<ServerCredentialOptions> serverOptions, Platform.PlatformSettingsCache platform,
+        TimeProvider clock)
     {
         // RFC 6749 §5.1: responses with tokens must not be cached, and the RFC names both headers.
         context.Response.Headers.CacheControl = "no-store";
@@ -105,10 +116,13 @@ public static class IssueTokenEndpoint
                     return await RevokeFamily(session, stored.FamilyId, ct);
                 }
 
+            case "client_credentials":
+                return await ClientCredentialsGrant.IssueAsync(context, form, session, keys, options.Value, serverOptions.Value, now, ct);
+
             case "":
                 return Error("invalid_request", "grant_type is required.");
             default:
-                return Error("unsupported_grant_type", "Supported grant types: password, refresh_token.");
+                return Error("unsupported_grant_type", "Supported grant types: password, refresh_token, client_credentials.");
         }
     }
 

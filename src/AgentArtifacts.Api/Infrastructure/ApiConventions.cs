@@ -41,6 +41,8 @@ public static class ApiConventions
         // Before the body limit, so that a 413 carries the X-RateLimit-* headers too (and counts against the limit).
         app.UseMiddleware<RateLimiting>();
         app.UseMiddleware<RequestLimits>();
+        // Before idempotency: a request a key may not make stores nothing.
+        app.UseMiddleware<KeyScopeEnforcement>();
         app.UseMiddleware<Idempotency>();
         app.UseAuthorization();
     }

@@ -9,14 +9,15 @@ using Microsoft.IdentityModel.Tokens;
 namespace AgentArtifacts.Api.Infrastructure;
 
 /// <summary>
-/// Bearer authentication with one policy scheme that picks by the token's issuer: the service's own RS256 tokens, or
-/// Microsoft Entra ID tokens through Microsoft.Identity.Web when an <c>AzureAd</c> section is configured.
+/// Bearer authentication with one policy scheme that picks by the token: API keys (<c>aa_…</c>), the service's own RS256
+/// tokens, or Microsoft Entra ID tokens through Microsoft.Identity.Web when an <c>AzureAd</c> section is configured.
 /// </summary>
 public static class Auth
 {
     public const string Policy = "Bearer";
     public const string Local = "Local";
     public const string Entra = "Entra";
+    public const string ApiKey = "ApiKey";
 
     public static void AddAuth(this WebApplicationBuilder builder)
     {
@@ -26,9 +27,12 @@ public static class Auth
         var entraConfigured = builder.Configuration.GetSection("AzureAd").Exists();
 
         var authentication = builder.Services.AddAuthentication(Policy)
-            .AddPolicyScheme(Policy, "Local or Entra ID bearer token", o => o.ForwardDefaultSelector = context =>
-                entraConfigured && !IsLocalToken(context) ? Entra : Local)
-            .AddJwtBearer(Local, _ => { });
+            .AddPolicyScheme(Policy, "API key, local or Entra ID bearer token", o => o.ForwardDefaultSelector = context =>
+                IsApiKey(context) ? ApiKey : entraConfigured && !IsLocalToken(context) ? Entra : Local)
+            .AddJwtBearer(Local, _ => { })
+            .AddScheme<AuthenticationSchemeOptions, ApiKeys.ApiKeyAuthentication>(ApiKey, _ => { });
+        builder.Services.Configure<ApiKeys.ApiKeyOptions>(builder.Configuration.GetSection("ApiKeys"));
+        builder.Services.Configure<ServerCredentials.ServerCredentialOptions>(builder.Configuration.GetSection("ServerCredentials"));
         builder.Services.AddOptions<JwtBearerOptions>(Local).Configure<SigningKeys, IOptions<SigningKeyOptions>, ValidatedTokens>((o, keys, settings, validated) =>
         {
             o.MapInboundClaims = false;
@@ -39,6 +43,8 @@ public static class Auth
                 ValidAudience = settings.Value.Audience,
                 ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
                 ClockSkew = TimeSpan.FromSeconds(30),
+                // Marks identities from our own tokens: only those may carry a principal kind and scopes (Caller).
+                AuthenticationType = Caller.LocalAuthentication,
             };
             o.Events = new JwtBearerEvents
             {
@@ -71,11 +77,14 @@ public static class Auth
         builder.Services.AddAuthorization();
     }
 
-    private static string? BearerToken(HttpRequest request)
+    public static string? BearerToken(HttpRequest request)
     {
         var header = request.Headers.Authorization.ToString();
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
+
+    private static bool IsApiKey(HttpContext context) =>
+        BearerToken(context.Request)?.StartsWith(ApiKeys.IssueApiKeyEndpoint.Prefix, StringComparison.Ordinal) == true;
 
     private static bool IsLocalToken(HttpContext context)
     {
@@ -86,14 +95,18 @@ public static class Auth
     }
 
     /// <summary>401 as problem+json, keeping the WWW-Authenticate header JwtBearer sets.</summary>
-    private static async Task WriteChallengeProblem(JwtBearerChallengeContext context)
+    private static Task WriteChallengeProblem(JwtBearerChallengeContext context)
     {
         context.HandleResponse();
-        var detail = context.AuthenticateFailure is null ? "A bearer token is required." : "The bearer token is invalid or expired.";
-        context.Response.Headers.WWWAuthenticate = context.AuthenticateFailure is null
-            ? "Bearer"
-            : "Bearer error=\"invalid_token\"";
+        return WriteUnauthorized(context.HttpContext, invalid: context.AuthenticateFailure is not null);
+    }
+
+    /// <summary>The one 401 of every scheme: problem+json with <c>WWW-Authenticate: Bearer</c> (RFC 6750 §3).</summary>
+    public static async Task WriteUnauthorized(HttpContext context, bool invalid)
+    {
+        context.Response.Headers.WWWAuthenticate = invalid ? "Bearer error=\"invalid_token\"" : "Bearer";
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        await Problems.Result(401, "unauthenticated", detail).ExecuteAsync(context.HttpContext);
+        var detail = invalid ? "The bearer token is invalid or expired." : "A bearer token is required.";
+        await Problems.Result(401, "unauthenticated", detail).ExecuteAsync(context);
     }
 }

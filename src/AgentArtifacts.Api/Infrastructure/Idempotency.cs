@@ -42,8 +42,11 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
         context.Request.EnableBuffering();
         var requestHash = Convert.ToHexString(await SHA256.HashDataAsync(context.Request.Body, context.RequestAborted));
         context.Request.Body.Position = 0;
+        // An API key acts as its owner but is a principal of its own: its keys never replay its owner's responses.
+        var caller = Caller.From(context.User);
+        var principal = caller.ApiKeyId is { } apiKey ? $"{caller.Id}/{apiKey}" : caller.Id.ToString();
         var id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"{Caller.From(context.User).Id}\n{context.Request.Method}\n{context.Request.Path}\n{key}")));
+            $"{principal}\n{context.Request.Method}\n{context.Request.Path}\n{key}")));
 
         if (!await TryClaim(id, requestHash, context.RequestAborted))
         {
@@ -63,11 +66,23 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
         finally
         {
             context.Response.Body = original;
-            if (completed) await Complete(id, context.Response, buffer.ToArray());
+            if (completed) await Complete(id, context.Response, Redact(context, buffer.ToArray()));
             else await Forget(id);
             buffer.Position = 0;
             await buffer.CopyToAsync(original, context.RequestAborted);
         }
+    }
+
+    /// <summary>A response carrying a secret (<see cref="SecretInResponseAttribute"/>) is stored with those fields set to null.</summary>
+    private static byte[] Redact(HttpContext context, byte[] body)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<SecretInResponseAttribute>() is not { } secret
+            || context.Response.StatusCode >= 300 || body.Length == 0 || System.Text.Json.Nodes.JsonNode.Parse(body) is not System.Text.Json.Nodes.JsonObject json)
+        {
+            return body;
+        }
+        foreach (var field in secret.Fields) if (json.ContainsKey(field)) json[field] = null;
+        return Encoding.UTF8.GetBytes(json.ToJsonString());
     }
 
     private async Task<bool> TryClaim(string id, string requestHash, CancellationToken ct)
@@ -134,6 +149,16 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
         cmd.Parameters.AddWithValue(id);
         await cmd.ExecuteNonQueryAsync();
     }
+}
+
+/// <summary>
+/// The route answers with a secret shown once (an API key, a client secret). Idempotency stores its response with these
+/// top-level JSON fields set to null, so no secret is ever written to the idempotency table; a replay shows them null.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class SecretInResponseAttribute(params string[] fields) : Attribute
+{
+    public IReadOnlyList<string> Fields { get; } = fields;
 }
 
 /// <summary>The idempotency table, created and migrated by Marten with the rest of the schema.</summary>

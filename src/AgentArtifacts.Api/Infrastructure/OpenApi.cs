@@ -25,7 +25,7 @@ public static class OpenApi
                     Type = SecuritySchemeType.Http,
                     Scheme = "bearer",
                     BearerFormat = "JWT",
-                    Description = "A token from POST /auth/token (or Microsoft Entra ID when configured).",
+                    Description = "A token from POST /auth/token (or Microsoft Entra ID when configured), or an API key (aa_…) from POST /api-keys.",
                 };
                 return Task.CompletedTask;
             });

@@ -10,11 +10,13 @@ public sealed record ResolvedTypeResponse(string ContentType, string Title, stri
 public static class TypeEndpoints
 {
     /// <summary>The known content types.</summary>
+    [KeyScope(KeyScopeAttribute.Any)]
     [WolverineGet("/types", OperationId = "listTypes"), Tags("Types")]
     public static IReadOnlyList<TypeSummary> List(TypeRegistry registry) =>
         registry.All.Select(d => new TypeSummary(d.ContentType, d.Title, d.Description, d.Inherits)).ToList();
 
     /// <summary>One content type's definition with inheritance applied (unknown types resolve to their family or the base type).</summary>
+    [KeyScope(KeyScopeAttribute.Any)]
     [WolverineGet("/types/resolve", OperationId = "resolveType"), Tags("Types")]
     [ProducesResponseType<ResolvedTypeResponse>(200), ProducesResponseType(400)]
     public static IResult Resolve(string? contentType, TypeRegistry registry)

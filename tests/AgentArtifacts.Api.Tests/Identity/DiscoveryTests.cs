@@ -23,7 +23,7 @@ public sealed class DiscoveryTests(ApiFixture fixture) : ApiTest(fixture)
         body["issuer"]!.GetValue<string>().ShouldBe(new JsonWebToken(ada.AccessToken).Issuer);
         body["token_endpoint"]!.GetValue<string>().ShouldBe($"{baseUrl}/auth/token");
         body["jwks_uri"]!.GetValue<string>().ShouldBe($"{baseUrl}/.well-known/jwks.json");
-        body["grant_types_supported"]!.AsArray().Select(g => g!.GetValue<string>()).ShouldBe(["password", "refresh_token"], ignoreOrder: true);
+        body["grant_types_supported"]!.AsArray().Select(g => g!.GetValue<string>()).ShouldBe(["password", "refresh_token", "client_credentials"], ignoreOrder: true);
         body["id_token_signing_alg_values_supported"]!.AsArray().Select(a => a!.GetValue<string>()).ShouldBe(["RS256"]);
     }
 

@@ -74,7 +74,7 @@ public sealed class IssueTokenTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("", "invalid_request")]
     [InlineData("grant_type=password&username=ada%40example.com", "invalid_request")]
     [InlineData("grant_type=refresh_token", "invalid_request")]
-    [InlineData("grant_type=client_credentials&client_id=x&client_secret=y", "unsupported_grant_type")]
+    [InlineData("grant_type=client_credentials&client_id=x&client_secret=y", "invalid_client")]
     [InlineData("grant_type=authorization_code&code=abc", "unsupported_grant_type")]
     [InlineData("grant_type=password&grant_type=password&username=ada%40example.com&password=secret", "invalid_request")]
     [InlineData("grant_type=refresh_token&refresh_token=not-a-token", "invalid_grant")]

@@ -43,7 +43,7 @@ public sealed class OpenApiTests(ApiFixture fixture) : ApiTest(fixture)
         Operation(document, "/artifacts", "post")["requestBody"].ShouldNotBeNull();
         Operation(document, "/artifacts", "post")["responses"]!.AsObject().Select(r => r.Key).ShouldContain("201");
         var tokenForm = Operation(document, "/auth/token", "post")["requestBody"]!["content"]!["application/x-www-form-urlencoded"]!["schema"]!;
-        tokenForm["properties"]!.AsObject().Select(p => p.Key).ShouldBe(["grant_type", "username", "password", "refresh_token"], ignoreOrder: true);
+        tokenForm["properties"]!.AsObject().Select(p => p.Key).ShouldBe(["grant_type", "username", "password", "refresh_token", "client_id", "client_secret", "scope"], ignoreOrder: true);
         tokenForm["required"]!.AsArray().Select(r => r!.GetValue<string>()).ShouldBe(["grant_type"]);
     }
 

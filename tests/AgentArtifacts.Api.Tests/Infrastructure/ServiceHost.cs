@@ -15,13 +15,17 @@ namespace AgentArtifacts.Api.Tests.Infrastructure;
 public sealed class ServiceHost : WebApplicationFactory<Program>
 {
     private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
     public CapturedLogs Logs { get; } = new();
 
     static ServiceHost() => JasperFxEnvironment.AutoStartHost = true;
 
-    private ServiceHost(IReadOnlyDictionary<string, string?> settings) => _settings = settings;
+    private ServiceHost(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services) =>
+        (_settings, _services) = (settings, services);
 
-    public static ServiceHost Start(string connectionString, IReadOnlyDictionary<string, string?>? overrides = null)
+    /// <param name="services">Service overrides, e.g. a <see cref="ManualClock"/> as the TimeProvider.</param>
+    public static ServiceHost Start(string connectionString, IReadOnlyDictionary<string, string?>? overrides = null,
+        Action<IServiceCollection>? services = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -32,7 +36,7 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["RateLimiting:TokenPermitLimit"] = "1000000",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
-        var host = new ServiceHost(settings);
+        var host = new ServiceHost(settings, services);
         host.UseKestrel(0);
         host.StartServer();
         return host;
@@ -56,6 +60,7 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
         {
             services.DisableAllExternalWolverineTransports();
             services.AddSingleton<ILoggerProvider>(Logs);
+            _services?.Invoke(services);
         });
     }
 }
