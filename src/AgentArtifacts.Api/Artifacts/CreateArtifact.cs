@@ -36,6 +36,10 @@ public static class CreateArtifactEndpoint
         var caller = Caller.From(principal);
         var (container, denied) = await session.AuthorizeAsync(request.ContainerId, caller, Permission.Create, ct, "workspace");
         if (denied is not null) return denied;
+        if (!caller.ScopeAllows(request.ContentType, "create"))
+        {
+            return Problems.Result(403, "insufficient_scope", $"The credential's scopes do not allow creating {request.ContentType} artifacts.");
+        }
         if (container is not { IsWorkspace: true } || container.State == ArtifactState.Archived)
         {
             return container is { IsContainer: true, IsWorkspace: false }

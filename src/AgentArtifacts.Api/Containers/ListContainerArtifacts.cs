@@ -59,7 +59,8 @@ public static class ListContainerArtifactsEndpoint
             else if (contentType is not null) members = members.Where(c => c.ContentType == contentType);
             if (state is { } wantedState) members = members.Where(c => c.State == wantedState);
             var items = await members.OrderBy(c => c.Sequence).Take(take + 1).ToListAsync(ct);
-            return Results.Ok(Paging.ToPage(items, take, c => c.Sequence.ToString(CultureInfo.InvariantCulture), ArtifactListItem.From));
+            return Results.Ok(Paging.ToPage(items, take, c => c.Sequence.ToString(CultureInfo.InvariantCulture), ArtifactListItem.From,
+                c => caller.ScopeAllows(c.ContentType, "read") && caller.ResourceAllowed(c.ArtifactId, id)));
         }
 
         // Whoever reads the workspace reads its contents, except what a deny grant hides from them.
@@ -70,7 +71,8 @@ public static class ListContainerArtifactsEndpoint
         else if (contentType is not null) query = query.Where(s => s.ContentType == contentType);
         if (state is { } wanted) query = query.Where(s => s.State == wanted);
         var rows = await query.OrderBy(s => s.Sequence).Take(take + 1).ToListAsync(ct);
-        return Results.Ok(Paging.ToPage(rows, take, s => s.Sequence.ToString(CultureInfo.InvariantCulture), ArtifactListItem.From));
+        return Results.Ok(Paging.ToPage(rows, take, s => s.Sequence.ToString(CultureInfo.InvariantCulture), ArtifactListItem.From,
+            s => caller.ScopeAllows(s.ContentType, "read") && caller.ResourceAllowed(s.Id, s.ContainerId)));
     }
 
     private static bool IsContentTypeFilter(string contentType) =>

@@ -53,8 +53,11 @@ public static class Access
     /// <summary>The resources whose grants apply to an artifact: itself and the container that holds it.</summary>
     public static IReadOnlyList<Guid> Chain(Artifact artifact) => artifact.ContainerId is { } container ? [artifact.Id, container] : [artifact.Id];
 
-    /// <summary>The principals a caller acts as directly (a grant may name any of them); the groups it belongs to come on top.</summary>
-    public static IReadOnlyList<Guid> Principals(Caller caller) => [caller.Id];
+    /// <summary>
+    /// The principals a caller acts as directly (a grant may name any of them): the user (for a key, its owner) and the key
+    /// itself, or the server. The groups a user belongs to come on top.
+    /// </summary>
+    public static IReadOnlyList<Guid> Principals(Caller caller) => caller.ApiKeyId is { } key ? [caller.Id, key] : [caller.Id];
 
     /// <summary>
     /// SQL for "an unrevoked grant held by the caller": named directly, or naming a live group (a group artifact) whose members
@@ -90,10 +93,14 @@ public static class Access
         if (artifact is null) return new Authorized(null, Problems.NotFound(what));
         var grants = await grantsLoading;
         var now = DateTimeOffset.UtcNow;
-        if (!Decide(grants, Permission.Read, now).Allowed) return new Authorized(null, Problems.NotFound(what));
+        if (!Decide(grants, Permission.Read, now).Allowed || !KeyAllows(caller, artifact, Permission.Read)) return new Authorized(null, Problems.NotFound(what));
         if (needed != Permission.Read && !Decide(grants, needed, now).Allowed)
         {
             return new Authorized(null, Problems.Result(403, "permission_denied", $"You may read this {what} but not {needed.ToString().ToLowerInvariant()} it."));
+        }
+        if (!KeyAllows(caller, artifact, needed))
+        {
+            return new Authorized(null, Problems.Result(403, "insufficient_scope", $"The credential's scopes do not allow {needed.ToString().ToLowerInvariant()} on this {what}."));
         }
         return new Authorized(artifact, null);
     }
@@ -103,6 +110,28 @@ public static class Access
           and CAST(d.data ->> 'ResourceId' as uuid) in (?, (select CAST(a.data ->> 'ContainerId' as uuid)
                                                             from {session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_artifact a where a.id = ?))
         """;
+
+    /// <summary>
+    /// An API key or server acts within its scopes and resource list, on top of its grants. Containers are read with any
+    /// read scope (their listings then show only what the scopes allow); creating in one is checked against the new
+    /// artifact's content type by the creating slice. Permissions no key action names (share, admin) are never a key's.
+    /// </summary>
+    public static bool KeyAllows(Caller caller, Artifact artifact, Permission permission)
+    {
+        if (!caller.IsNarrowed) return true;
+        if (!caller.ResourceAllowed(artifact.Id, artifact.ContainerId)) return false;
+        var action = permission switch
+        {
+            Permission.Read => "read",
+            Permission.Update or Permission.Add => "write",
+            Permission.Create => "create",
+            Permission.Delete or Permission.Evict => "delete",
+            Permission.Invoke => "invoke",
+            _ => null,
+        };
+        if (action is null) return false;
+        return artifact.IsContainer && permission is Permission.Read or Permission.Create ? caller.ActionAllowed(action) : caller.ScopeAllows(artifact.ContentType, action);
+    }
 
     /// <summary>The artifact when the caller may read it, else null (the caller then answers 404).</summary>
     public static async Task<Artifact?> LoadVisibleAsync(this IQuerySession session, Guid id, Caller caller, CancellationToken ct) =>
@@ -119,7 +148,8 @@ public static class Access
         {
             var chain = Chain(a);
             var applicable = grants.Where(g => chain.Contains(g.ResourceId)).ToList();
-            return Decide(applicable, Permission.Read, now).Allowed && Decide(applicable, needed, now).Allowed;
+            return Decide(applicable, Permission.Read, now).Allowed && Decide(applicable, needed, now).Allowed
+                && KeyAllows(caller, a, Permission.Read) && KeyAllows(caller, a, needed);
         }).ToList();
     }
 
@@ -133,7 +163,8 @@ public static class Access
         var grants = (await session.QueryAsync<Grant>($"where {HeldByCaller(session)}", ct, HeldByCallerParameters(caller)))
             .Where(g => g.ActiveAt(now) && Covers(g.Permissions, Permission.Read)).ToList();
         var denied = grants.Where(g => g.Effect == GrantEffect.Deny).Select(g => g.ResourceId).ToHashSet();
-        var readable = grants.Where(g => g.Effect == GrantEffect.Allow && !denied.Contains(g.ResourceId)).Select(g => g.ResourceId).Distinct().ToList();
+        var readable = grants.Where(g => g.Effect == GrantEffect.Allow && !denied.Contains(g.ResourceId)).Select(g => g.ResourceId).Distinct()
+            .Where(id => caller.ResourceIds is null || caller.ResourceIds.Contains(id)).ToList();
         return (readable, denied.ToList());
     }
 

@@ -21,7 +21,7 @@ public enum Permission
     Admin = 1 << 8,
 }
 
-public enum GranteeType { User, ApiKey, Group, Invite }
+public enum GranteeType { User, ApiKey, Group, Invite, Server }
 
 public enum GrantEffect { Allow, Deny }
 

@@ -48,6 +48,7 @@ public static class IssueGrantEndpoint
     /// An invite's claim <c>token</c> is in this answer only.
     /// </summary>
     [WolverinePost("/grants", OperationId = "issueGrant"), Tags("Grants")]
+    [SecretInResponse("token")]
     [ProducesResponseType<GrantResponse>(201), ProducesResponseType(400), ProducesResponseType(403), ProducesResponseType(404)]
     public static async Task<IResult> Post(IssueGrant request, ClaimsPrincipal principal, IDocumentSession session, TimeProvider clock,
         CancellationToken ct)

@@ -33,10 +33,15 @@ public static class Paging
         return null;
     }
 
-    /// <summary>Builds the page from up to <paramref name="take"/>+1 rows fetched in key order.</summary>
-    public static Page<TOut> ToPage<TIn, TOut>(IReadOnlyList<TIn> rows, int take, Func<TIn, string> keyOf, Func<TIn, TOut> map)
+    /// <summary>
+    /// Builds the page from up to <paramref name="take"/>+1 rows fetched in key order. <paramref name="visible"/> drops rows a
+    /// narrowed credential (an API key's content-type scopes) may not see: such a page can hold fewer than <c>limit</c> items
+    /// while <c>nextCursor</c> still leads on, as with any filter applied after the key range.
+    /// </summary>
+    public static Page<TOut> ToPage<TIn, TOut>(IReadOnlyList<TIn> rows, int take, Func<TIn, string> keyOf, Func<TIn, TOut> map,
+        Func<TIn, bool>? visible = null)
     {
-        var items = rows.Take(take).Select(map).ToList();
+        var items = rows.Take(take).Where(r => visible is null || visible(r)).Select(map).ToList();
         return new Page<TOut>(items, rows.Count > take ? Encode(keyOf(rows[take - 1])) : null);
     }
 

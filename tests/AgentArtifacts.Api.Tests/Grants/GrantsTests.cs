@@ -310,3 +310,25 @@ public sealed class GroupGrantsTests(ApiFixture fixture) : ApiTest(fixture)
         (await Fixture.EventCountAsync()).ShouldBe(before);
     }
 }
+
+public sealed class InviteIdempotencyTests(ApiFixture fixture) : ApiTest(fixture)
+{
+    [Fact]
+    public async Task a_retried_invite_replays_the_grant_without_its_token_and_no_token_is_stored()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var docs = await ada.CollectionAsync();
+        var body = new { resourceId = docs, grantee = new { type = "invite" }, role = "viewer" };
+
+        var first = await ada.Client.PostJson("/grants", body, r => r.Headers.Add("Idempotency-Key", "invite-1"));
+        var retry = await ada.Client.PostJson("/grants", body, r => r.Headers.Add("Idempotency-Key", "invite-1"));
+
+        var issued = await first.Json();
+        var token = issued["token"]!.GetValue<string>();
+        var replayed = await retry.Json();
+        retry.Headers.GetValues("Idempotent-Replayed").Single().ShouldBe("true");
+        replayed["id"]!.GetValue<Guid>().ShouldBe(issued["id"]!.GetValue<Guid>());
+        replayed["token"].ShouldBeNull();
+        (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.idempotency_keys where convert_from(body, 'UTF8') like '%{token}%'")).ShouldBe(0);
+    }
+}
