@@ -126,10 +126,14 @@ public sealed record CommitPlan(Artifact Workspace, IReadOnlyList<Artifact> Draf
             if (draft.Id != line.Id) appends.Add(new Append(draft.Id, draft.Version + 1, On(draft.Id)));
             items.Add(new CommitItem(line.Id, draft.Id, draft.Title, draft.ContentType, kind, draft.BaseRevision, revision));
         }
-        var record = new CommitRecorded(commitId, Workspace.Id, targets, caller.Id, [new CommitActor(caller.Kind, caller.Id)],
-            message.Trim(), items);
+        var record = new CommitRecorded(commitId, Workspace.Id, targets, caller.Id, ActorChain(caller), message.Trim(), items);
         return (appends, record);
     }
+
+    /// <summary>Who made the commit, outermost first: a key's owner then the key; a user or a server alone.</summary>
+    public static IReadOnlyList<CommitActor> ActorChain(Caller caller) => caller.ApiKeyId is { } key
+        ? [new CommitActor(Caller.User, caller.Id), new CommitActor(Caller.ApiKey, key)]
+        : [new CommitActor(caller.Kind, caller.Id)];
 
     public static IResult ConflictProblem(IReadOnlyList<CommitConflict> conflicts)
     {

@@ -151,6 +151,15 @@ public sealed class CommitDecisionTests
     }
 
     [Fact]
+    public void a_commit_through_an_api_key_records_the_owner_then_the_key()
+    {
+        var key = Guid.CreateVersion7();
+        CommitPlan.ActorChain(Ada with { Kind = Caller.ApiKey, ApiKeyId = key })
+            .ShouldBe([new CommitActor("user", Author), new CommitActor("apiKey", key)]);
+        CommitPlan.ActorChain(Ada).ShouldBe([new CommitActor("user", Author)]);
+    }
+
+    [Fact]
     public void selecting_named_drafts_refuses_ids_that_are_not_drafts_here_and_an_empty_workspace_has_nothing_to_commit()
     {
         var workspace = Workspace();
