@@ -130,22 +130,12 @@ public static class IssueTokenEndpoint
         SigningKeyOptions options, DateTimeOffset now, CancellationToken ct)
     {
         var lifetime = TimeSpan.FromMinutes(options.AccessTokenMinutes);
-        var accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = options.Issuer,
-            Audience = options.Audience,
-            IssuedAt = now.UtcDateTime,
-            NotBefore = now.UtcDateTime,
-            Expires = (now + lifetime).UtcDateTime,
-            SigningCredentials = await keys.SigningCredentialsAsync(ct),
-            Subject = new ClaimsIdentity([
-                new Claim("sub", user.Id.ToString()),
-                new Claim("email", user.Email),
-                new Claim("name", user.Name),
-                new Claim(Caller.PlatformAdminClaim, user.IsPlatformAdmin ? "true" : "false"),
-                new Claim("jti", Guid.CreateVersion7().ToString()),
-            ]),
-        });
+        var accessToken = await keys.CreateAccessTokenAsync([
+            new Claim("sub", user.Id.ToString()),
+            new Claim("email", user.Email),
+            new Claim("name", user.Name),
+            new Claim(Caller.PlatformAdminClaim, user.IsPlatformAdmin ? "true" : "false"),
+        ], now, lifetime, ct);
 
         var refreshToken = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         session.Store(new RefreshToken

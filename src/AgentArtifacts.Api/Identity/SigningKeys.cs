@@ -85,6 +85,20 @@ public sealed class SigningKeys(IDocumentStore store, TimeProvider clock, Micros
 
     public async Task<SigningCredentials> SigningCredentialsAsync(CancellationToken ct) => (await LoadAsync(ct)).Active;
 
+    /// <summary>An access token of the local issuer: signed with the active key, valid from now for the lifetime, with a fresh jti.</summary>
+    public async Task<string> CreateAccessTokenAsync(IEnumerable<System.Security.Claims.Claim> claims, DateTimeOffset now, TimeSpan lifetime,
+        CancellationToken ct) =>
+        new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = options.Value.Issuer,
+            Audience = options.Value.Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + lifetime).UtcDateTime,
+            SigningCredentials = await SigningCredentialsAsync(ct),
+            Subject = new System.Security.Claims.ClaimsIdentity([.. claims, new System.Security.Claims.Claim("jti", Guid.CreateVersion7().ToString())]),
+        });
+
     public async Task<IReadOnlyList<SecurityKey>> PublishedKeysAsync(CancellationToken ct) => (await LoadAsync(ct)).Published;
 
     public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(CancellationToken cancel)

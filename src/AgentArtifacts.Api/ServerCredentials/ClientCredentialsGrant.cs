@@ -55,22 +55,12 @@ public static class ClientCredentialsGrant
         }
 
         var lifetime = TimeSpan.FromMinutes(Math.Min(options.TokenMinutes, signing.AccessTokenMinutes));
-        var accessToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = signing.Issuer,
-            Audience = signing.Audience,
-            IssuedAt = now.UtcDateTime,
-            NotBefore = now.UtcDateTime,
-            Expires = (now + lifetime).UtcDateTime,
-            SigningCredentials = await keys.SigningCredentialsAsync(ct),
-            Subject = new ClaimsIdentity([
-                new Claim("sub", credential.Id.ToString()),
-                new Claim("client_id", credential.Id.ToString()),
-                new Claim(Caller.KindClaim, Caller.Server),
-                new Claim(Caller.ScopeClaim, string.Join(' ', granted)),
-                new Claim("jti", Guid.CreateVersion7().ToString()),
-            ]),
-        });
+        var accessToken = await keys.CreateAccessTokenAsync([
+            new Claim("sub", credential.Id.ToString()),
+            new Claim("client_id", credential.Id.ToString()),
+            new Claim(Caller.KindClaim, Caller.Server),
+            new Claim(Caller.ScopeClaim, string.Join(' ', granted)),
+        ], now, lifetime, ct);
         return Results.Ok(new TokenResponse(accessToken, "Bearer", (int)lifetime.TotalSeconds, null, string.Join(' ', granted)));
     }
 
