@@ -171,6 +171,4 @@ public static class Access
     /// <summary>The grant that makes a container's creator its admin, issued in the same transaction as the container.</summary>
     public static GrantIssued OwnerGrant(Guid containerId, Guid creator) =>
         new(Guid.CreateVersion7(), containerId, GranteeType.User, creator, All, GrantEffect.Allow, null);
-
-    public static bool IsContainerType(string contentType) => contentType is TypeRegistry.Workspace or TypeRegistry.Collection;
 }
