@@ -13,6 +13,7 @@ builder.AddAuth();
 builder.AddApiConventions();
 builder.AddPlatform();
 builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
+AgentArtifacts.Api.Runs.Egress.AddEgress(builder.Services, builder.Configuration);
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));
 
 var app = builder.Build();

@@ -81,8 +81,12 @@ public static class Access
             [.. HeldByCallerParameters(caller), resources.Distinct().ToArray()]);
 
     /// <summary>Loads the artifact and checks <paramref name="needed"/>: 404 when the caller cannot read it, 403 when it can but may not.</summary>
-    public static async Task<Authorized> AuthorizeAsync(this IQuerySession session, Guid id, Caller caller, Permission needed, CancellationToken ct,
-        string what = "artifact")
+    public static Task<Authorized> AuthorizeAsync(this IQuerySession session, Guid id, Caller caller, Permission needed, CancellationToken ct,
+        string what = "artifact") => session.AuthorizeAsync(id, caller, _ => needed, ct, what);
+
+    /// <summary>As above, when the permission needed depends on the artifact (an operation its type declares).</summary>
+    public static async Task<Authorized> AuthorizeAsync(this IQuerySession session, Guid id, Caller caller, Func<Artifact, Permission> neededFor,
+        CancellationToken ct, string what = "artifact")
     {
         // One round trip: the artifact, and the grants on it or on its container (found in the same statement batch).
         var batch = session.CreateBatchQuery();
@@ -93,6 +97,7 @@ public static class Access
         if (artifact is null) return new Authorized(null, Problems.NotFound(what));
         var grants = await grantsLoading;
         var now = DateTimeOffset.UtcNow;
+        var needed = neededFor(artifact);
         if (!Decide(grants, Permission.Read, now).Allowed || !KeyAllows(caller, artifact, Permission.Read)) return new Authorized(null, Problems.NotFound(what));
         if (needed != Permission.Read && !Decide(grants, needed, now).Allowed)
         {

@@ -34,6 +34,8 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["Wolverine:DurabilityMode"] = "Solo",
             ["RateLimiting:PermitLimit"] = "1000000",
             ["RateLimiting:TokenPermitLimit"] = "1000000",
+            // The invoke tests' peers listen on loopback.
+            ["Egress:AllowPrivateNetworks"] = "true",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
         var host = new ServiceHost(settings, services);

@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace AgentArtifacts.Api.Runs;
+
+/// <summary>
+/// Dispatch kind <c>http</c>: POST the input as JSON to the artifact's <c>context.endpoint.url</c> with its headers; the
+/// response body is the output. Timeouts, a response size limit, and the egress policy apply.
+/// </summary>
+[DispatchKind("http")]
+public sealed record HttpDispatch(RunContext Run) : IDispatch;
+
+public static class HttpDispatchHandler
+{
+    public const string Client = "egress";
+
+    public static async Task<RunResult> Handle(HttpDispatch message, IHttpClientFactory clients, IConfiguration configuration, CancellationToken ct)
+    {
+        var run = message.Run;
+        var endpoint = run.Artifact.Context["endpoint"] as JsonObject;
+        if (endpoint?["url"]?.GetValue<string>() is not { } url || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return RunResult.Failed("invalid_endpoint", "The artifact's context.endpoint.url is not an http(s) URL.");
+        }
+        var seconds = run.Artifact.Context["timeoutSeconds"]?.GetValue<int>() ?? run.Declaration["timeoutSeconds"]?.GetValue<int>() ?? 30;
+        var maxBytes = configuration.GetValue("Invoke:MaxResponseBytes", 1 << 20);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri)
+        {
+            Content = new StringContent(run.Input?.ToJsonString() ?? "null", Encoding.UTF8, "application/json"),
+        };
+        foreach (var (name, value) in endpoint["headers"] as JsonObject ?? [])
+        {
+            request.Headers.TryAddWithoutValidation(name, value?.GetValue<string>());
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
+        try
+        {
+            using var response = await clients.CreateClient(Client).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var (body, tooLarge) = await ReadLimitedAsync(response.Content, maxBytes, timeout.Token);
+            if (tooLarge) return RunResult.Failed("response_too_large", $"The endpoint answered more than {maxBytes} bytes.", (int)response.StatusCode);
+            if (!response.IsSuccessStatusCode)
+            {
+                var excerpt = body.Length > 500 ? body[..500] : body;
+                return RunResult.Failed("upstream_error", $"The endpoint answered {(int)response.StatusCode}: {excerpt}", (int)response.StatusCode);
+            }
+            return new RunResult(ParseOutput(body, response.Content.Headers.ContentType?.MediaType), null);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return RunResult.Failed("upstream_timeout", $"The endpoint did not answer within {seconds} s.");
+        }
+        catch (HttpRequestException e) when (e.InnerException is EgressRefusedException refused)
+        {
+            return RunResult.Failed("egress_refused", refused.Message);
+        }
+        catch (HttpRequestException e)
+        {
+            return RunResult.Failed("upstream_unreachable", $"The endpoint could not be reached: {e.Message}");
+        }
+    }
+
+    private static async Task<(string Body, bool TooLarge)> ReadLimitedAsync(HttpContent content, int maxBytes, CancellationToken ct)
+    {
+        await using var stream = await content.ReadAsStreamAsync(ct);
+        var buffer = new byte[maxBytes + 1];
+        var read = 0;
+        while (read < buffer.Length && await stream.ReadAsync(buffer.AsMemory(read), ct) is var n and > 0) read += n;
+        return read > maxBytes ? ("", true) : (Encoding.UTF8.GetString(buffer, 0, read), false);
+    }
+
+    private static JsonNode? ParseOutput(string body, string? mediaType)
+    {
+        if (mediaType is not null && mediaType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            try { return JsonNode.Parse(body); } catch (JsonException) { }
+        }
+        return JsonValue.Create(body);
+    }
+}
+
+public sealed class EgressRefusedException(string message) : Exception(message);
+
+/// <summary>
+/// Outbound connections of invocations: private, loopback and link-local addresses are refused unless
+/// <c>Egress:AllowPrivateNetworks</c> is true. Checked on the address actually connected to, so DNS cannot swap it afterwards.
+/// </summary>
+public static class Egress
+{
+    public static void AddEgress(this IServiceCollection services, IConfiguration configuration)
+    {
+        var allowPrivate = configuration.GetValue("Egress:AllowPrivateNetworks", false);
+        services.AddHttpClient(HttpDispatchHandler.Client).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            ConnectCallback = async (context, ct) =>
+            {
+                var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, ct);
+                var allowed = addresses.Where(a => allowPrivate || !IsPrivate(a)).ToArray();
+                if (allowed.Length == 0)
+                {
+                    throw new EgressRefusedException($"{context.DnsEndPoint.Host} resolves only to private or loopback addresses, which invocations may not reach.");
+                }
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        });
+    }
+
+    public static bool IsPrivate(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) return true;
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal;
+        }
+        var b = address.GetAddressBytes();
+        return b[0] == 10 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168)
+            || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127) || b[0] == 0;
+    }
+}
