@@ -91,6 +91,13 @@ _aa_local_postgres() {
   fi
 
   if ! _aa_pg "$bin/pg_ctl" status -D "$data" >/dev/null; then
+    # Another server (another checkout's, say) may already listen on the port: take the next free one rather than fail.
+    local wanted=$port
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+      (( port < wanted + 20 )) || { echo "error: ports $wanted to $port on 127.0.0.1 are all taken" >&2; return 1; }
+      port=$((port + 1))
+    done
+    [[ $port == "$wanted" ]] || echo "PostgreSQL: 127.0.0.1:$wanted is taken by another server; this one listens on $port" >&2
     # Settings go on the command line so a changed AA_PG_PORT takes effect on the next start.
     if ! _aa_pg "$bin/pg_ctl" start -D "$data" -l "$root/log/postgresql.log" -w -t 60 \
          -o "-c listen_addresses=127.0.0.1 -p $port -k '$root/run' -c unix_socket_permissions=0700 -c max_connections=300" >/dev/null; then
