@@ -29,10 +29,14 @@ public static class PreviewCommitEndpoint
     [KeyScope("read")]
     [WolverinePost("/workspaces/{id}/commit-preview", OperationId = "previewCommit"), Tags("Commits")]
     [ProducesResponseType<CommitPreviewResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409)]
-    public static async Task<IResult> Post(Guid id, PreviewCommit request, ClaimsPrincipal principal, IQuerySession session, CommitTokens tokens,
+    public static Task<IResult> Post(Guid id, PreviewCommit request, ClaimsPrincipal principal, IQuerySession session, CommitTokens tokens,
+        TimeProvider clock, CancellationToken ct) =>
+        PreviewAsync(id, request, Caller.From(principal), session, tokens, clock, ct);
+
+    /// <summary>The preview itself, for the route and for the workspace's <c>commit_preview</c> op alike.</summary>
+    public static async Task<IResult> PreviewAsync(Guid id, PreviewCommit request, Caller caller, IQuerySession session, CommitTokens tokens,
         TimeProvider clock, CancellationToken ct)
     {
-        var caller = Caller.From(principal);
         var (plan, problem) = await CommitPlan.LoadAsync(session, id, caller, request.ArtifactIds?.Distinct().ToList(), ct);
         if (plan is null) return problem!;
 

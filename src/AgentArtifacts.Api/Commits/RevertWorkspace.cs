@@ -25,9 +25,13 @@ public static class RevertWorkspaceEndpoint
     [KeyScope("write")]
     [WolverinePost("/workspaces/{id}/revert", OperationId = "revertWorkspace"), Tags("Commits")]
     [ProducesResponseType<RevertResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(409)]
-    public static async Task<IResult> Post(Guid id, RevertWorkspace request, ClaimsPrincipal principal, IDocumentSession session, CancellationToken ct)
+    public static Task<IResult> Post(Guid id, RevertWorkspace request, ClaimsPrincipal principal, IDocumentSession session, CancellationToken ct) =>
+        RevertAsync(id, request, Caller.From(principal), session, ct);
+
+    /// <summary>The revert itself, for the route and for the workspace's <c>revert</c> op alike.</summary>
+    public static async Task<IResult> RevertAsync(Guid id, RevertWorkspace request, Caller caller, IDocumentSession session, CancellationToken ct)
     {
-        var (workspace, denied) = await session.LoadContainerAsync(ContainerKind.Workspace, id, Caller.From(principal), ct, Permission.Update);
+        var (workspace, denied) = await session.LoadContainerAsync(ContainerKind.Workspace, id, caller, ct, Permission.Update);
         if (denied is not null) return denied;
         if (workspace!.State == ArtifactState.Archived) return Problems.Result(409, "archived", "The workspace is archived.");
 

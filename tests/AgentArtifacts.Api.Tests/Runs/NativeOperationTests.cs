@@ -38,4 +38,28 @@ public sealed class NativeOperationTests(ApiFixture fixture) : ApiTest(fixture)
         (unnamed["status"]!.GetValue<string>(), unnamed["error"]!["code"]!.GetValue<string>()).ShouldBe(("failed", "validation_failed"));
         (await Fixture.SqlScalarAsync<long>("select count(*) from agentartifacts.mt_streams where type = 'commit'")).ShouldBe(0);
     }
+
+    [Fact]
+    public async Task the_preview_and_revert_ops_run_the_routes_own_preview_and_revert()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var workspace = await ada.WorkspaceAsync();
+        var draft = (await ada.ArtifactAsync(workspace, "Draft"))["id"]!.GetValue<Guid>();
+        var before = await Fixture.EventCountAsync();
+
+        var preview = await (await ada.Client.PostJson($"/artifacts/{workspace}/op/commit_preview", new { })).Json();
+
+        preview["status"]!.GetValue<string>().ShouldBe("completed");
+        preview["output"]!["items"]![0]!["draftId"]!.GetValue<Guid>().ShouldBe(draft);
+        preview["output"]!["commitToken"]!.GetValue<string>().ShouldNotBeNullOrEmpty();
+        (await Fixture.EventCountAsync()).ShouldBe(before + 3);  // the run's own three events, nothing else
+
+        var revert = await (await ada.Client.PostJson($"/artifacts/{workspace}/op/revert", new { input = new { artifactIds = new[] { draft } } })).Json();
+        revert["status"]!.GetValue<string>().ShouldBe("completed");
+        (await (await ada.Client.GetAsync($"/artifacts/{draft}")).Json())["state"]!.GetValue<string>().ShouldBe("archived");
+        var history = (await (await ada.Client.GetAsync($"/artifacts/{draft}/history")).Json())["items"]!.AsArray();
+        history.Last()!["actor"]!.GetValue<Guid>().ShouldBe(ada.Id);
+        var bad = await (await ada.Client.PostJson($"/artifacts/{workspace}/op/revert", new { input = new { } })).Json();
+        bad["error"]!["code"]!.GetValue<string>().ShouldBe("validation_failed");
+    }
 }
