@@ -89,9 +89,9 @@ public static class RevisionAccess
     public static async Task<(Artifact? Artifact, Guid[]? Published)> RevisionReaderAsync(this IQuerySession session, Guid id, Caller caller,
         CancellationToken ct)
     {
+        if (await session.LoadVisibleAsync(id, caller, ct) is { } visible) return (visible, null);
         var artifact = await session.LoadAsync<Artifact>(id, ct);
         if (artifact is null) return (null, null);
-        if (await session.LoadVisibleAsync(id, caller, ct) is not null) return (artifact, null);
         var readable = (await session.ReadSetsAsync(caller, ct)).Readable.ToArray();
         var lineId = artifact.LineId;
         var member = readable.Length > 0 && await session.Query<Containers.CollectionItem>()

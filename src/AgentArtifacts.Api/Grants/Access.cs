@@ -7,8 +7,18 @@ namespace AgentArtifacts.Api.Grants;
 /// <summary>What the check decided, and the grant that decided it (null when no grant applies).</summary>
 public sealed record AccessDecision(bool Allowed, Grant? DecidedBy);
 
-/// <summary>An artifact the caller may act on, or the problem to answer: 404 when it cannot even read it, 403 when it can.</summary>
-public sealed record Authorized(Artifact? Artifact, IResult? Problem);
+/// <summary>
+/// An artifact the caller may act on, or the problem to answer: 404 when it cannot even read it, 403 when it can. On
+/// success, <c>Grants</c> are the grants the check read, so a slice that needs more (who may grant, which grant decided)
+/// asks them instead of querying again.
+/// </summary>
+public sealed record Authorized(Artifact? Artifact, IResult? Problem)
+{
+    public IReadOnlyList<Grant> Grants { get; init; } = [];
+
+    /// <summary>Every permission those grants give now.</summary>
+    public Permission Held => Access.Effective(Grants, DateTimeOffset.UtcNow);
+}
 
 /// <summary>
 /// The one authorization mechanism every slice uses. A grant on a resource applies to it and, for a workspace or
@@ -107,7 +117,7 @@ public static class Access
         {
             return new Authorized(null, Problems.Result(403, "insufficient_scope", $"The credential's scopes do not allow {needed.ToString().ToLowerInvariant()} on this {what}."));
         }
-        return new Authorized(artifact, null);
+        return new Authorized(artifact, null) { Grants = grants };
     }
 
     private static string GrantsOnArtifactAndContainer(IQuerySession session) => $"""

@@ -25,7 +25,7 @@ public static class ClaimInviteEndpoint
     public static async Task<IResult> Post(ClaimInvite request, ClaimsPrincipal principal, IDocumentSession session, TimeProvider clock, CancellationToken ct)
     {
         var caller = Caller.From(principal);
-        var hash = IssueGrantEndpoint.HashToken(request.Token.Trim());
+        var hash = Secrets.Hash(request.Token.Trim());
         var invite = await session.Query<Grant>().FirstOrDefaultAsync(g => g.InviteTokenHash == hash, ct);
         if (invite is null) return Problems.Result(404, "invite_not_found", "No invite has this token.");
         var user = await session.LoadAsync<User>(caller.Id, ct);

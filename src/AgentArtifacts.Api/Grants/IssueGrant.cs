@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using FluentValidation;
 using Marten;
 using AgentArtifacts.Api.Artifacts;
@@ -54,9 +52,9 @@ public static class IssueGrantEndpoint
         CancellationToken ct)
     {
         var caller = Caller.From(principal);
-        var (resource, denied) = await session.AuthorizeAsync(request.ResourceId, caller, Permission.Read, ct, "resource");
-        if (denied is not null) return denied;
-        var held = Access.Effective(await session.GrantsAsync(caller, Access.Chain(resource!), ct), clock.GetUtcNow());
+        var authorized = await session.AuthorizeAsync(request.ResourceId, caller, Permission.Read, ct, "resource");
+        if (authorized.Problem is { } denied) return denied;
+        var held = authorized.Held;
         if (request.Grantee is { Type: GranteeType.Group, Id: { } groupId }
             && await session.LoadVisibleAsync(groupId, caller, ct) is not { ContentType: Types.TypeRegistry.Group })
         {
@@ -69,8 +67,8 @@ public static class IssueGrantEndpoint
         var now = clock.GetUtcNow();
         if (request.ExpiresAt is { } expires && expires <= now) return Problems.Invalid("expiresAt", "expiresAt must be in the future.");
 
-        var token = request.Grantee.Type == GranteeType.Invite ? "aai_" + Base64UrlToken() : null;
-        var decision = Decide(request, held, Guid.CreateVersion7(), token is null ? null : HashToken(token));
+        var token = request.Grantee.Type == GranteeType.Invite ? Secrets.New("aai_") : null;
+        var decision = Decide(request, held, Guid.CreateVersion7(), token is null ? null : Secrets.Hash(token));
         if (decision is IResult problem) return problem;
 
         var issued = (GrantIssued)decision;
@@ -101,8 +99,4 @@ public static class IssueGrantEndpoint
         return new GrantIssued(grantId, request.ResourceId, request.Grantee.Type, request.Grantee.Id, requested, request.Effect,
             request.ExpiresAt, inviteTokenHash, request.MaxClaims, request.Grantee.Email?.Trim().ToLowerInvariant());
     }
-
-    public static string HashToken(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-
-    private static string Base64UrlToken() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 }

@@ -15,10 +15,9 @@ public static class ReadGrantsEndpoint
         if (resourceId is not { } id) return Problems.Invalid("resourceId", "resourceId is required; your own grants are at /grants/mine.");
         if (Paging.TryRead<Guid>(limit, cursor, Guid.TryParse, out var take, out var after) is { } badPage) return badPage;
         var caller = Caller.From(principal);
-        var (resource, denied) = await session.AuthorizeAsync(id, caller, Permission.Read, ct, "resource");
-        if (denied is not null) return denied;
-        var held = Access.Effective(await session.GrantsAsync(caller, Access.Chain(resource!), ct), DateTimeOffset.UtcNow);
-        if (!held.HasFlag(Permission.Share) && !held.HasFlag(Permission.Admin))
+        var authorized = await session.AuthorizeAsync(id, caller, Permission.Read, ct, "resource");
+        if (authorized.Problem is { } denied) return denied;
+        if (!MayListGrants(authorized.Held))
         {
             return Problems.Result(403, "permission_denied", "Listing a resource's grants needs the share or admin permission on it.");
         }
@@ -60,10 +59,9 @@ public static class ReadGrantsEndpoint
             return Problems.Invalid("permission", "permission is one of create, read, update, delete, evict, add, share, invoke, admin.");
         }
         var caller = Caller.From(principal);
-        var (resource, denied) = await session.AuthorizeAsync(id, caller, Permission.Read, ct, "resource");
-        if (denied is not null) return denied;
-        var grants = await session.GrantsAsync(caller, Access.Chain(resource!), ct);
-        var decision = Access.Decide(grants, wanted, DateTimeOffset.UtcNow);
+        var authorized = await session.AuthorizeAsync(id, caller, Permission.Read, ct, "resource");
+        if (authorized.Problem is { } denied) return denied;
+        var decision = Access.Decide(authorized.Grants, wanted, DateTimeOffset.UtcNow);
         var reason = decision.DecidedBy switch
         {
             null => "No grant gives it.",
@@ -76,9 +74,9 @@ public static class ReadGrantsEndpoint
     public static async Task<bool> CanSeeAsync(IQuerySession session, Grant grant, Caller caller, CancellationToken ct)
     {
         if (grant.GranteeId == caller.Id || grant.IssuedBy == caller.Id) return true;
-        var (resource, _) = await session.AuthorizeAsync(grant.ResourceId, caller, Permission.Read, ct);
-        if (resource is null) return false;
-        var held = Access.Effective(await session.GrantsAsync(caller, Access.Chain(resource), ct), DateTimeOffset.UtcNow);
-        return held.HasFlag(Permission.Share) || held.HasFlag(Permission.Admin);
+        var authorized = await session.AuthorizeAsync(grant.ResourceId, caller, Permission.Read, ct);
+        return authorized.Problem is null && MayListGrants(authorized.Held);
     }
+
+    private static bool MayListGrants(Permission held) => held.HasFlag(Permission.Share) || held.HasFlag(Permission.Admin);
 }

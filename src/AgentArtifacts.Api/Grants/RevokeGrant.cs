@@ -17,8 +17,7 @@ public static class RevokeGrantEndpoint
         var grant = await session.LoadAsync<Grant>(id, ct);
         if (grant is null || !await ReadGrantsEndpoint.CanSeeAsync(session, grant, caller, ct)) return Problems.NotFound("grant");
 
-        var resource = await session.LoadAsync<Artifacts.Artifact>(grant.ResourceId, ct);
-        var held = resource is null ? Permission.None : Access.Effective(await session.GrantsAsync(caller, Access.Chain(resource), ct), DateTimeOffset.UtcNow);
+        var held = (await session.AuthorizeAsync(grant.ResourceId, caller, Permission.Read, ct)).Held;
         var otherAdmins = await session.Query<Grant>()
             .CountAsync(g => g.ResourceId == grant.ResourceId && g.Id != grant.Id && !g.Revoked && g.Effect == GrantEffect.Allow
                 && g.GranteeType == GranteeType.User && g.Permissions == Access.All, ct);

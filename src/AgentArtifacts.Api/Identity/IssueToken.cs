@@ -95,7 +95,7 @@ public static class IssueTokenEndpoint
             case "refresh_token":
                 var presented = form["refresh_token"].ToString();
                 if (presented.Length == 0) return Error("invalid_request", "refresh_token is required.");
-                var stored = await session.LoadAsync<RefreshToken>(Hash(presented), ct);
+                var stored = await session.LoadAsync<RefreshToken>(Secrets.Hash(presented), ct);
                 if (stored is null || stored.Revoked || stored.ExpiresAt <= now)
                 {
                     return Error("invalid_grant", "The refresh token is invalid or expired.");
@@ -137,10 +137,10 @@ public static class IssueTokenEndpoint
             new Claim(Caller.PlatformAdminClaim, user.IsPlatformAdmin ? "true" : "false"),
         ], now, lifetime, ct);
 
-        var refreshToken = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var refreshToken = Secrets.New("");
         session.Store(new RefreshToken
         {
-            Id = Hash(refreshToken), UserId = user.Id, FamilyId = family, ExpiresAt = now.AddDays(options.RefreshTokenDays),
+            Id = Secrets.Hash(refreshToken), UserId = user.Id, FamilyId = family, ExpiresAt = now.AddDays(options.RefreshTokenDays),
         });
         await session.SaveChangesAsync(ct);
         return new TokenResponse(accessToken, "Bearer", (int)lifetime.TotalSeconds, refreshToken);
@@ -154,7 +154,6 @@ public static class IssueTokenEndpoint
         return Error("invalid_grant", "The refresh token was already used; its session is revoked.");
     }
 
-    private static string Hash(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     private static IResult Error(string error, string description) =>
         Results.Json(new TokenError(error, description), statusCode: StatusCodes.Status400BadRequest);

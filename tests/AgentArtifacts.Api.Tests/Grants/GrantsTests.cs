@@ -332,3 +332,25 @@ public sealed class InviteIdempotencyTests(ApiFixture fixture) : ApiTest(fixture
         (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.idempotency_keys where convert_from(body, 'UTF8') like '%{token}%'")).ShouldBe(0);
     }
 }
+
+public sealed class ConcurrentInviteTests(ApiFixture fixture) : ApiTest(fixture)
+{
+    [Fact]
+    public async Task concurrent_claims_of_a_single_use_invite_give_exactly_one_grant()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var docs = await ada.CollectionAsync();
+        var token = (await (await ada.Client.PostJson("/grants", new { resourceId = docs, grantee = new { type = "invite" }, role = "viewer", maxClaims = 1 })).Json())["token"]!.GetValue<string>();
+        var claimants = new List<TestUser>();
+        for (var i = 0; i < 4; i++) claimants.Add(await Fixture.NewUserAsync());
+
+        var responses = await Task.WhenAll(claimants.Select(c => c.Client.PostJson("/grants/claim", new { token })));
+
+        responses.Count(r => r.StatusCode == HttpStatusCode.Created).ShouldBe(1);
+        responses.Where(r => r.StatusCode != HttpStatusCode.Created).ShouldAllBe(r => r.StatusCode == HttpStatusCode.Gone || r.StatusCode == HttpStatusCode.Conflict);
+        (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.mt_doc_grant where data ->> 'ClaimedFrom' is not null")).ShouldBe(1);
+        var readers = 0;
+        foreach (var c in claimants) if ((await c.Client.GetAsync($"/collections/{docs}")).StatusCode == HttpStatusCode.OK) readers++;
+        readers.ShouldBe(1);
+    }
+}
