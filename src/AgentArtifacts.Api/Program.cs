@@ -1,5 +1,6 @@
 using AgentArtifacts.Api.Infrastructure;
 using AgentArtifacts.Api.Platform;
+using AgentArtifacts.Api.Runs;
 using AgentArtifacts.Api.Types;
 using JasperFx;
 using Scalar.AspNetCore;
@@ -13,7 +14,7 @@ builder.AddAuth();
 builder.AddApiConventions();
 builder.AddPlatform();
 builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
-AgentArtifacts.Api.Runs.Egress.AddEgress(builder.Services, builder.Configuration);
+builder.AddRuns();
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));
 
 var app = builder.Build();

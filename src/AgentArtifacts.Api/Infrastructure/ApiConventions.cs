@@ -36,6 +36,17 @@ public static class ApiConventions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // A client that asks for an event stream gets its errors (before the stream starts) as problem+json; without this,
+        // Wolverine refuses to read a JSON request body for it (406).
+        app.Use((context, next) =>
+        {
+            var accept = context.Request.Headers.Accept.ToString();
+            if (accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) && !accept.Contains("json", StringComparison.OrdinalIgnoreCase))
+            {
+                context.Request.Headers.Accept = accept + ", application/problem+json";
+            }
+            return next(context);
+        });
         app.UseMiddleware<RequestLogging>();
         app.UseAuthentication();
         // Before the body limit, so that a 413 carries the X-RateLimit-* headers too (and counts against the limit).

@@ -18,6 +18,17 @@ public sealed record RunResult(JsonNode? Output, JsonObject? Error)
         ["detail"] = detail,
         ["code"] = code,
     });
+
+    /// <summary>
+    /// Worth another attempt: the target could not be reached, did not answer in time, or answered 5xx or 429. Anything else
+    /// (a 4xx, a refused address, a bad configuration) fails the same way every time and fails the run at once.
+    /// </summary>
+    public bool IsTransient => Error?["code"]?.GetValue<string>() switch
+    {
+        "upstream_unreachable" or "upstream_timeout" => true,
+        "upstream_error" => Error["status"]?.GetValue<int>() is >= 500 or 429,
+        _ => false,
+    };
 }
 
 /// <summary>A dispatch message. Each kind is one record implementing this, marked with its kind, and one Wolverine handler.</summary>
@@ -38,6 +49,8 @@ public static class DispatchKinds
     private static readonly IReadOnlyDictionary<string, Type> Messages = typeof(IDispatch).Assembly.GetTypes()
         .Where(t => typeof(IDispatch).IsAssignableFrom(t) && t.GetCustomAttribute<DispatchKindAttribute>() is not null)
         .ToDictionary(t => t.GetCustomAttribute<DispatchKindAttribute>()!.Kind, StringComparer.Ordinal);
+
+    public static bool IsKnown(string kind) => Messages.ContainsKey(kind);
 
     public static IDispatch? MessageFor(string kind, RunContext run) =>
         Messages.TryGetValue(kind, out var type) ? (IDispatch)Activator.CreateInstance(type, run)! : null;

@@ -3,16 +3,15 @@ using System.Text.Json.Nodes;
 using FluentValidation;
 using Marten;
 using Wolverine;
-using AgentArtifacts.Api.Artifacts;
-using AgentArtifacts.Api.Types;
 
 namespace AgentArtifacts.Api.Runs;
 
-public sealed record InvokeArtifact(JsonNode? Input = null, string Mode = "sync")
+public sealed record InvokeArtifact(JsonNode? Input = null, string Mode = RunModes.Sync)
 {
     public sealed class Validator : AbstractValidator<InvokeArtifact>
     {
-        public Validator() => RuleFor(x => x.Mode).Equal("sync").WithMessage("mode is sync; async and streaming runs are not available yet.");
+        public Validator() => RuleFor(x => x.Mode).Must(m => m is RunModes.Sync or RunModes.Async)
+            .WithMessage("mode is sync or async; for a stream of the run's events, send Accept: text/event-stream.");
     }
 }
 
@@ -22,66 +21,41 @@ public static class InvokeArtifactEndpoint
 
     /// <summary>
     /// Run the artifact's <c>invoke</c> operation, as its content type declares it. Every execution goes through here (or
-    /// <c>op/{op}</c>). 200 with the finished run; a target that failed gives a run with <c>status: failed</c> and an <c>error</c>.
+    /// <c>op/{op}</c>). <c>mode: sync</c> answers 200 with the finished run (a target that failed gives <c>status: failed</c> and
+    /// an <c>error</c>); <c>mode: async</c> answers 202 with <c>Location: /runs/{id}</c>, the run queued durably;
+    /// <c>Accept: text/event-stream</c> queues it the same way and streams its events. An operation that requires approval
+    /// answers 202 with the run <c>awaiting_approval</c> whatever the mode.
     /// </summary>
     [WolverinePost("/artifacts/{id}/invoke", OperationId = "invokeArtifact"), Tags("Runs")]
     [KeyScope("invoke")]
-    [ProducesResponseType<RunResponse>(200), ProducesResponseType(400), ProducesResponseType(403), ProducesResponseType(404)]
-    public static Task<IResult> Invoke(Guid id, InvokeArtifact request, ClaimsPrincipal principal, IDocumentSession session, TypeRegistry types,
-        IMessageBus bus, CancellationToken ct) =>
-        RunAsync(id, "invoke", request, Caller.From(principal), session, types, bus, ct);
+    [ProducesResponseType<RunResponse>(200), ProducesResponseType<RunResponse>(202), ProducesResponseType(400), ProducesResponseType(403),
+     ProducesResponseType(404)]
+    public static Task<IResult> Invoke(Guid id, InvokeArtifact request, ClaimsPrincipal principal, HttpContext http, IDocumentSession session,
+        RunLauncher launcher, IMessageBus bus, CancellationToken ct) =>
+        RunAsync(id, "invoke", request, principal, http, session, launcher, bus, ct);
 
-    /// <summary>Run another operation the artifact's type declares. The names of the built-in verbs are reserved (400).</summary>
+    /// <summary>Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).</summary>
     [WolverinePost("/artifacts/{id}/op/{op}", OperationId = "runOperation"), Tags("Runs")]
     [KeyScope("invoke")]
-    [ProducesResponseType<RunResponse>(200), ProducesResponseType(400), ProducesResponseType(403), ProducesResponseType(404)]
-    public static Task<IResult> Op(Guid id, string op, InvokeArtifact request, ClaimsPrincipal principal, IDocumentSession session, TypeRegistry types,
-        IMessageBus bus, CancellationToken ct) =>
+    [ProducesResponseType<RunResponse>(200), ProducesResponseType<RunResponse>(202), ProducesResponseType(400), ProducesResponseType(403),
+     ProducesResponseType(404)]
+    public static Task<IResult> Op(Guid id, string op, InvokeArtifact request, ClaimsPrincipal principal, HttpContext http, IDocumentSession session,
+        RunLauncher launcher, IMessageBus bus, CancellationToken ct) =>
         Reserved.Contains(op)
             ? Task.FromResult(Problems.Invalid("op", $"'{op}' is a reserved name; use its own route.", "reserved_operation"))
-            : RunAsync(id, op, request, Caller.From(principal), session, types, bus, ct);
+            : RunAsync(id, op, request, principal, http, session, launcher, bus, ct);
 
-    private static async Task<IResult> RunAsync(Guid id, string op, InvokeArtifact request, Caller caller, IDocumentSession session,
-        TypeRegistry types, IMessageBus bus, CancellationToken ct)
+    private static async Task<IResult> RunAsync(Guid id, string op, InvokeArtifact request, ClaimsPrincipal principal, HttpContext http,
+        IDocumentSession session, RunLauncher launcher, IMessageBus bus, CancellationToken ct)
     {
-        JsonObject? declaration = null;
-        var (artifact, denied) = await session.AuthorizeAsync(id, caller, a =>
-        {
-            declaration = types.Resolve(a.ContentType).Operations[op] as JsonObject;
-            return declaration is null ? Permission.Read : RequiredPermission(declaration);
-        }, ct);
-        if (denied is not null) return denied;
-        if (declaration is null) return Problems.Result(404, "operation_not_declared", $"The artifact's content type declares no '{op}' operation.");
+        var streaming = http.Request.Headers.Accept.ToString().Contains(RunEventStream.ContentType, StringComparison.OrdinalIgnoreCase);
+        var mode = streaming ? RunModes.Stream : request.Mode;
+        var launch = await launcher.LaunchAsync(new RunRequest(id, op, request.Input, mode), Caller.From(principal), session, bus, ct);
+        if (launch.Problem is not null) return launch.Problem;
 
-        var runId = Guid.CreateVersion7();
-        var kind = declaration["dispatch"]?["kind"]?.GetValue<string>() ?? "";
-        var message = DispatchKinds.MessageFor(kind, new RunContext(runId, artifact!, op, declaration, request.Input, caller));
-        if (message is null)
-        {
-            return Problems.Result(501, "dispatch_kind_unavailable", $"Dispatch kind '{kind}' is not available in this version.");
-        }
-
-        session.Events.StartStream<Run>(runId, new RunRequested(runId, artifact!.Id, artifact.Version, op, kind, request.Input, request.Mode),
-            new RunStarted(runId, 1));
-        await session.SaveChangesAsync(ct);
-        var result = await bus.InvokeAsync<RunResult>(message, ct);
-        session.Events.Append(runId, result.Error is null ? new RunCompleted(runId, result.Output) : new RunFailed(runId, result.Error));
-        await session.SaveChangesAsync(ct);
-        return Results.Ok(RunResponse.From((await session.LoadAsync<Run>(runId, ct))!));
+        var location = $"/runs/{launch.RunId}";
+        if (streaming) return new RunEventStream(launch.RunId, 0, location);
+        var run = RunResponse.From((await session.LoadAsync<Run>(launch.RunId, ct))!);
+        return mode == RunModes.Sync && !launch.AwaitsApproval ? Results.Ok(run) : Results.Accepted(location, run);
     }
-
-    /// <summary>The permission an operation needs: its <c>requiresGrant</c>, by default <c>invoke</c>.</summary>
-    public static Permission RequiredPermission(JsonObject declaration) =>
-        declaration["requiresGrant"]?.GetValue<string>() is { } name && PermissionNames.TryParse(name, out var permission) ? permission : Permission.Invoke;
-}
-
-public static class GetRunEndpoint
-{
-    /// <summary>One run; visible to the principal that requested it.</summary>
-    [WolverineGet("/runs/{id}", OperationId = "getRun"), Tags("Runs")]
-    [KeyScope("read")]
-    [ProducesResponseType<RunResponse>(200), ProducesResponseType(404)]
-    public static async Task<IResult> Get(Guid id, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct) =>
-        await session.LoadAsync<Run>(id, ct) is { } run && run.CallerId == Caller.From(principal).Id
-            ? Results.Ok(RunResponse.From(run)) : Problems.NotFound("run");
 }

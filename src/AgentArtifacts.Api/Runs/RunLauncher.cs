@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Marten;
+using NJsonSchema;
+using Wolverine;
+using AgentArtifacts.Api.Approvals;
+using AgentArtifacts.Api.Artifacts;
+using AgentArtifacts.Api.Types;
+
+namespace AgentArtifacts.Api.Runs;
+
+public static class RunModes
+{
+    public const string Sync = "sync";
+    public const string Async = "async";
+    public const string Stream = "stream";
+}
+
+/// <summary>What to run: an operation of an artifact, with its input, in a mode; a tool call of an agent names its parent run.</summary>
+public sealed record RunRequest(Guid ArtifactId, string Operation, JsonNode? Input, string Mode, Guid? ParentRunId = null);
+
+/// <summary>The run that was recorded, or the problem that refused it (nothing recorded then).</summary>
+public sealed record RunLaunch(Guid RunId, bool AwaitsApproval, IResult? Problem);
+
+/// <summary>
+/// The one way a run begins, for <c>invoke</c>, <c>op/{op}</c> and an agent's tool calls: the grant check, the declared
+/// operation, the input against its schema, then <see cref="RunRequested"/>, and either an approval, a durable
+/// <see cref="ExecuteRun"/> (async and streaming modes, in the same transaction: the outbox), or the execution itself
+/// (sync mode, inline through the same handler).
+/// </summary>
+public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration, TimeProvider clock)
+{
+    private static readonly ConcurrentDictionary<string, JsonSchema> Schemas = new();
+
+    public async Task<RunLaunch> LaunchAsync(RunRequest request, Caller caller, IDocumentSession session, IMessageBus bus, CancellationToken ct)
+    {
+        JsonObject? declaration = null;
+        var (artifact, denied) = await session.AuthorizeAsync(request.ArtifactId, caller, a =>
+        {
+            declaration = types.Resolve(a.ContentType).Operations[request.Operation] as JsonObject;
+            return declaration is null ? Permission.Read : RequiredPermission(declaration);
+        }, ct);
+        if (denied is not null) return Refused(denied);
+        if (declaration is null)
+        {
+            return Refused(Problems.Result(404, "operation_not_declared", $"The artifact's content type declares no '{request.Operation}' operation."));
+        }
+        var kind = declaration["dispatch"]?["kind"]?.GetValue<string>() ?? "";
+        if (!DispatchKinds.IsKnown(kind))
+        {
+            return Refused(Problems.Result(501, "dispatch_kind_unavailable", $"Dispatch kind '{kind}' is not available in this version."));
+        }
+        if (InputErrors(artifact!, declaration, request.Input) is { Count: > 0 } errors)
+        {
+            return Refused(Problems.Validation(errors, "The input does not match the operation's inputSchema.", "invalid_input"));
+        }
+
+        var runId = Guid.CreateVersion7();
+        session.Events.StartStream<Run>(runId, new RunRequested(runId, artifact!.Id, artifact.Version, request.Operation, kind, request.Input,
+            request.Mode, caller, request.ParentRunId));
+        var awaitsApproval = declaration["requiresApproval"]?.GetValue<bool>() == true;
+        if (awaitsApproval)
+        {
+            var approvalId = Guid.CreateVersion7();
+            var expiresAt = clock.GetUtcNow().AddMinutes(configuration.GetValue("Approvals:ExpiryMinutes", 15.0));
+            session.Events.Append(runId, new RunApprovalRequested(runId, approvalId, expiresAt));
+            await bus.ScheduleAsync(new ExpireApproval(runId, approvalId), expiresAt);
+        }
+        else if (request.Mode != RunModes.Sync)
+        {
+            await bus.PublishAsync(new ExecuteRun(runId));
+        }
+        await session.SaveChangesAsync(ct);
+
+        if (request.Mode == RunModes.Sync && !awaitsApproval) await bus.InvokeAsync(new ExecuteRun(runId), ct);
+        return new RunLaunch(runId, awaitsApproval, null);
+    }
+
+    /// <summary>The permission an operation needs: its <c>requiresGrant</c>, by default <c>invoke</c>.</summary>
+    public static Permission RequiredPermission(JsonObject declaration) =>
+        declaration["requiresGrant"]?.GetValue<string>() is { } name && PermissionNames.TryParse(name, out var permission) ? permission : Permission.Invoke;
+
+    /// <summary>
+    /// The input against the operation's <c>inputSchema</c>, else the artifact's <c>context.inputSchema</c> (a tool's own): the
+    /// failing paths under <c>input</c>, empty when it matches or nothing declares a schema.
+    /// </summary>
+    public static Dictionary<string, string[]> InputErrors(Artifact artifact, JsonObject declaration, JsonNode? input)
+    {
+        var schema = declaration["inputSchema"] as JsonObject ?? artifact.Context["inputSchema"] as JsonObject;
+        if (schema is null) return [];
+        var text = schema.ToJsonString();
+        var compiled = Schemas.GetOrAdd(text, s => JsonSchema.FromJsonAsync(s).GetAwaiter().GetResult());
+        return compiled.Validate(input?.ToJsonString() ?? "null")
+            .GroupBy(e => string.IsNullOrEmpty(e.Path) ? "input" : "input" + e.Path.TrimStart('#').Replace('/', '.'))
+            .ToDictionary(g => g.Key, g => g.Select(e => $"{e.Kind}{(e.Property is null ? "" : $" ({e.Property})")}").ToArray());
+    }
+
+    private static RunLaunch Refused(IResult problem) => new(Guid.Empty, false, problem);
+}
