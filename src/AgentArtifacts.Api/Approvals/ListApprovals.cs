@@ -22,7 +22,7 @@ public static class ListApprovalsEndpoint
         if (Paging.TryRead<Guid>(limit, cursor, Guid.TryParse, out var take, out var after) is { } badPage) return badPage;
         var now = clock.GetUtcNow();
         var query = session.Query<Run>().Where(r => r.Status == RunStatus.AwaitingApproval && r.ApprovalExpiresAt > now);
-        if (after is { } last) query = query.Where(r => r.MatchesSql("CAST(d.data ->> 'ApprovalId' as uuid) > ?", last));
+        if (!string.IsNullOrEmpty(cursor)) query = query.Where(r => r.MatchesSql("CAST(d.data ->> 'ApprovalId' as uuid) > ?", after));
         var rows = await query.OrderBy(r => r.ApprovalId).Take(take + 1).ToListAsync(ct);
 
         var artifacts = await session.LoadManyAsync<Artifact>(ct, rows.Select(r => r.ArtifactId).Distinct());

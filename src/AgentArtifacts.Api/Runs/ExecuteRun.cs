@@ -11,6 +11,9 @@ namespace AgentArtifacts.Api.Runs;
 /// <summary>Execute a recorded run: sent to a durable local queue (async, streaming, approved runs) or invoked inline (sync).</summary>
 public sealed record ExecuteRun(Guid RunId);
 
+/// <summary>The host stopped during a queued run: the message is scheduled again, in PostgreSQL, for whichever host runs next.</summary>
+public sealed class RunInterrupted(Guid runId) : Exception($"Run {runId}: interrupted by the host stopping; scheduled again.");
+
 /// <summary>An attempt failed transiently and another one is due: thrown so that Wolverine's retry policy schedules it.</summary>
 public sealed class TransientRunFailure(Guid runId) : Exception($"Run {runId}: the attempt failed transiently; retrying.");
 
@@ -31,6 +34,7 @@ public static class RunsSetup
             opts.PublishMessage<ExecuteRun>().ToLocalQueue("runs");
             opts.LocalQueue("runs").UseDurableInbox().MaximumParallelMessages(configuration.GetValue("Runs:Parallelism", 32));
             opts.Policies.OnException<TransientRunFailure>().RetryWithCooldown(Delays(configuration));
+            opts.Policies.OnException<RunInterrupted>().ScheduleRetryIndefinitely(TimeSpan.FromSeconds(1));
         });
         Egress.AddEgress(builder.Services, configuration);
     }
@@ -82,10 +86,20 @@ public static class ExecuteRunHandler
             try
             {
                 result = await bus.InvokeAsync<RunResult>(dispatch, running.Token);
+                running.Token.ThrowIfCancellationRequested();  // whatever the target answered while it was being cut off
             }
             catch (OperationCanceledException) when (running.Cancelled)
             {
                 return;  // the cancel route recorded RunCancelled already
+            }
+            catch (OperationCanceledException)
+            {
+                // This host is stopping (or a sync run's caller went away). A queued run goes back to the durable store for
+                // the next host; a sync run has no one left to answer, so it ends here, marked as what happened.
+                if (run.Mode != RunModes.Sync) throw new RunInterrupted(runId);
+                await RunJournal.AppendUnlessFinishedAsync(store, runId, run.CallerId,
+                    new RunFailed(runId, RunResult.Failed("interrupted", "The run stopped before it finished: the service is stopping or its caller disconnected.", 503).Error!), CancellationToken.None);
+                throw;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -41,10 +41,11 @@ public static class ListRunsEndpoint
             wanted = parsed;
         }
 
-        var query = session.Query<Run>().Where(r => r.CallerId == Caller.From(principal).Id);
+        var callerId = Caller.From(principal).Id;
+        var query = session.Query<Run>().Where(r => r.CallerId == callerId);
         if (artifactId is { } artifact) query = query.Where(r => r.ArtifactId == artifact);
         if (wanted is { } s) query = query.Where(r => r.Status == s);
-        if (before is { } last) query = query.Where(r => r.MatchesSql("d.id < ?", last));
+        if (!string.IsNullOrEmpty(cursor)) query = query.Where(r => r.MatchesSql("d.id < ?", before));
         var rows = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);
         return Results.Ok(Paging.ToPage(rows, take, r => r.Id.ToString(), RunResponse.From));
     }

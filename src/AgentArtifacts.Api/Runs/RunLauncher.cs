@@ -58,7 +58,7 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         var runId = Guid.CreateVersion7();
         session.Events.StartStream<Run>(runId, new RunRequested(runId, artifact!.Id, artifact.Version, request.Operation, kind, request.Input,
             request.Mode, caller, request.ParentRunId));
-        var awaitsApproval = declaration["requiresApproval"]?.GetValue<bool>() == true;
+        var awaitsApproval = RequiresApproval(artifact, declaration);
         if (awaitsApproval)
         {
             var approvalId = Guid.CreateVersion7();
@@ -80,6 +80,10 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
     public static Permission RequiredPermission(JsonObject declaration) =>
         declaration["requiresGrant"]?.GetValue<string>() is { } name && PermissionNames.TryParse(name, out var permission) ? permission : Permission.Invoke;
 
+    /// <summary>The operation's type says <c>requiresApproval</c>, or the artifact's owner set <c>context.requiresApproval</c> on it.</summary>
+    public static bool RequiresApproval(Artifact artifact, JsonObject declaration) =>
+        declaration["requiresApproval"]?.GetValue<bool>() == true || artifact.Context["requiresApproval"]?.GetValue<bool>() == true;
+
     /// <summary>
     /// The input against the operation's <c>inputSchema</c>, else the artifact's <c>context.inputSchema</c> (a tool's own): the
     /// failing paths under <c>input</c>, empty when it matches or nothing declares a schema.
@@ -89,7 +93,19 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         var schema = declaration["inputSchema"] as JsonObject ?? artifact.Context["inputSchema"] as JsonObject;
         if (schema is null) return [];
         var text = schema.ToJsonString();
-        var compiled = Schemas.GetOrAdd(text, s => JsonSchema.FromJsonAsync(s).GetAwaiter().GetResult());
+        if (!Schemas.TryGetValue(text, out var compiled))
+        {
+            try
+            {
+                compiled = JsonSchema.FromJsonAsync(text).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is Newtonsoft.Json.JsonException or InvalidOperationException or ArgumentException)
+            {
+                return new() { ["inputSchema"] = ["The operation's inputSchema is not a JSON Schema this service can apply."] };
+            }
+            if (Schemas.Count >= 1000) Schemas.Clear();  // artifacts' own schemas: bounded, recompiled when needed
+            Schemas[text] = compiled;
+        }
         return compiled.Validate(input?.ToJsonString() ?? "null")
             .GroupBy(e => string.IsNullOrEmpty(e.Path) ? "input" : "input" + e.Path.TrimStart('#').Replace('/', '.'))
             .ToDictionary(g => g.Key, g => g.Select(e => $"{e.Kind}{(e.Property is null ? "" : $" ({e.Property})")}").ToArray());

@@ -55,7 +55,7 @@ public static class RunJournal
 /// Listens on the <c>aa_runs</c> channel. A payload <c>{runId}</c> means the run has new events (wakes its SSE readers); a
 /// payload <c>cancel:{runId}</c> trips the cancellation token of that run if this node is executing it.
 /// </summary>
-public sealed class RunSignals(NpgsqlDataSource db, ILogger<RunSignals> logger) : BackgroundService
+public sealed class RunSignals(NpgsqlDataSource db, IHostApplicationLifetime lifetime, ILogger<RunSignals> logger) : BackgroundService
 {
     public const string Channel = "aa_runs";
     internal const string CancelPrefix = "cancel:";
@@ -63,10 +63,13 @@ public sealed class RunSignals(NpgsqlDataSource db, ILogger<RunSignals> logger) 
     private readonly ConcurrentDictionary<Guid, RunningRun> _running = new();
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _changed = new();
 
-    /// <summary>The token a run's dispatch runs under: the caller's token, tripped also by a cancel from any node.</summary>
+    /// <summary>
+    /// The token a run's dispatch runs under: the caller's token, tripped also by a cancel from any node, and by this host
+    /// stopping (the run's message then stays in the durable inbox for the next host).
+    /// </summary>
     public RunningRun Running(Guid runId, CancellationToken ct)
     {
-        var running = new RunningRun(this, runId, CancellationTokenSource.CreateLinkedTokenSource(ct));
+        var running = new RunningRun(this, runId, CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping));
         _running[runId] = running;
         return running;
     }

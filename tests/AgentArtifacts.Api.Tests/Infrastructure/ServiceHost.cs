@@ -36,6 +36,11 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["RateLimiting:TokenPermitLimit"] = "1000000",
             // The invoke tests' peers listen on loopback.
             ["Egress:AllowPrivateNetworks"] = "true",
+            // Retries of transient run failures after 50, 100 and 200 ms instead of seconds; heartbeats on quiet event streams every second.
+            ["Runs:RetryDelaysMs:0"] = "50",
+            ["Runs:RetryDelaysMs:1"] = "100",
+            ["Runs:RetryDelaysMs:2"] = "200",
+            ["Runs:HeartbeatSeconds"] = "1",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
         var host = new ServiceHost(settings, services);

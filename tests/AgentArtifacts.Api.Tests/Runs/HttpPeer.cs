@@ -13,7 +13,19 @@ namespace AgentArtifacts.Api.Tests.Runs;
 public sealed class HttpPeer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public int Calls;
+    /// <summary>How many more calls of <c>/flaky</c> answer 503 before it answers like <c>/echo</c>.</summary>
+    public int FlakyFailures;
+    /// <summary>Calls of <c>/hold</c> whose caller went away before it answered.</summary>
+    public int Aborted;
+
+    /// <summary>Completes when a call of <c>/hold</c> has arrived.</summary>
+    public Task Held => _held.Task;
+
+    /// <summary><c>/hold</c> answers from now on, the calls waiting included.</summary>
+    public void Release() => _released.TrySetResult();
 
     private HttpPeer(WebApplication app) => _app = app;
 
@@ -31,6 +43,28 @@ public sealed class HttpPeer : IAsyncDisposable
             Interlocked.Increment(ref peer.Calls);
             var input = await JsonNode.ParseAsync(request.Body);
             return Results.Json(new JsonObject { ["echo"] = input?.DeepClone(), ["auth"] = request.Headers.Authorization.ToString() });
+        });
+        app.MapPost("/flaky", async (HttpRequest request) =>
+        {
+            Interlocked.Increment(ref peer.Calls);
+            if (Interlocked.Decrement(ref peer.FlakyFailures) >= 0) return Results.Text("try again", statusCode: 503);
+            return Results.Json(new JsonObject { ["echo"] = (await JsonNode.ParseAsync(request.Body))?.DeepClone() });
+        });
+        app.MapPost("/status/{code:int}", (int code) => { Interlocked.Increment(ref peer.Calls); return Results.Text("no", statusCode: code); });
+        app.MapPost("/hold", async (HttpContext context) =>
+        {
+            Interlocked.Increment(ref peer.Calls);
+            peer._held.TrySetResult();
+            try
+            {
+                await peer._released.Task.WaitAsync(context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref peer.Aborted);
+                throw;
+            }
+            return Results.Json(new JsonObject { ["held"] = true });
         });
         app.MapPost("/fail", () => { Interlocked.Increment(ref peer.Calls); return Results.Text("boom", statusCode: 500); });
         app.MapPost("/slow", async () => { await Task.Delay(TimeSpan.FromSeconds(5)); return Results.Ok(); });

@@ -78,7 +78,7 @@ public sealed class InvokeArtifactTests(ApiFixture fixture) : ApiTest(fixture), 
         (await (await ada.Client.PostJson($"/artifacts/{tool}/op/delete", new { })).ProblemCode()).ShouldBe("reserved_operation");
         (await (await bob.Client.PostJson($"/artifacts/{tool}/invoke", new { })).ProblemCode()).ShouldBe("permission_denied");
         (await eve.Client.PostJson($"/artifacts/{tool}/invoke", new { })).StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        (await (await ada.Client.PostJson($"/artifacts/{tool}/invoke", new { mode = "async" })).ProblemCode()).ShouldBe("validation_failed");
+        (await (await ada.Client.PostJson($"/artifacts/{tool}/invoke", new { mode = "later" })).ProblemCode()).ShouldBe("validation_failed");
         (await (await ada.Client.PostJson($"/artifacts/{tool}/invoke", "{\"input\":")).ProblemCode()).ShouldBe("invalid_json");
 
         (await Fixture.EventCountAsync()).ShouldBe(before);

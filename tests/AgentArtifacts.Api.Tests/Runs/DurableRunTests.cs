@@ -1,0 +1,68 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using AgentArtifacts.Api.Tests.Infrastructure;
+using Shouldly;
+using Xunit;
+
+namespace AgentArtifacts.Api.Tests.Runs;
+
+/// <summary>A run accepted with 202 survives its host: the execution message waits in PostgreSQL for the next host.</summary>
+public sealed class DurableRunTests : IAsyncLifetime
+{
+    private TestDatabase _database = null!;
+
+    public async Task InitializeAsync() => _database = await TestDatabase.StartAsync();
+
+    public async Task DisposeAsync() => await _database.DisposeAsync();
+
+    [Fact]
+    public async Task a_run_whose_host_stops_before_it_completes_is_executed_by_the_next_host()
+    {
+        await using var peer = await HttpPeer.StartAsync();
+        Guid runId;
+        string token;
+        var first = ServiceHost.Start(_database.ConnectionString);
+        try
+        {
+            token = await RegisterAsync(first);
+            using var ada = first.NewClient(token);
+            var workspace = (await (await ada.PostJson("/workspaces", new { title = "W" })).Json())["id"]!.GetValue<Guid>();
+            var tool = (await (await ada.PostJson("/artifacts", new { containerId = workspace, contentType = "application/vnd.agience.http-tool+json",
+                title = "Held", context = new { endpoint = new { url = peer.Url("/hold").ToString() } } })).Json())["id"]!.GetValue<Guid>();
+
+            var accepted = await ada.InvokeAsync(tool, new { job = 1 }, mode: "async");
+
+            accepted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            runId = (await accepted.Json())["id"]!.GetValue<Guid>();
+            await peer.Held.WaitAsync(TimeSpan.FromSeconds(30));  // executing on the first host, not finished
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+        peer.Release();
+
+        await using var second = ServiceHost.Start(_database.ConnectionString);
+        using var client = second.NewClient(token);
+        var run = await client.WaitForRunAsync(runId, "completed");
+
+        run["output"]!["held"]!.GetValue<bool>().ShouldBeTrue();
+        run["attempts"]!.GetValue<int>().ShouldBe(2);
+        // The first attempt's connection is cut as its host stops: the attempt may be recorded as failed before the message
+        // goes back to the inbox. Either way the second host makes the second attempt, and the run completes once.
+        var names = await second.Store.RunEventNamesAsync(runId);
+        names.Where(n => n != "run_attempt_failed").ShouldBe(["run_requested", "run_started", "run_started", "run_completed"]);
+        peer.Calls.ShouldBe(2);
+    }
+
+    private static async Task<string> RegisterAsync(ServiceHost host)
+    {
+        using var anonymous = host.NewClient();
+        (await anonymous.PostJson("/auth/register", new { email = "ada@example.com", password = "correct horse battery", name = "Ada" })).EnsureSuccessStatusCode();
+        var token = await (await anonymous.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "password", ["username"] = "ada@example.com", ["password"] = "correct horse battery",
+        }))).Json();
+        return token["access_token"]!.GetValue<string>();
+    }
+}
