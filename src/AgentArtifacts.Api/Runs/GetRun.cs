@@ -21,13 +21,13 @@ public static class GetRunEndpoint
 public static class ListRunsEndpoint
 {
     /// <summary>
-    /// The caller's runs, newest first, optionally of one artifact and in one status (<c>pending</c>, <c>awaiting_approval</c>,
+    /// The caller's runs, newest first, optionally of one artifact, made by one run (an agent's tool calls: <c>parentRunId</c>), and in one status (<c>pending</c>, <c>awaiting_approval</c>,
     /// <c>running</c>, <c>completed</c>, <c>failed</c>, <c>cancelled</c>, <c>expired</c>); cursor-paged.
     /// </summary>
     [WolverineGet("/runs", OperationId = "listRuns"), Tags("Runs")]
     [KeyScope("read")]
     [ProducesResponseType<Page<RunResponse>>(200), ProducesResponseType(400)]
-    public static async Task<IResult> List(Guid? artifactId, string? status, int? limit, string? cursor, ClaimsPrincipal principal,
+    public static async Task<IResult> List(Guid? artifactId, Guid? parentRunId, string? status, int? limit, string? cursor, ClaimsPrincipal principal,
         IQuerySession session, CancellationToken ct)
     {
         if (Paging.TryRead<Guid>(limit, cursor, Guid.TryParse, out var take, out var before) is { } badPage) return badPage;
@@ -44,6 +44,7 @@ public static class ListRunsEndpoint
         var callerId = Caller.From(principal).Id;
         var query = session.Query<Run>().Where(r => r.CallerId == callerId);
         if (artifactId is { } artifact) query = query.Where(r => r.ArtifactId == artifact);
+        if (parentRunId is { } parent) query = query.Where(r => r.ParentRunId == parent);
         if (wanted is { } s) query = query.Where(r => r.Status == s);
         if (!string.IsNullOrEmpty(cursor)) query = query.Where(r => r.MatchesSql("d.id < ?", before));
         var rows = await query.OrderByDescending(r => r.Id).Take(take + 1).ToListAsync(ct);

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using AgentArtifacts.Api.Tests.Infrastructure;
+using Shouldly;
+using Xunit;
+
+namespace AgentArtifacts.Api.Tests.Runs;
+
+/// <summary>Agent artifacts: a tool-calling loop against a real OpenAI-compatible server, the tool run as a run of its own.</summary>
+public sealed class AgentTests(ApiFixture fixture) : ApiTest(fixture), IAsyncLifetime
+{
+    private HttpPeer _tools = null!;
+    private ChatPeer _model = null!;
+
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        await Fixture.ResetAsync();
+        _tools = await HttpPeer.StartAsync();
+        _model = await ChatPeer.StartAsync();
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await _tools.DisposeAsync();
+        await _model.DisposeAsync();
+    }
+
+    private async Task<(Guid Agent, Guid Tool)> AgentAsync(TestUser user, int? maxTurns = null)
+    {
+        var workspace = await user.WorkspaceAsync();
+        var tool = (await user.ArtifactAsync(workspace, "Lookup", contentType: "application/vnd.agience.http-tool+json", content: null,
+            context: new { endpoint = new { url = _tools.Url("/echo").ToString() },
+                inputSchema = new { type = "object", properties = new { q = new { type = "string" } } } }))["id"]!.GetValue<Guid>();
+        var context = new JsonObject
+        {
+            ["model"] = "test-model", ["instructions"] = "Answer with the lookup tool.", ["toolIds"] = new JsonArray(tool.ToString()),
+            ["endpoint"] = new JsonObject { ["url"] = _model.Url("/v1").ToString() }, ["temperature"] = 0.2,
+        };
+        if (maxTurns is { } turns) context["maxTurns"] = turns;
+        var agent = (await user.ArtifactAsync(workspace, "Answerer", contentType: "application/vnd.agience.agent+json", content: null,
+            context: context))["id"]!.GetValue<Guid>();
+        return (agent, tool);
+    }
+
+    [Fact]
+    public async Task an_agent_calls_its_tool_as_a_child_run_streams_its_deltas_and_answers()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, tool) = await AgentAsync(ada);
+
+        var run = await (await ada.Client.InvokeAsync(agent, "What is the answer?")).Json();
+
+        run["status"]!.GetValue<string>().ShouldBe("completed", run.ToJsonString());
+        (run["output"]!["text"]!.GetValue<string>(), run["output"]!["turns"]!.GetValue<int>()).ShouldBe(("The answer is 42.", 2));
+        var runId = run["id"]!.GetValue<Guid>();
+        await using var session = Fixture.Host.Store.QuerySession();
+        var events = await session.Events.FetchStreamAsync(runId);
+        var called = events.Select(e => e.Data).OfType<Api.Runs.RunToolCalled>().Single();
+        (called.ToolId, called.Name, called.Arguments!["q"]!.GetValue<string>()).ShouldBe((tool, "Lookup", "forty-two"));
+        var returned = events.Select(e => e.Data).OfType<Api.Runs.RunToolReturned>().Single();
+        returned.Status.ShouldBe("completed");
+        var deltas = events.Select(e => e.Data).OfType<Api.Runs.RunOutputDelta>().Select(d => d.Text).ToList();
+        deltas.Count.ShouldBeGreaterThanOrEqualTo(2);
+        string.Concat(deltas).ShouldBe("The answer is 42.");
+
+        // The tool's own run: linked to the agent's, run as its caller, with the model's arguments as input.
+        var child = await (await ada.Client.GetAsync($"/runs/{returned.ChildRunId}")).Json();
+        (child["parentRunId"]!.GetValue<Guid>(), child["artifactId"]!.GetValue<Guid>(), child["status"]!.GetValue<string>()).ShouldBe((runId, tool, "completed"));
+        child["input"]!["q"]!.GetValue<string>().ShouldBe("forty-two");
+        _tools.Calls.ShouldBe(1);
+        var children = await (await ada.Client.GetAsync($"/runs?parentRunId={runId}")).Json();
+        children["items"]!.AsArray().Select(r => r!["id"]!.GetValue<Guid>()).ShouldBe([returned.ChildRunId!.Value]);
+
+        // What the model saw: the instructions, the question, its tool declared with its schema, then the tool's output.
+        var requests = _model.Requests.ToList();
+        requests.Count.ShouldBe(2);
+        requests[0]["model"]!.GetValue<string>().ShouldBe("test-model");
+        requests[0]["messages"]![0]!["content"]!.ToJsonString().ShouldContain("Answer with the lookup tool.");
+        requests[0]["tools"]![0]!["function"]!["name"]!.GetValue<string>().ShouldBe("Lookup");
+        var toolMessage = requests[1]["messages"]!.AsArray().Single(m => m!["role"]!.GetValue<string>() == "tool")!;
+        toolMessage["content"]!.ToJsonString().ShouldContain("forty-two");
+    }
+
+    [Fact]
+    public async Task a_streamed_agent_run_shows_the_tool_call_and_the_deltas_as_they_happen()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, _) = await AgentAsync(ada);
+
+        using var stream = await ada.Client.OpenStreamAsync(HttpMethod.Post, $"/artifacts/{agent}/invoke", new { input = "What is the answer?" });
+        var frames = await stream.EventsToEndAsync();
+
+        var names = frames.Select(f => f.Event!).ToList();
+        names.ShouldContain("run.tool_called");
+        names.ShouldContain("run.tool_returned");
+        names.IndexOf("run.tool_returned").ShouldBeLessThan(names.IndexOf("run.output_delta"));
+        names.Last().ShouldBe("run.completed");
+        string.Concat(frames.Where(f => f.Event == "run.output_delta").Select(f => f.Json["text"]!.GetValue<string>())).ShouldBe("The answer is 42.");
+        frames.Select(f => f.Id!.Value).ShouldBe(Enumerable.Range(1, frames.Count).Select(i => (long)i));
+    }
+
+    [Fact]
+    public async Task an_agent_that_keeps_calling_tools_fails_after_its_turns_and_one_whose_tool_the_caller_cannot_see_fails_before_the_model()
+    {
+        var (ada, bob) = (await Fixture.NewUserAsync(), await Fixture.NewUserAsync());
+        var (looping, _) = await AgentAsync(ada, maxTurns: 2);
+        _model.AlwaysCallTools = true;
+
+        var run = await (await ada.Client.InvokeAsync(looping, "Loop")).Json();
+
+        (run["status"]!.GetValue<string>(), run["error"]!["code"]!.GetValue<string>()).ShouldBe(("failed", "max_turns_exceeded"));
+        _tools.Calls.ShouldBe(2);
+
+        // Bob's agent names Ada's tool, which Bob cannot read.
+        var adaTool = (await ada.ArtifactAsync(await ada.WorkspaceAsync(), "Private", contentType: "application/vnd.agience.http-tool+json",
+            content: null, context: new { endpoint = new { url = _tools.Url("/echo").ToString() } }))["id"]!.GetValue<Guid>();
+        var bobAgent = (await bob.ArtifactAsync(await bob.WorkspaceAsync(), "Borrower", contentType: "application/vnd.agience.agent+json",
+            content: null, context: new { model = "m", instructions = "i", toolIds = new[] { adaTool }, endpoint = new { url = _model.Url("/v1").ToString() } }))["id"]!.GetValue<Guid>();
+        var requestsBefore = _model.Requests.Count;
+
+        var refused = await (await bob.Client.InvokeAsync(bobAgent, "Use it")).Json();
+
+        (refused["status"]!.GetValue<string>(), refused["error"]!["code"]!.GetValue<string>()).ShouldBe(("failed", "tool_unavailable"));
+        _model.Requests.Count.ShouldBe(requestsBefore);
+        _tools.Calls.ShouldBe(2);
+    }
+}
