@@ -12,6 +12,7 @@ builder.AddMessaging();
 builder.AddAuth();
 builder.AddApiConventions();
 builder.AddPlatform();
+AgentArtifacts.Api.StoredSecrets.SecretsSetup.AddSecrets(builder);
 builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
 AgentArtifacts.Api.Runs.Egress.AddEgress(builder.Services, builder.Configuration);
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));

@@ -24,6 +24,9 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
         (_settings, _services) = (settings, services);
 
     /// <param name="services">Service overrides, e.g. a <see cref="ManualClock"/> as the TimeProvider.</param>
+    /// <summary>The secrets encryption key of every test host (32 bytes, base64); tests only.</summary>
+    public const string TestSecretsKey = "dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=";
+
     public static ServiceHost Start(string connectionString, IReadOnlyDictionary<string, string?>? overrides = null,
         Action<IServiceCollection>? services = null)
     {
@@ -36,6 +39,8 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["RateLimiting:TokenPermitLimit"] = "1000000",
             // The invoke tests' peers listen on loopback.
             ["Egress:AllowPrivateNetworks"] = "true",
+            // A fixed key, so a host started again on the same database still decrypts the secrets stored before.
+            ["Secrets:EncryptionKey"] = TestSecretsKey,
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
         var host = new ServiceHost(settings, services);

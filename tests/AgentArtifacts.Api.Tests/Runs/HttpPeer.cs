@@ -14,6 +14,8 @@ public sealed class HttpPeer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     public int Calls;
+    /// <summary>The Authorization header of every call to <c>/echo</c>, as received.</summary>
+    public readonly System.Collections.Concurrent.ConcurrentQueue<string> Authorizations = new();
 
     private HttpPeer(WebApplication app) => _app = app;
 
@@ -29,6 +31,7 @@ public sealed class HttpPeer : IAsyncDisposable
         app.MapPost("/echo", async (HttpRequest request) =>
         {
             Interlocked.Increment(ref peer.Calls);
+            peer.Authorizations.Enqueue(request.Headers.Authorization.ToString());
             var input = await JsonNode.ParseAsync(request.Body);
             return Results.Json(new JsonObject { ["echo"] = input?.DeepClone(), ["auth"] = request.Headers.Authorization.ToString() });
         });
