@@ -62,6 +62,8 @@ public sealed class SecretTests(ApiFixture fixture) : ApiTest(fixture)
         (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.mt_events where data::text like '%{value}%'")).ShouldBe(0);
         (await Fixture.SqlScalarAsync<long>("select count(*) from agentartifacts.mt_events where data::text like '%Sealed%' or data::text like '%Nonce%'")).ShouldBe(0);
         (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.mt_doc_storedsecret where data::text like '%{value}%'")).ShouldBe(0);
+        // The unique index on (owner, name) that CreateSecret's race handling recognises by name.
+        (await Fixture.SqlScalarAsync<long>($"select count(*) from pg_indexes where indexname = '{Api.StoredSecrets.SecretStream.NameIndex}'")).ShouldBe(1);
     }
 
     [Fact]
