@@ -41,7 +41,7 @@ public static class CreateSecretEndpoint
     /// headers), encrypted. The value is never returned, by this answer or any other; names are unique among your secrets.
     /// </summary>
     [WolverinePost("/secrets", OperationId = "createSecret"), Tags("Secrets")]
-    [KeyScope("create")]
+    [KeyScope("create"), SecretInRequest]
     [ProducesResponseType<SecretResponse>(201), ProducesResponseType(400), ProducesResponseType(403), ProducesResponseType(409),
      ProducesResponseType(503)]
     public static async Task<IResult> Post(CreateSecret request, ClaimsPrincipal principal, IDocumentSession session, SecretVault vault,

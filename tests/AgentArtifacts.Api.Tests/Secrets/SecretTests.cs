@@ -191,6 +191,12 @@ public sealed class SecretTests(ApiFixture fixture) : ApiTest(fixture)
         replayed.ShouldNotContain(value);
         (await retry.Json())["id"]!.GetValue<Guid>().ShouldBe((await first.Json())["id"]!.GetValue<Guid>());
         (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.idempotency_keys where convert_from(body, 'UTF8') like '%{value}%'")).ShouldBe(0);
+        // Nor a plain hash of the request, which would confirm guesses of a weak value: a keyed one.
+        var plainHash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new { name = "TOKEN", value }, HttpExtensions.Web))));
+        (await Fixture.SqlScalarAsync<long>("select count(*) from agentartifacts.idempotency_keys")).ShouldBe(1);
+        (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.idempotency_keys where request_hash = '{plainHash}'")).ShouldBe(0);
+        (await (await ada.Client.PostJson("/secrets", new { name = "TOKEN", value = NewValue() }, key)).ProblemCode()).ShouldBe("idempotency_key_reused");
         (await (await ada.Client.GetAsync("/secrets")).Json())["items"]!.AsArray().Count.ShouldBe(1);
     }
 
