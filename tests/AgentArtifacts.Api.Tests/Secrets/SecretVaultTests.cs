@@ -155,3 +155,32 @@ public sealed class SecretRedactionTests
     private static ResolvedHeaders ResolvedHeadersFor(params (string Name, string Value)[] used) =>
         new([], used.ToDictionary(u => u.Name, u => u.Value), null);
 }
+
+public sealed class SecretResolverTests
+{
+    // Neither case reaches the database: without references nothing is loaded; a malformed one fails first.
+    private static readonly SecretResolver Resolver = new(null!, new SecretVault(SecretVault.NewKey(), []), NullLogger<SecretResolver>.Instance);
+
+    [Fact]
+    public async Task headers_without_references_pass_unchanged_and_nothing_is_redacted()
+    {
+        var headers = await Resolver.ResolveAsync(new JsonObject { ["Authorization"] = "Bearer plain", ["X-Other"] = "{{not a secret}}" }, Guid.NewGuid(), default);
+
+        headers.Failure.ShouldBeNull();
+        headers.Values.ShouldBe([new("Authorization", "Bearer plain"), new("X-Other", "{{not a secret}}")]);
+        headers.UsedSecretNames.ShouldBeEmpty();
+        (await Resolver.ResolveAsync(null, Guid.NewGuid(), default)).Values.ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData("Bearer {{secret:bad-name}}")]
+    [InlineData("{{secret:}}")]
+    [InlineData("{{secret:9LIVES}}")]
+    public async Task a_malformed_reference_fails_without_sending_anything(string value)
+    {
+        var headers = await Resolver.ResolveAsync(new JsonObject { ["Authorization"] = value }, Guid.NewGuid(), default);
+
+        headers.Failure!.Error!["code"]!.GetValue<string>().ShouldBe("invalid_secret_reference");
+        headers.Values.ShouldBeEmpty();
+    }
+}
