@@ -20,13 +20,13 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
 
     static ServiceHost() => JasperFxEnvironment.AutoStartHost = true;
 
+    /// <summary>The secrets encryption key of every test host (32 bytes, base64); tests only.</summary>
+    public const string TestSecretsKey = "dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=";
+
     private ServiceHost(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services) =>
         (_settings, _services) = (settings, services);
 
     /// <param name="services">Service overrides, e.g. a <see cref="ManualClock"/> as the TimeProvider.</param>
-    /// <summary>The secrets encryption key of every test host (32 bytes, base64); tests only.</summary>
-    public const string TestSecretsKey = "dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=";
-
     public static ServiceHost Start(string connectionString, IReadOnlyDictionary<string, string?>? overrides = null,
         Action<IServiceCollection>? services = null)
     {
@@ -37,10 +37,10 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["Wolverine:DurabilityMode"] = "Solo",
             ["RateLimiting:PermitLimit"] = "1000000",
             ["RateLimiting:TokenPermitLimit"] = "1000000",
-            // The invoke tests' peers listen on loopback.
-            ["Egress:AllowPrivateNetworks"] = "true",
             // A fixed key, so a host started again on the same database still decrypts the secrets stored before.
             ["Secrets:EncryptionKey"] = TestSecretsKey,
+            // The invoke tests' peers listen on loopback.
+            ["Egress:AllowPrivateNetworks"] = "true",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
         var host = new ServiceHost(settings, services);

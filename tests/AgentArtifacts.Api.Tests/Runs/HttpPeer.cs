@@ -14,12 +14,13 @@ public sealed class HttpPeer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     public int Calls;
-    /// <summary>The Authorization header of every call to <c>/echo</c>, as received.</summary>
-    public readonly System.Collections.Concurrent.ConcurrentQueue<string> Authorizations = new();
 
     private HttpPeer(WebApplication app) => _app = app;
 
     public Uri Url(string path) => new(new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), path);
+
+    /// <summary>The Authorization header of every call to <c>/echo</c>, as received.</summary>
+    public readonly System.Collections.Concurrent.ConcurrentQueue<string> Authorizations = new();
 
     public static async Task<HttpPeer> StartAsync()
     {
