@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source build/lib/postgres.sh
+source build/lib/secrets-key.sh
 
 connections=${BENCH_CONNECTIONS:-8}
 seconds=${BENCH_SECONDS:-20}
@@ -124,6 +125,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "Starting the app on $base"
+ensure_secrets_key  # the production build refuses to start without one
 mkdir -p "$bench_dir"
 app_log="$bench_dir/app.log"
 (

@@ -13,6 +13,7 @@ builder.AddMessaging();
 builder.AddAuth();
 builder.AddApiConventions();
 builder.AddPlatform();
+AgentArtifacts.Api.StoredSecrets.SecretsSetup.AddSecrets(builder);
 builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
 builder.AddRuns();
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));

@@ -17,6 +17,8 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
 {
     public const string Header = "Idempotency-Key";
     private readonly TimeSpan _retention = Retention(configuration);
+    // A plain hash of a body that carries a secret would let a reader of the table confirm guesses of a weak secret offline.
+    private readonly byte[] _secretRequestKey = SHA256.HashData(Encoding.UTF8.GetBytes("idempotency-request:" + configuration["Secrets:EncryptionKey"]));
     // A first attempt whose process died never completes; after this lease a retry may run it again.
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 
@@ -40,7 +42,9 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
         }
 
         context.Request.EnableBuffering();
-        var requestHash = Convert.ToHexString(await SHA256.HashDataAsync(context.Request.Body, context.RequestAborted));
+        var requestHash = Convert.ToHexString(context.GetEndpoint()?.Metadata.GetMetadata<SecretInRequestAttribute>() is null
+            ? await SHA256.HashDataAsync(context.Request.Body, context.RequestAborted)
+            : await HMACSHA256.HashDataAsync(_secretRequestKey, context.Request.Body, context.RequestAborted));
         context.Request.Body.Position = 0;
         // An API key acts as its owner but is a principal of its own: its keys never replay its owner's responses.
         var caller = Caller.From(context.User);
@@ -160,6 +164,13 @@ public sealed class SecretInResponseAttribute(params string[] fields) : Attribut
 {
     public IReadOnlyList<string> Fields { get; } = fields;
 }
+
+/// <summary>
+/// The request body carries a secret (<c>POST /secrets</c>): idempotency stores a keyed hash (HMAC-SHA256 under a key derived
+/// from <c>Secrets:EncryptionKey</c>) of it instead of a plain SHA-256, so the stored hash cannot confirm guesses of the secret.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class SecretInRequestAttribute : Attribute;
 
 /// <summary>The idempotency table, created and migrated by Marten with the rest of the schema.</summary>
 public sealed class IdempotencyTable : IConfigureMarten

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentArtifacts.Api.StoredSecrets;
 
 namespace AgentArtifacts.Api.Runs;
 
@@ -17,7 +18,8 @@ public static class HttpDispatchHandler
 {
     public const string Client = "egress";
 
-    public static async Task<RunResult> Handle(HttpDispatch message, IHttpClientFactory clients, IConfiguration configuration, CancellationToken ct)
+    public static async Task<RunResult> Handle(HttpDispatch message, IHttpClientFactory clients, IConfiguration configuration, SecretResolver secrets,
+        CancellationToken ct)
     {
         var run = message.Run;
         var endpoint = run.Artifact.Context["endpoint"] as JsonObject;
@@ -28,15 +30,23 @@ public static class HttpDispatchHandler
         var seconds = run.Artifact.Context["timeoutSeconds"]?.GetValue<int>() ?? run.Declaration["timeoutSeconds"]?.GetValue<int>() ?? 30;
         var maxBytes = configuration.GetValue("Invoke:MaxResponseBytes", 1 << 20);
 
+        // {{secret:NAME}} in header values: the invoking caller's secrets, filled in here so no message or event holds them.
+        var headers = await secrets.ResolveAsync(endpoint["headers"] as JsonObject, run.Caller.Id, ct);
+        if (headers.Failure is { } unresolved) return unresolved;
         using var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Content = new StringContent(run.Input?.ToJsonString() ?? "null", Encoding.UTF8, "application/json"),
         };
-        foreach (var (name, value) in endpoint["headers"] as JsonObject ?? [])
+        foreach (var (name, value) in headers.Values)
         {
-            request.Headers.TryAddWithoutValidation(name, value?.GetValue<string>());
+            request.Headers.TryAddWithoutValidation(name, value);
         }
+        // An upstream may echo a header back (or name it in an error): no secret value it was sent survives into the run.
+        return headers.Redact(await SendAsync(clients, request, seconds, maxBytes, ct));
+    }
 
+    private static async Task<RunResult> SendAsync(IHttpClientFactory clients, HttpRequestMessage request, int seconds, int maxBytes, CancellationToken ct)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
         try

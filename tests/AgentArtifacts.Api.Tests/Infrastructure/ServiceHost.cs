@@ -20,6 +20,9 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
 
     static ServiceHost() => JasperFxEnvironment.AutoStartHost = true;
 
+    /// <summary>The secrets encryption key of every test host (32 bytes, base64); tests only.</summary>
+    public const string TestSecretsKey = "dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=";
+
     private ServiceHost(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services) =>
         (_settings, _services) = (settings, services);
 
@@ -34,6 +37,8 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["Wolverine:DurabilityMode"] = "Solo",
             ["RateLimiting:PermitLimit"] = "1000000",
             ["RateLimiting:TokenPermitLimit"] = "1000000",
+            // A fixed key, so a host started again on the same database still decrypts the secrets stored before.
+            ["Secrets:EncryptionKey"] = TestSecretsKey,
             // The invoke tests' peers listen on loopback.
             ["Egress:AllowPrivateNetworks"] = "true",
             // Retries of transient run failures after 50, 100 and 200 ms instead of seconds; heartbeats on quiet event streams every second.

@@ -31,6 +31,9 @@ public sealed class HttpPeer : IAsyncDisposable
 
     public Uri Url(string path) => new(new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), path);
 
+    /// <summary>The Authorization header of every call to <c>/echo</c>, as received.</summary>
+    public readonly System.Collections.Concurrent.ConcurrentQueue<string> Authorizations = new();
+
     public static async Task<HttpPeer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -41,6 +44,7 @@ public sealed class HttpPeer : IAsyncDisposable
         app.MapPost("/echo", async (HttpRequest request) =>
         {
             Interlocked.Increment(ref peer.Calls);
+            peer.Authorizations.Enqueue(request.Headers.Authorization.ToString());
             var input = await JsonNode.ParseAsync(request.Body);
             return Results.Json(new JsonObject { ["echo"] = input?.DeepClone(), ["auth"] = request.Headers.Authorization.ToString() });
         });
