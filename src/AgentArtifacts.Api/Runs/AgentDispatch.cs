@@ -10,6 +10,7 @@ using Microsoft.Extensions.AI;
 using OpenAI;
 using Wolverine;
 using AgentArtifacts.Api.Artifacts;
+using AgentArtifacts.Api.StoredSecrets;
 
 namespace AgentArtifacts.Api.Runs;
 
@@ -34,9 +35,21 @@ public static partial class AgentDispatchHandler
     private const int DefaultMaxTurns = 8;
 
     public static async Task<RunResult> Handle(AgentDispatch message, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
+        IHttpClientFactory clients, IConfiguration configuration, SecretResolver secrets, CancellationToken ct)
+    {
+        // The endpoint's key: the caller's secret named by context.apiKeySecret, else the platform's Agents:ApiKey.
+        var key = await secrets.ResolveAsync(message.Run.Artifact.Context["apiKeySecret"]?.GetValue<string>() is { } name
+            ? new JsonObject { [KeyHeader] = $"{{{{secret:{name}}}}}" }
+            : new JsonObject { [KeyHeader] = configuration["Agents:ApiKey"] ?? "" }, message.Run.Caller.Id, ct);
+        if (key.Failure is { } failed) return failed;
+        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, clients, configuration, ct));
+    }
+
+    private const string KeyHeader = "Authorization";
+
+    private static async Task<RunResult> RunAsync(RunContext run, string apiKey, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
         IHttpClientFactory clients, IConfiguration configuration, CancellationToken ct)
     {
-        var run = message.Run;
         var context = run.Artifact.Context;
         var endpoint = context["endpoint"]?["url"]?.GetValue<string>() ?? configuration["Agents:Endpoint"];
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
@@ -46,7 +59,7 @@ public static partial class AgentDispatchHandler
         var tools = await ToolsAsync(store, run, ct);
         if (tools.Problem is { } unavailable) return unavailable;
 
-        var chat = new OpenAI.Chat.ChatClient(context["model"]!.GetValue<string>(), new ApiKeyCredential(ApiKey(run, configuration)), new OpenAIClientOptions
+        var chat = new OpenAI.Chat.ChatClient(context["model"]!.GetValue<string>(), new ApiKeyCredential(apiKey.Length > 0 ? apiKey : "none"), new OpenAIClientOptions
         {
             Endpoint = baseUrl,
             Transport = new HttpClientPipelineTransport(clients.CreateClient(HttpDispatchHandler.Client)),
@@ -198,9 +211,6 @@ public static partial class AgentDispatchHandler
         for (var n = 2; taken.ContainsKey(unique); n++) unique = $"{name}_{n}";
         return unique;
     }
-
-    /// <summary>The endpoint's API key. Secrets seam: <c>context.apiKeySecret</c> names a secret of the caller once secrets land; until then configuration <c>Agents:ApiKey</c>.</summary>
-    private static string ApiKey(RunContext run, IConfiguration configuration) => configuration["Agents:ApiKey"] ?? "none";
 
     private static async Task AppendAsync(IDocumentStore store, RunContext run, object @event, CancellationToken ct)
     {

@@ -25,8 +25,11 @@ public sealed class AgentTests(ApiFixture fixture) : ApiTest(fixture), IAsyncLif
         await _model.DisposeAsync();
     }
 
+    private const string ModelKey = "sk-test-7f3a9c1e5b";
+
     private async Task<(Guid Agent, Guid Tool)> AgentAsync(TestUser user, int? maxTurns = null)
     {
+        (await user.Client.PostJson("/secrets", new { name = "MODEL_KEY", value = ModelKey })).StatusCode.ShouldBe(HttpStatusCode.Created);
         var workspace = await user.WorkspaceAsync();
         var tool = (await user.ArtifactAsync(workspace, "Lookup", contentType: "application/vnd.agience.http-tool+json", content: null,
             context: new { endpoint = new { url = _tools.Url("/echo").ToString() },
@@ -34,7 +37,7 @@ public sealed class AgentTests(ApiFixture fixture) : ApiTest(fixture), IAsyncLif
         var context = new JsonObject
         {
             ["model"] = "test-model", ["instructions"] = "Answer with the lookup tool.", ["toolIds"] = new JsonArray(tool.ToString()),
-            ["endpoint"] = new JsonObject { ["url"] = _model.Url("/v1").ToString() }, ["temperature"] = 0.2,
+            ["endpoint"] = new JsonObject { ["url"] = _model.Url("/v1").ToString() }, ["temperature"] = 0.2, ["apiKeySecret"] = "MODEL_KEY",
         };
         if (maxTurns is { } turns) context["maxTurns"] = turns;
         var agent = (await user.ArtifactAsync(workspace, "Answerer", contentType: "application/vnd.agience.agent+json", content: null,
@@ -71,7 +74,10 @@ public sealed class AgentTests(ApiFixture fixture) : ApiTest(fixture), IAsyncLif
         var children = await (await ada.Client.GetAsync($"/runs?parentRunId={runId}")).Json();
         children["items"]!.AsArray().Select(r => r!["id"]!.GetValue<Guid>()).ShouldBe([returned.ChildRunId!.Value]);
 
-        // What the model saw: the instructions, the question, its tool declared with its schema, then the tool's output.
+        // What the model saw: the caller's secret as its key, the instructions, the question, its tool declared with its
+        // schema, then the tool's output. The key appears nowhere in the run's events.
+        _model.Authorizations.ShouldAllBe(a => a == $"Bearer {ModelKey}");
+        (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.mt_events where data::text like '%{ModelKey}%'")).ShouldBe(0);
         var requests = _model.Requests.ToList();
         requests.Count.ShouldBe(2);
         requests[0]["model"]!.GetValue<string>().ShouldBe("test-model");
