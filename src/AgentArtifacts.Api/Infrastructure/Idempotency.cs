@@ -59,7 +59,9 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
         }
 
         var original = context.Response.Body;
-        using var buffer = new MemoryStream();
+        // A client asking for an event stream gets it as it is written (a copy is kept, for an answer that is not a stream).
+        var streaming = context.Request.Headers.Accept.ToString().Contains(EventStream, StringComparison.OrdinalIgnoreCase);
+        using var buffer = new CopyingStream(streaming ? original : null);
         context.Response.Body = buffer;
         var completed = false;
         try
@@ -70,11 +72,47 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
         finally
         {
             context.Response.Body = original;
-            if (completed) await Complete(id, context.Response, Redact(context, buffer.ToArray()));
+            if (completed) await Complete(id, context.Response, Redact(context, buffer.Copy.ToArray()));
             else await Forget(id);
-            buffer.Position = 0;
-            await buffer.CopyToAsync(original, context.RequestAborted);
+            if (!streaming)
+            {
+                buffer.Copy.Position = 0;
+                await buffer.Copy.CopyToAsync(original, context.RequestAborted);
+            }
         }
+    }
+
+    private const string EventStream = "text/event-stream";
+
+    /// <summary>
+    /// Keeps a copy of what the endpoint writes; with a target, writes through to it at once (an event stream must not wait
+    /// for its end). A stream's copy is not what a replay shows: see <see cref="Complete"/>.
+    /// </summary>
+    private sealed class CopyingStream(Stream? target) : Stream
+    {
+        public MemoryStream Copy { get; } = new();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => Copy.Length;
+        public override long Position { get => Copy.Length; set => throw new NotSupportedException(); }
+        public override void Flush() => target?.Flush();
+        public override Task FlushAsync(CancellationToken ct) => target?.FlushAsync(ct) ?? Task.CompletedTask;
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default)
+        {
+            if (target is null || Copy.Length < MaxStreamCopy) Copy.Write(data.Span);
+            if (target is not null) await target.WriteAsync(data, ct);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+            WriteAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+        private const int MaxStreamCopy = 1 << 20;
     }
 
     /// <summary>A response carrying a secret (<see cref="SecretInResponseAttribute"/>) is stored with those fields set to null.</summary>
@@ -126,22 +164,37 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
             return;
         }
 
-        context.Response.StatusCode = reader.GetInt32(1);
         context.Response.Headers["Idempotent-Replayed"] = "true";
+        if (!reader.IsDBNull(2) && reader.GetString(2).StartsWith(EventStream, StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.StatusCode = StatusCodes.Status303SeeOther;
+            context.Response.Headers.Location = reader.IsDBNull(3) ? null : reader.GetString(3);
+            return;
+        }
+        context.Response.StatusCode = reader.GetInt32(1);
         if (!reader.IsDBNull(2)) context.Response.ContentType = reader.GetString(2);
         if (!reader.IsDBNull(3)) context.Response.Headers.Location = reader.GetString(3);
         if (!reader.IsDBNull(4)) context.Response.Headers.ETag = reader.GetString(4);
         if (!reader.IsDBNull(5)) await context.Response.Body.WriteAsync(reader.GetFieldValue<byte[]>(5), context.RequestAborted);
     }
 
+    /// <summary>
+    /// Stores the first answer. An event stream cannot be replayed byte for byte (it ended long ago, or is still going):
+    /// what is kept is where it can be read again, its <c>Content-Location</c>, and a replay answers 303 See Other to it.
+    /// </summary>
     private async Task Complete(string id, HttpResponse response, byte[] body)
     {
+        var location = response.Headers.Location.ToString();
+        if (response.ContentType?.StartsWith(EventStream, StringComparison.OrdinalIgnoreCase) == true)
+        {
+            (body, location) = ([], response.Headers.ContentLocation.ToString());
+        }
         await using var cmd = db.CreateCommand(
             "update agentartifacts.idempotency_keys set status = $2, content_type = $3, location = $4, etag = $5, body = $6 where id = $1");
         cmd.Parameters.AddWithValue(id);
         cmd.Parameters.AddWithValue(response.StatusCode);
         cmd.Parameters.AddWithValue((object?)response.ContentType ?? DBNull.Value);
-        cmd.Parameters.AddWithValue((object?)response.Headers.Location.ToString().NullIfEmpty() ?? DBNull.Value);
+        cmd.Parameters.AddWithValue((object?)location.NullIfEmpty() ?? DBNull.Value);
         cmd.Parameters.AddWithValue((object?)response.Headers.ETag.ToString().NullIfEmpty() ?? DBNull.Value);
         cmd.Parameters.AddWithValue(body);
         await cmd.ExecuteNonQueryAsync();

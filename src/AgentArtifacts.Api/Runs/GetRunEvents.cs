@@ -50,7 +50,12 @@ public sealed class RunEventStream(Guid runId, long after, string? location) : I
         http.Response.ContentType = ContentType;
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
-        if (location is not null) http.Response.Headers.Location = location;
+        if (location is not null)
+        {
+            http.Response.Headers.Location = location;
+            // Where this stream can be read again: an Idempotency-Key replay of the invoke redirects there (303).
+            http.Response.Headers.ContentLocation = $"{location}/events";
+        }
         await http.Response.Body.FlushAsync(ct);
 
         var quietSince = DateTime.UtcNow;

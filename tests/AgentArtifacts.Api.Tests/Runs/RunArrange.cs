@@ -42,12 +42,13 @@ public static class RunArrange
 
     /// <summary>Sends a request asking for an event stream and returns as soon as the headers arrive.</summary>
     public static Task<HttpResponseMessage> OpenStreamAsync(this HttpClient client, HttpMethod method, string url, object? body = null,
-        string? lastEventId = null)
+        string? lastEventId = null, string? key = null)
     {
         var request = new HttpRequestMessage(method, url);
         if (body is not null) request.Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(body, HttpExtensions.Web), Encoding.UTF8, "application/json");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+        if (key is not null) request.Headers.Add("Idempotency-Key", key);
         return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 

@@ -224,6 +224,27 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
     }
 
     [Fact]
+    public async Task a_streaming_invoke_retried_with_its_idempotency_key_is_sent_to_the_same_runs_events_and_executes_once()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var tool = await ada.HttpToolAsync(_peer, "/echo");
+        using var noRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = ada.Client.BaseAddress };
+        noRedirects.DefaultRequestHeaders.Authorization = ada.Client.DefaultRequestHeaders.Authorization;
+
+        using var first = await noRedirects.OpenStreamAsync(HttpMethod.Post, $"/artifacts/{tool}/invoke", new { input = new { q = 1 } }, key: "stream-once");
+        var frames = await first.EventsToEndAsync();  // streamed as it happened, not held back for the idempotency record
+        var runId = frames[0].Json["runId"]!.GetValue<Guid>();
+        using var again = await noRedirects.OpenStreamAsync(HttpMethod.Post, $"/artifacts/{tool}/invoke", new { input = new { q = 1 } }, key: "stream-once");
+
+        again.StatusCode.ShouldBe(HttpStatusCode.SeeOther);
+        again.Headers.GetValues("Idempotent-Replayed").ShouldBe(["true"]);
+        again.Headers.Location!.ToString().ShouldBe($"/runs/{runId}/events");
+        using var replay = await noRedirects.OpenStreamAsync(HttpMethod.Get, again.Headers.Location.ToString());
+        (await replay.EventsToEndAsync()).Select(f => (f.Id, f.Event)).ShouldBe(frames.Select(f => (f.Id, f.Event)));
+        _peer.Calls.ShouldBe(1);
+    }
+
+    [Fact]
     public async Task input_that_does_not_match_the_input_schema_is_400_with_its_paths_and_nothing_runs()
     {
         var ada = await Fixture.NewUserAsync();
