@@ -132,6 +132,19 @@ public sealed class McpToolTests(ApiFixture fixture) : ApiTest(fixture), IAsyncL
 
         ShouldHaveFailed(run, "tool_call_rejected");
         run["error"]!["detail"]!.GetValue<string>().ShouldContain("nope");
+        run["error"]!["mcpErrorCode"]!.GetValue<int>().ShouldBe(-32602);  // JSON-RPC invalid params
+    }
+
+    [Fact]
+    public async Task a_url_that_is_no_mcp_endpoint_fails_the_run_with_upstream_error_and_the_status()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var tool = await ToolAsync(ada, await ServerAsync(ada, url: new Uri(_peer.Url, "/elsewhere")), "add");
+
+        var run = await InvokeAsync(ada, tool, new { a = 1, b = 1 });
+
+        ShouldHaveFailed(run, "upstream_error");
+        run["error"]!["status"]!.GetValue<int>().ShouldBe(404);
     }
 
     [Fact]
