@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput benchmark for SPEC §6: the API's create and read rates against raw PostgreSQL baselines (pgbench) measured
-# in the same run, on the same machine, against the same server, at the same concurrency. Then (issue 3) the time of one
-# commit of 100 and of 1,000 drafts against one INSERT … SELECT of as many rows. See docs/benchmarks.md.
+# in the same run, on the same machine, against the same server, at the same concurrency. Then (issue 5) a sync invoke of
+# an HTTP tool against calling its endpoint directly, and (issue 3) the time of one commit of 100 and of 1,000 drafts
+# against one INSERT … SELECT of as many rows. See docs/benchmarks.md.
 #
 #   build/bench.sh                                  defaults: 8 connections, 20 s per measurement, 5 s warm-up
 #   BENCH_CONNECTIONS=16 BENCH_SECONDS=30 build/bench.sh
@@ -10,6 +11,7 @@
 # BENCH_PGBENCH_MODE (simple | extended | prepared; pgbench's -M, default simple), BENCH_SKIP_BUILD=1 (reuse the last
 # published app in .local/bench/app), BENCH_NPGSQL_OPTIONS (appended to the app's connection string, for experiments),
 # BENCH_COMMIT_SIZES (drafts per commit, "100 1000"; empty skips the commit phase), BENCH_COMMIT_REPEATS (3),
+# BENCH_INVOKE (1; 0 skips the invoke phase), BENCH_PEER_PORT (8092, the invoke phase's HTTP tool endpoint),
 # ConnectionStrings__Postgres (use that server instead of build/lib/postgres.sh's;
 # the bench always works in its own database agentartifacts_bench, which it drops and recreates).
 #
@@ -27,6 +29,8 @@ port=${BENCH_PORT:-8091}
 pgbench_mode=${BENCH_PGBENCH_MODE:-simple}
 commit_sizes=${BENCH_COMMIT_SIZES-100 1000}  # set but empty: no commit phase
 commit_repeats=${BENCH_COMMIT_REPEATS:-3}
+invoke_phase=${BENCH_INVOKE:-1}                # 0: no invoke phase
+peer_port=${BENCH_PEER_PORT:-8092}             # the invoke phase's HTTP tool endpoint (build/bench/echo-peer.cs)
 db=agentartifacts_bench
 base="http://127.0.0.1:$port"
 bench_dir="$PWD/.local/bench"
@@ -113,7 +117,9 @@ fi
 
 app_pid=""
 work_dir=$(mktemp -d)
+peer_pid=""
 cleanup() {
+  if [[ -n $peer_pid ]]; then kill "$peer_pid" 2>/dev/null || true; fi
   if [[ -n $app_pid ]] && kill -0 "$app_pid" 2>/dev/null; then
     kill "$app_pid" 2>/dev/null || true
     for _ in {1..50}; do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
@@ -131,7 +137,8 @@ app_log="$bench_dir/app.log"
 (
   cd "$app_dir"
   export ASPNETCORE_URLS="$base" Wolverine__StaticCodegen=true Marten__DaemonMode=Solo \
-    RateLimiting__PermitLimit=100000000 RateLimiting__TokenPermitLimit=1000000 Logging__LogLevel__Default=Warning
+    RateLimiting__PermitLimit=100000000 RateLimiting__TokenPermitLimit=1000000 Logging__LogLevel__Default=Warning \
+    Egress__AllowPrivateNetworks=true  # the invoke phase's tool endpoint listens on loopback
   exec dotnet AgentArtifacts.Api.dll 9>&-
 ) >"$app_log" 2>&1 &
 app_pid=$!
@@ -232,7 +239,9 @@ end'
 
 # warm_wrk <lua-script> <path>: the unmeasured warm-up (JIT, connection pools, caches)
 warm_wrk() {
-  if (( warmup > 0 )); then wrk -t "$threads" -c "$connections" -d "${warmup}s" -s "$1" "$base$2" >/dev/null; fi
+  local url=$2
+  [[ $url == http* ]] || url="$base$url"
+  if (( warmup > 0 )); then wrk -t "$threads" -c "$connections" -d "${warmup}s" -s "$1" "$url" >/dev/null; fi
 }
 
 # run_wrk <name> <lua-script> <path>: the measured run; sets rps, p50_ms, p99_ms, requests, cpu_summary
@@ -240,7 +249,8 @@ run_wrk() {
   local name=$1 script=$2 path=$3 out="$work_dir/wrk-$1.txt" timing="$work_dir/time-$1.txt" result
   cpu_start
   TIMEFORMAT='%U %S'
-  { time wrk -t "$threads" -c "$connections" -d "${seconds}s" --latency -s "$script" "$base$path" >"$out"; } 2>"$timing"
+  [[ $path == http* ]] || path="$base$path"  # a full URL (the invoke phase's direct calls) is used as it is
+  { time wrk -t "$threads" -c "$connections" -d "${seconds}s" --latency -s "$script" "$path" >"$out"; } 2>"$timing"
   cpu_end "$(awk '{ print $1 + $2 }' "$timing")"
   sed '/^BENCH_RESULT/d' "$out" >&2
   assert_app_running "during the $name load"
@@ -385,6 +395,49 @@ r[api_read_granted]=$rps r[api_read_granted_p50]=$p50_ms r[api_read_granted_p99]
 note_disturbance "API read (granted)"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# --- 5b. Invoke (issue 5): sync invoke of an HTTP tool against calling its endpoint directly, same load generator -----
+if [[ $invoke_phase == 1 ]]; then
+  log "Invoke: starting the tool endpoint (build/bench/echo-peer.cs) on 127.0.0.1:$peer_port"
+  peer_url="http://127.0.0.1:$peer_port/echo"
+  if curl -s -o /dev/null "http://127.0.0.1:$peer_port/"; then die "something already answers on port $peer_port (BENCH_PEER_PORT)"; fi
+  (ASPNETCORE_URLS="http://127.0.0.1:$peer_port" exec dotnet run build/bench/echo-peer.cs 9>&-) >"$bench_dir/peer.log" 2>&1 &
+  peer_pid=$!
+  for _ in {1..120}; do curl -s -o /dev/null -X POST "$peer_url" -d '{}' && break; sleep 0.5; done
+  curl -s -o /dev/null -X POST "$peer_url" -d '{}' || { tail -n 20 "$bench_dir/peer.log" >&2; die "the tool endpoint did not start"; }
+  tool_body="{\"containerId\":\"$workspace\",\"contentType\":\"application/vnd.agience.http-tool+json\",\"title\":\"bench tool\",\"context\":{\"endpoint\":{\"url\":\"$peer_url\"}}}"
+  tool=$(api POST /artifacts "${json[@]}" "${auth[@]}" -d "$tool_body" | jq -er .id)
+  tool_input='{"q":"bench","n":1}'
+  [[ $(api POST "/artifacts/$tool/invoke" "${json[@]}" "${auth[@]}" -d "{\"input\":$tool_input}" | jq -er .status) == completed ]] ||
+    die "the bench tool's invoke did not complete"
+  cat >"$work_dir/direct.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$tool_input'
+wrk.headers["Content-Type"] = "application/json"
+$wrk_report
+LUA
+  cat >"$work_dir/invoke.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"input":$tool_input}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $token"
+$wrk_report
+LUA
+  log "Direct: POST $peer_url, $connections connections, ${seconds} s"
+  warm_wrk "$work_dir/direct.lua" "$peer_url"
+  run_wrk direct "$work_dir/direct.lua" "$peer_url"
+  r[direct]=$rps r[direct_p50]=$p50_ms r[direct_p99]=$p99_ms r[cpu_direct]=$cpu_summary
+  log "API: POST /artifacts/{tool}/invoke (sync), $connections connections, ${seconds} s"
+  warm_wrk "$work_dir/invoke.lua" "/artifacts/$tool/invoke"
+  run_wrk invoke "$work_dir/invoke.lua" "/artifacts/$tool/invoke"
+  r[invoke]=$rps r[invoke_p50]=$p50_ms r[invoke_p99]=$p99_ms r[cpu_invoke]=$cpu_summary
+  note_disturbance "API invoke"
+  # A 200 can carry a failed run: the bench counts them and fails on any.
+  failed_runs=$(psql -d "$db" -tAc "select count(*) from agentartifacts.mt_events where type = 'run_failed'")
+  (( failed_runs == 0 )) || die "invoke: $failed_runs runs failed (see $app_log)"
+  kill "$peer_pid" 2>/dev/null || true
+  peer_pid=""
+fi
+
 # --- 6. Commit (issue 3): one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows ---------
 # For each size, R times, alternating: a fresh collection and a workspace that targets it, N drafts created through the API,
 # then one timed commit (curl's time_total), then one timed raw INSERT … SELECT of N rows (psql's \timing). Before each
@@ -506,11 +559,18 @@ row read "${r[api_read]}" "${r[api_read_p50]} ms" "${r[api_read_p99]} ms" "${r[b
   "${r[base_read_p50]} ms" "${r[base_read_p99]} ms" "$(verdict "${r[api_read]}" "${r[base_read]}" $target_read)"
 printf '\nread through a viewer grant (issue 4): %s req/s, p50 %s ms, p99 %s ms; against the owner'"'"'s read: %s\n' \
   "${r[api_read_granted]}" "${r[api_read_granted_p50]}" "${r[api_read_granted_p99]}" "$(verdict "${r[api_read_granted]}" "${r[api_read]}" 0.90)"
+if [[ $invoke_phase == 1 ]]; then
+  printf '\ninvoke (issue 5): sync POST /artifacts/{id}/invoke of an http tool, against POSTing to its endpoint directly\n'
+  printf '  direct %s req/s, p50 %s ms, p99 %s ms; invoke %s req/s, p50 %s ms, p99 %s ms\n' "${r[direct]}" "${r[direct_p50]}" \
+    "${r[direct_p99]}" "${r[invoke]}" "${r[invoke_p50]}" "${r[invoke_p99]}"
+  awk -v d="${r[direct]}" -v i="${r[invoke]}" -v d50="${r[direct_p50]}" -v i50="${r[invoke_p50]}" -v d99="${r[direct_p99]}" -v i99="${r[invoke_p99]}" \
+    'BEGIN { printf "  invoke / direct %.2f× in req/s; invoke adds %.2f ms at p50 and %.2f ms at p99\n", i / d, i50 - d50, i99 - d99 }'
+fi
 printf '\nlatencies: API from wrk (--latency); pgbench p50/p99 from its per-transaction log (-l), average: create %s ms, read %s ms\n' \
   "${r[base_create_avg]}" "${r[base_read_avg]}"
 echo "where the CPU went (app = the service process; other = the rest of the machine, e.g. other users' processes):"
 for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgbench SELECT:cpu_base_read" "API read:cpu_api_read" \
-    "API read (granted):cpu_api_read_granted"; do
+    "API read (granted):cpu_api_read_granted" ${r[cpu_invoke]:+"direct call:cpu_direct" "API invoke:cpu_invoke"}; do
   printf '  %s\n' "${phase%%:*}"
   # shellcheck disable=SC2001
   sed 's/^/    /' <<<"${r[${phase#*:}]}"

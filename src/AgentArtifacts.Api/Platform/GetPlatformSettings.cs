@@ -5,10 +5,12 @@ namespace AgentArtifacts.Api.Platform;
 
 /// <summary>The settings in force, and who changed them last (null while they are all the configuration's).</summary>
 public sealed record PlatformSettingsResponse(bool RegistrationEnabled, int RateLimitPermitLimit, int RateLimitWindowSeconds, int TokenPermitLimit,
-    int AccessTokenLifetimeMinutes, int RefreshTokenLifetimeDays, long Version, Guid? UpdatedBy, DateTimeOffset? UpdatedAt)
+    int AccessTokenLifetimeMinutes, int RefreshTokenLifetimeDays, IReadOnlyList<string> EgressAllowedHosts, long Version, Guid? UpdatedBy,
+    DateTimeOffset? UpdatedAt)
 {
     public static PlatformSettingsResponse From(EffectivePlatformSettings s) => new(s.RegistrationEnabled, s.RateLimitPermitLimit,
-        s.RateLimitWindowSeconds, s.TokenPermitLimit, s.AccessTokenLifetimeMinutes, s.RefreshTokenLifetimeDays, s.Version, s.UpdatedBy, s.UpdatedAt);
+        s.RateLimitWindowSeconds, s.TokenPermitLimit, s.AccessTokenLifetimeMinutes, s.RefreshTokenLifetimeDays, s.EgressAllowedHosts, s.Version,
+        s.UpdatedBy, s.UpdatedAt);
 }
 
 public static class GetPlatformSettingsEndpoint

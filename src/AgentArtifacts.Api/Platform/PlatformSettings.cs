@@ -9,7 +9,8 @@ namespace AgentArtifacts.Api.Platform;
 // settings that change made (null = untouched), and Marten's user_name metadata says which admin made it.
 
 public sealed record PlatformSettingsChanged(Guid SettingsId, bool? RegistrationEnabled = null, int? RateLimitPermitLimit = null,
-    int? RateLimitWindowSeconds = null, int? TokenPermitLimit = null, int? AccessTokenLifetimeMinutes = null, int? RefreshTokenLifetimeDays = null);
+    int? RateLimitWindowSeconds = null, int? TokenPermitLimit = null, int? AccessTokenLifetimeMinutes = null, int? RefreshTokenLifetimeDays = null,
+    string[]? EgressAllowedHosts = null);
 
 /// <summary>
 /// The settings admins have chosen, as an inline snapshot of the settings stream. A null member was never set: the
@@ -28,6 +29,8 @@ public sealed class PlatformSettings
     public int? TokenPermitLimit { get; set; }
     public int? AccessTokenLifetimeMinutes { get; set; }
     public int? RefreshTokenLifetimeDays { get; set; }
+    /// <summary>Hosts invocations may reach even at private or loopback addresses (the egress policy's exceptions).</summary>
+    public string[]? EgressAllowedHosts { get; set; }
     public Guid UpdatedBy { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
@@ -47,6 +50,7 @@ public sealed class PlatformSettings
         TokenPermitLimit = c.TokenPermitLimit ?? TokenPermitLimit;
         AccessTokenLifetimeMinutes = c.AccessTokenLifetimeMinutes ?? AccessTokenLifetimeMinutes;
         RefreshTokenLifetimeDays = c.RefreshTokenLifetimeDays ?? RefreshTokenLifetimeDays;
+        EgressAllowedHosts = c.EgressAllowedHosts ?? EgressAllowedHosts;
         UpdatedBy = Guid.TryParse(e.UserName, out var actor) ? actor : Guid.Empty;
         UpdatedAt = e.Timestamp;
     }
@@ -54,7 +58,8 @@ public sealed class PlatformSettings
 
 /// <summary>The settings in force: what admins chose, else the configuration. <c>Version</c> is the settings stream's (0: never changed).</summary>
 public sealed record EffectivePlatformSettings(bool RegistrationEnabled, int RateLimitPermitLimit, int RateLimitWindowSeconds,
-    int TokenPermitLimit, int AccessTokenLifetimeMinutes, int RefreshTokenLifetimeDays, long Version, Guid? UpdatedBy, DateTimeOffset? UpdatedAt)
+    int TokenPermitLimit, int AccessTokenLifetimeMinutes, int RefreshTokenLifetimeDays, IReadOnlyList<string> EgressAllowedHosts, long Version,
+    Guid? UpdatedBy, DateTimeOffset? UpdatedAt)
 {
     public RateLimitOptions RateLimits { get; } = new()
     {
@@ -79,13 +84,14 @@ public sealed record EffectivePlatformSettings(bool RegistrationEnabled, int Rat
         stored?.TokenPermitLimit ?? defaults.RateLimits.TokenPermitLimit,
         stored?.AccessTokenLifetimeMinutes ?? defaults.Tokens.AccessTokenMinutes,
         stored?.RefreshTokenLifetimeDays ?? defaults.Tokens.RefreshTokenDays,
+        stored?.EgressAllowedHosts ?? defaults.EgressAllowedHosts,
         stored?.Version ?? 0,
         stored?.UpdatedBy,
         stored?.UpdatedAt);
 }
 
 /// <summary>The configuration values, which apply until an admin changes a setting.</summary>
-public sealed record PlatformDefaults(bool RegistrationEnabled, RateLimitOptions RateLimits, SigningKeyOptions Tokens);
+public sealed record PlatformDefaults(bool RegistrationEnabled, RateLimitOptions RateLimits, SigningKeyOptions Tokens, string[] EgressAllowedHosts);
 
 /// <summary>
 /// Every node's view of the settings: read from PostgreSQL at most once per <c>Platform:SettingsCacheSeconds</c> (5 s by
@@ -103,7 +109,8 @@ public sealed class PlatformSettingsCache(IDocumentStore store, IConfiguration c
 
     public TimeSpan MaxAge => _maxAge;
 
-    public PlatformDefaults Defaults => new(configuration.GetValue("Identity:RegistrationEnabled", true), rateLimits.CurrentValue, tokens.Value);
+    public PlatformDefaults Defaults => new(configuration.GetValue("Identity:RegistrationEnabled", true), rateLimits.CurrentValue, tokens.Value,
+        configuration.GetSection("Egress:AllowedHosts").Get<string[]>() ?? []);
 
     /// <summary>The settings in force; a database read only when this node's copy is older than <see cref="MaxAge"/>.</summary>
     public ValueTask<EffectivePlatformSettings> GetAsync(CancellationToken ct)

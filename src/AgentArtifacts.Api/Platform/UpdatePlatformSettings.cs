@@ -8,7 +8,7 @@ namespace AgentArtifacts.Api.Platform;
 
 /// <summary>Change platform settings. A partial body like PATCH /workspaces: absent (or null) fields stay as they are.</summary>
 public sealed record UpdatePlatformSettings(bool? RegistrationEnabled = null, int? RateLimitPermitLimit = null, int? RateLimitWindowSeconds = null,
-    int? TokenPermitLimit = null, int? AccessTokenLifetimeMinutes = null, int? RefreshTokenLifetimeDays = null)
+    int? TokenPermitLimit = null, int? AccessTokenLifetimeMinutes = null, int? RefreshTokenLifetimeDays = null, string[]? EgressAllowedHosts = null)
 {
     public const int MaxPermitLimit = 100_000_000;
     public const int MaxWindowSeconds = 86_400;
@@ -24,6 +24,10 @@ public sealed record UpdatePlatformSettings(bool? RegistrationEnabled = null, in
             // The key ring keeps retired keys published for the longest lifetime allowed here (SigningKeys).
             RuleFor(x => x.AccessTokenLifetimeMinutes).InclusiveBetween(1, tokens.Value.MaxAccessTokenMinutes);
             RuleFor(x => x.RefreshTokenLifetimeDays).InclusiveBetween(1, MaxRefreshTokenLifetimeDays);
+            RuleFor(x => x.EgressAllowedHosts).Must(h => h!.Length <= 100).When(x => x.EgressAllowedHosts is not null)
+                .WithMessage("At most 100 hosts.");
+            RuleForEach(x => x.EgressAllowedHosts).Must(h => Uri.CheckHostName(h) is not UriHostNameType.Unknown)
+                .WithMessage("Each entry is a host name or an IP address, as it appears in a URL (no scheme, port or path).");
         }
     }
 }
@@ -78,7 +82,8 @@ public static class UpdatePlatformSettingsEndpoint
             Changed(request.RateLimitWindowSeconds, current.RateLimitWindowSeconds),
             Changed(request.TokenPermitLimit, current.TokenPermitLimit),
             Changed(request.AccessTokenLifetimeMinutes, current.AccessTokenLifetimeMinutes),
-            Changed(request.RefreshTokenLifetimeDays, current.RefreshTokenLifetimeDays));
+            Changed(request.RefreshTokenLifetimeDays, current.RefreshTokenLifetimeDays),
+            request.EgressAllowedHosts is { } hosts && !hosts.SequenceEqual(current.EgressAllowedHosts, StringComparer.OrdinalIgnoreCase) ? hosts : null);
         return change == new PlatformSettingsChanged(PlatformSettings.StreamId) ? null : change;
     }
 }

@@ -94,11 +94,11 @@ public static class ExecuteRunHandler
             }
             catch (OperationCanceledException)
             {
-                // This host is stopping (or a sync run's caller went away). A queued run goes back to the durable store for
-                // the next host; a sync run has no one left to answer, so it ends here, marked as what happened.
+                // This host is stopping. A queued run goes back to the durable store for the next host; a sync run's caller
+                // is being cut off with it, so the run ends here, marked as what happened.
                 if (run.Mode != RunModes.Sync) throw new RunInterrupted(runId);
                 await RunJournal.AppendUnlessFinishedAsync(store, runId, run.CallerId,
-                    new RunFailed(runId, RunResult.Failed("interrupted", "The run stopped before it finished: the service is stopping or its caller disconnected.", 503).Error!), CancellationToken.None);
+                    new RunFailed(runId, RunResult.Failed("interrupted", "The service stopped while the run was executing.", 503).Error!), CancellationToken.None);
                 throw;
             }
             catch (Exception e) when (e is not OperationCanceledException)

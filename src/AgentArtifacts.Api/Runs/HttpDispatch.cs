@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentArtifacts.Api.Platform;
 using AgentArtifacts.Api.StoredSecrets;
 
 namespace AgentArtifacts.Api.Runs;
@@ -98,20 +99,24 @@ public sealed class EgressRefusedException(string message) : Exception(message);
 
 /// <summary>
 /// Outbound connections of invocations: private, loopback and link-local addresses are refused unless
-/// <c>Egress:AllowPrivateNetworks</c> is true. Checked on the address actually connected to, so DNS cannot swap it afterwards.
+/// <c>Egress:AllowPrivateNetworks</c> is true or the host is one of the platform settings' <c>egressAllowedHosts</c>. Checked on the address actually connected to, so DNS cannot swap it afterwards.
 /// </summary>
 public static class Egress
 {
     public static void AddEgress(this IServiceCollection services, IConfiguration configuration)
     {
         var allowPrivate = configuration.GetValue("Egress:AllowPrivateNetworks", false);
-        services.AddHttpClient(HttpDispatchHandler.Client).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        services.AddHttpClient(HttpDispatchHandler.Client).ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             ConnectCallback = async (context, ct) =>
             {
-                var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, ct);
-                var allowed = addresses.Where(a => allowPrivate || !IsPrivate(a)).ToArray();
+                var host = context.DnsEndPoint.Host;
+                var addresses = await Dns.GetHostAddressesAsync(host, ct);
+                // The platform's allowed hosts (admins' exceptions, e.g. an internal tool server) may be private.
+                var exempt = allowPrivate || (await provider.GetRequiredService<PlatformSettingsCache>().GetAsync(ct)).EgressAllowedHosts
+                    .Contains(host, StringComparer.OrdinalIgnoreCase);
+                var allowed = addresses.Where(a => exempt || !IsPrivate(a)).ToArray();
                 if (allowed.Length == 0)
                 {
                     throw new EgressRefusedException($"{context.DnsEndPoint.Host} resolves only to private or loopback addresses, which invocations may not reach.");

@@ -72,7 +72,9 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         }
         await session.SaveChangesAsync(ct);
 
-        if (request.Mode == RunModes.Sync && !awaitsApproval) await bus.InvokeAsync(new ExecuteRun(runId), ct);
+        // Not under the caller's token: a sync run was accepted when it was recorded, and runs to its end even if the
+        // caller goes away (its result stays at /runs/{id}). A stopping host still interrupts it (RunSignals).
+        if (request.Mode == RunModes.Sync && !awaitsApproval) await bus.InvokeAsync(new ExecuteRun(runId), CancellationToken.None);
         return new RunLaunch(runId, awaitsApproval, null);
     }
 

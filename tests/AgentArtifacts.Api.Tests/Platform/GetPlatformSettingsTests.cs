@@ -18,7 +18,7 @@ public sealed class GetPlatformSettingsTests(ApiFixture fixture) : ApiTest(fixtu
         response.Headers.ETag!.Tag.ShouldBe("\"0\"");
         var body = await response.Json();
         body.Select(p => p.Key).ShouldBe(["registrationEnabled", "rateLimitPermitLimit", "rateLimitWindowSeconds", "tokenPermitLimit",
-            "accessTokenLifetimeMinutes", "refreshTokenLifetimeDays", "version", "updatedBy", "updatedAt"], ignoreOrder: true);
+            "accessTokenLifetimeMinutes", "refreshTokenLifetimeDays", "egressAllowedHosts", "version", "updatedBy", "updatedAt"], ignoreOrder: true);
         body["registrationEnabled"]!.GetValue<bool>().ShouldBeTrue();
         // ServiceHost configures the limits; the rest are the option classes' defaults.
         body["rateLimitPermitLimit"]!.GetValue<int>().ShouldBe(1_000_000);
@@ -26,6 +26,7 @@ public sealed class GetPlatformSettingsTests(ApiFixture fixture) : ApiTest(fixtu
         body["tokenPermitLimit"]!.GetValue<int>().ShouldBe(1_000_000);
         body["accessTokenLifetimeMinutes"]!.GetValue<int>().ShouldBe(60);
         body["refreshTokenLifetimeDays"]!.GetValue<int>().ShouldBe(30);
+        body["egressAllowedHosts"]!.AsArray().ShouldBeEmpty();
         body["version"]!.GetValue<long>().ShouldBe(0);
         body["updatedBy"].ShouldBeNull();
     }

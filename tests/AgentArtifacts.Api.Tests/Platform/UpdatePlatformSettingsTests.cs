@@ -211,11 +211,13 @@ public sealed class UpdatePlatformSettingsTests(ApiFixture fixture) : ApiTest(fi
     [Fact]
     public void the_decision_records_only_the_fields_whose_value_changes()
     {
-        var current = EffectivePlatformSettings.From(null, new PlatformDefaults(true, new(), new SigningKeyOptions()));
+        var current = EffectivePlatformSettings.From(null, new PlatformDefaults(true, new(), new SigningKeyOptions(), ["tools.internal"]));
 
         UpdatePlatformSettingsEndpoint.Decide(current, new UpdatePlatformSettings()).ShouldBeNull();
         UpdatePlatformSettingsEndpoint.Decide(current, new UpdatePlatformSettings(RegistrationEnabled: true, RateLimitWindowSeconds: 60)).ShouldBeNull();
         UpdatePlatformSettingsEndpoint.Decide(current, new UpdatePlatformSettings(RegistrationEnabled: true, TokenPermitLimit: 5))
             .ShouldBe(new PlatformSettingsChanged(PlatformSettings.StreamId, TokenPermitLimit: 5));
+        UpdatePlatformSettingsEndpoint.Decide(current, new UpdatePlatformSettings(EgressAllowedHosts: ["TOOLS.internal"])).ShouldBeNull();
+        UpdatePlatformSettingsEndpoint.Decide(current, new UpdatePlatformSettings(EgressAllowedHosts: []))!.EgressAllowedHosts.ShouldBe([]);
     }
 }

@@ -135,5 +135,15 @@ public sealed class EgressPolicyTests : IAsyncLifetime
         run["status"]!.GetValue<string>().ShouldBe("failed");
         run["error"]!["code"]!.GetValue<string>().ShouldBe("egress_refused");
         peer.Calls.ShouldBe(0);
+
+        // A platform admin (Ada, the first user) lets invocations reach this one host: the same tool now runs.
+        var allowed = await ada.SendJson(HttpMethod.Patch, "/platform/settings", new { egressAllowedHosts = new[] { "127.0.0.1" } });
+        allowed.StatusCode.ShouldBe(HttpStatusCode.OK, await allowed.Content.ReadAsStringAsync());
+        (await allowed.Json())["egressAllowedHosts"]!.AsArray().Select(h => h!.GetValue<string>()).ShouldBe(["127.0.0.1"]);
+        var again = await (await ada.PostJson($"/artifacts/{tool}/invoke", new { input = 2 })).Json();
+        again["status"]!.GetValue<string>().ShouldBe("completed", again.ToJsonString());
+        peer.Calls.ShouldBe(1);
+        (await (await ada.SendJson(HttpMethod.Patch, "/platform/settings", new { egressAllowedHosts = new[] { "http://x/" } })).ProblemCode())
+            .ShouldBe("validation_failed");
     }
 }
