@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Marten;
+using Marten.Linq.MatchesSql;
 using Wolverine;
 using Wolverine.Attributes;
 using Wolverine.ErrorHandling;
@@ -8,8 +9,19 @@ using AgentArtifacts.Api.Types;
 
 namespace AgentArtifacts.Api.Runs;
 
-/// <summary>Execute a recorded run: sent to a durable local queue (async, streaming, approved runs) or invoked inline (sync).</summary>
-public sealed record ExecuteRun(Guid RunId);
+/// <summary>
+/// Execute a recorded run: sent to a durable local queue (async, streaming, approved runs) or invoked inline (sync). Inline,
+/// the launcher hands over the artifact it has just authorized and says that it recorded the first attempt's start in the
+/// run's first transaction (neither is serialized): a read and a commit saved on the path most invocations take.
+/// </summary>
+public sealed record ExecuteRun(Guid RunId)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Artifact? Artifact { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool FirstAttemptStarted { get; init; }
+}
 
 /// <summary>The host stopped during a queued run: the message is scheduled again, in PostgreSQL, for whichever host runs next.</summary>
 public sealed class RunInterrupted(Guid runId) : Exception($"Run {runId}: interrupted by the host stopping; scheduled again.");
@@ -61,12 +73,12 @@ public static class ExecuteRunHandler
     {
         var runId = message.RunId;
         await using var session = store.LightweightSession();
-        var run = await session.LoadAsync<Run>(runId, ct);
+        var (run, artifact) = await LoadAsync(session, message, ct);
         if (run is null || run.IsFinished || run.Status == RunStatus.AwaitingApproval) return;
 
-        var artifact = await ArtifactAsInvokedAsync(session, run, ct);
         var declaration = artifact is null ? null : types.Resolve(artifact.ContentType).Operations[run.Operation] as JsonObject;
-        var attempt = Math.Max(run.Attempts + 1, envelope.Attempts);
+        var recorded = message.FirstAttemptStarted && envelope.Attempts <= 1;
+        var attempt = recorded ? 1 : Math.Max(run.Attempts + 1, envelope.Attempts);
         session.LastModifiedBy = run.CallerId.ToString();
         if (artifact is null || declaration is null || run.Caller is null
             || DispatchKinds.MessageFor(run.Kind, new RunContext(runId, artifact, run.Operation, declaration, run.Input, run.Caller)) is not { } dispatch)
@@ -77,8 +89,12 @@ public static class ExecuteRunHandler
             return;
         }
 
-        RunJournal.Append(session, runId, new RunStarted(runId, attempt));
-        await session.SaveChangesAsync(ct);
+        if (!recorded)
+        {
+            RunJournal.Append(session, runId, new RunStarted(runId, attempt));
+            await session.SaveChangesAsync(ct);
+        }
+        var started = run.Version + (recorded ? 0 : 1);  // the stream's version now, unless a cancel or the dispatch's own events follow
 
         RunResult result;
         using (var running = signals.Running(runId, ct))
@@ -117,13 +133,31 @@ public static class ExecuteRunHandler
             { Error: { } error } => new RunFailed(runId, error),
             _ => new RunCompleted(runId, result.Output),
         };
-        if (!await RunJournal.AppendUnlessFinishedAsync(store, runId, run.CallerId, end, ct)) return;
+        if (!await RunJournal.AppendAtAsync(store, runId, started, run.CallerId, end, ct)) return;
         if (retry) throw new TransientRunFailure(runId);
     }
 
-    /// <summary>The artifact at the version the run was requested against (its snapshot when nothing changed since).</summary>
-    private static async Task<Artifact?> ArtifactAsInvokedAsync(IDocumentSession session, Run run, CancellationToken ct) =>
-        await session.LoadAsync<Artifact>(run.ArtifactId, ct) is { } head && head.Version == run.ArtifactVersion
-            ? head
-            : await session.Events.AggregateStreamAsync<Artifact>(run.ArtifactId, run.ArtifactVersion, token: ct);
+    /// <summary>
+    /// The run, and the artifact at the version the run was requested against: the one handed over, else its snapshot
+    /// (read in the same round trip as the run) when nothing changed since, else replayed to that version.
+    /// </summary>
+    private static async Task<(Run? Run, Artifact? Artifact)> LoadAsync(IDocumentSession session, ExecuteRun message, CancellationToken ct)
+    {
+        Run? run;
+        Artifact? head = message.Artifact;
+        if (head is null)
+        {
+            var batch = session.CreateBatchQuery();
+            var loadingRun = batch.Load<Run>(message.RunId);
+            var loadingHead = batch.Query<Artifact>().Where(a => a.MatchesSql(
+                $"d.id = (select CAST(r.data ->> 'ArtifactId' as uuid) from {session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_run r where r.id = ?)",
+                message.RunId)).SingleOrDefault();
+            await batch.Execute(ct);
+            (run, head) = (await loadingRun, await loadingHead);
+        }
+        else run = await session.LoadAsync<Run>(message.RunId, ct);
+        if (run is null || head?.Id != run.ArtifactId) return (run, null);
+        return (run, head.Version == run.ArtifactVersion ? head
+            : await session.Events.AggregateStreamAsync<Artifact>(run.ArtifactId, run.ArtifactVersion, token: ct));
+    }
 }

@@ -56,9 +56,13 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         }
 
         var runId = Guid.CreateVersion7();
-        session.Events.StartStream<Run>(runId, new RunRequested(runId, artifact!.Id, artifact.Version, request.Operation, kind, request.Input,
-            request.Mode, caller, request.ParentRunId));
-        var awaitsApproval = RequiresApproval(artifact, declaration);
+        var awaitsApproval = RequiresApproval(artifact!, declaration);
+        var runsNow = request.Mode == RunModes.Sync && !awaitsApproval;
+        var requested = new RunRequested(runId, artifact!.Id, artifact.Version, request.Operation, kind, request.Input, request.Mode, caller,
+            request.ParentRunId);
+        // A sync run starts in the transaction that records it; the others start when their message is handled.
+        if (runsNow) session.Events.StartStream<Run>(runId, requested, new RunStarted(runId, 1));
+        else session.Events.StartStream<Run>(runId, requested);
         if (awaitsApproval)
         {
             var approvalId = Guid.CreateVersion7();
@@ -74,7 +78,7 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
 
         // Not under the caller's token: a sync run was accepted when it was recorded, and runs to its end even if the
         // caller goes away (its result stays at /runs/{id}). A stopping host still interrupts it (RunSignals).
-        if (request.Mode == RunModes.Sync && !awaitsApproval) await bus.InvokeAsync(new ExecuteRun(runId), CancellationToken.None);
+        if (runsNow) await bus.InvokeAsync(new ExecuteRun(runId) { Artifact = artifact, FirstAttemptStarted = true }, CancellationToken.None);
         return new RunLaunch(runId, awaitsApproval, null);
     }
 

@@ -26,6 +26,29 @@ public static class RunJournal
     public static void NotifyCancel(IDocumentSession session, Guid runId) => Notify(session, RunSignals.CancelPrefix + runId);
 
     /// <summary>
+    /// Appends the event as the stream's next after <paramref name="version"/> (one round trip); when something else was
+    /// appended meanwhile (a cancel, the dispatch's own events), decides again as <see cref="AppendUnlessFinishedAsync"/>.
+    /// </summary>
+    public static async Task<bool> AppendAtAsync(IDocumentStore store, Guid runId, long version, Guid actor, object @event, CancellationToken ct)
+    {
+        await using (var session = store.LightweightSession())
+        {
+            session.LastModifiedBy = actor.ToString();
+            session.Events.Append(runId, version + 1, @event);
+            Notify(session, runId);
+            try
+            {
+                await session.SaveChangesAsync(ct);
+                return true;
+            }
+            catch (Exception e) when (Concurrency.IsConflict(e))
+            {
+            }
+        }
+        return await AppendUnlessFinishedAsync(store, runId, actor, @event, ct);
+    }
+
+    /// <summary>
     /// Appends the event unless the run has finished meanwhile (a cancel won the race): the check and the append are one
     /// optimistic write, retried when another writer got in between. False when the run had finished.
     /// </summary>
