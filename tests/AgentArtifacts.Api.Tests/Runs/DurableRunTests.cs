@@ -24,7 +24,7 @@ public sealed class DurableRunTests : IAsyncLifetime
         var first = ServiceHost.Start(_database.ConnectionString);
         try
         {
-            token = await RegisterAsync(first);
+            token = await IsolatedHostTest.RegisterAdaAsync(first);
             using var ada = first.NewClient(token);
             var workspace = (await (await ada.PostJson("/workspaces", new { title = "W" })).Json())["id"]!.GetValue<Guid>();
             var tool = (await (await ada.PostJson("/artifacts", new { containerId = workspace, contentType = "application/vnd.agience.http-tool+json",
@@ -53,16 +53,5 @@ public sealed class DurableRunTests : IAsyncLifetime
         var names = await second.Store.RunEventNamesAsync(runId);
         names.Where(n => n != "run_attempt_failed").ShouldBe(["run_requested", "run_started", "run_started", "run_completed"]);
         peer.Calls.ShouldBe(2);
-    }
-
-    private static async Task<string> RegisterAsync(ServiceHost host)
-    {
-        using var anonymous = host.NewClient();
-        (await anonymous.PostJson("/auth/register", new { email = "ada@example.com", password = "correct horse battery", name = "Ada" })).EnsureSuccessStatusCode();
-        var token = await (await anonymous.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "password", ["username"] = "ada@example.com", ["password"] = "correct horse battery",
-        }))).Json();
-        return token["access_token"]!.GetValue<string>();
     }
 }

@@ -98,34 +98,14 @@ public sealed class InvokeArtifactTests(ApiFixture fixture) : ApiTest(fixture), 
 }
 
 /// <summary>With the default egress policy, invocations may not reach private or loopback addresses.</summary>
-public sealed class EgressPolicyTests : IAsyncLifetime
+public sealed class EgressPolicyTests() : IsolatedHostTest(new Dictionary<string, string?> { ["Egress:AllowPrivateNetworks"] = "false" })
 {
-    private TestDatabase _database = null!;
-    private ServiceHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.StartAsync();
-        _host = ServiceHost.Start(_database.ConnectionString, new Dictionary<string, string?> { ["Egress:AllowPrivateNetworks"] = "false" });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _database.DisposeAsync();
-    }
 
     [Fact]
     public async Task a_loopback_endpoint_is_refused_and_never_called()
     {
         await using var peer = await HttpPeer.StartAsync();
-        using var anonymous = _host.NewClient();
-        (await anonymous.PostJson("/auth/register", new { email = "ada@example.com", password = "correct horse battery", name = "Ada" })).EnsureSuccessStatusCode();
-        var token = await (await anonymous.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "password", ["username"] = "ada@example.com", ["password"] = "correct horse battery",
-        }))).Json();
-        using var ada = _host.NewClient(token["access_token"]!.GetValue<string>());
+        using var ada = await AdaAsync();
         var workspace = (await (await ada.PostJson("/workspaces", new { title = "W" })).Json())["id"]!.GetValue<Guid>();
         var tool = (await (await ada.PostJson("/artifacts", new { containerId = workspace, contentType = "application/vnd.agience.http-tool+json",
             title = "Local", context = new { endpoint = new { url = peer.Url("/echo").ToString() } } })).Json())["id"]!.GetValue<Guid>();

@@ -214,34 +214,14 @@ public sealed class McpToolTests(ApiFixture fixture) : ApiTest(fixture), IAsyncL
 }
 
 /// <summary>The MCP client goes through the egress policy: with the default policy a loopback MCP server is never reached.</summary>
-public sealed class McpEgressPolicyTests : IAsyncLifetime
+public sealed class McpEgressPolicyTests() : IsolatedHostTest(new Dictionary<string, string?> { ["Egress:AllowPrivateNetworks"] = "false" })
 {
-    private TestDatabase _database = null!;
-    private ServiceHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.StartAsync();
-        _host = ServiceHost.Start(_database.ConnectionString, new Dictionary<string, string?> { ["Egress:AllowPrivateNetworks"] = "false" });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _database.DisposeAsync();
-    }
 
     [Fact]
     public async Task a_loopback_mcp_server_is_refused_and_never_called()
     {
         await using var peer = await McpPeer.StartAsync();
-        using var anonymous = _host.NewClient();
-        (await anonymous.PostJson("/auth/register", new { email = "ada@example.com", password = "correct horse battery", name = "Ada" })).EnsureSuccessStatusCode();
-        var token = await (await anonymous.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "password", ["username"] = "ada@example.com", ["password"] = "correct horse battery",
-        }))).Json();
-        using var ada = _host.NewClient(token["access_token"]!.GetValue<string>());
+        using var ada = await AdaAsync();
         var workspace = (await (await ada.PostJson("/workspaces", new { title = "W" })).Json())["id"]!.GetValue<Guid>();
         var server = (await (await ada.PostJson("/artifacts", new { containerId = workspace, contentType = "application/vnd.agience.mcp-server+json",
             title = "Local", context = new { transport = new { type = "http", url = peer.Url.ToString() } } })).Json())["id"]!.GetValue<Guid>();

@@ -145,34 +145,14 @@ public sealed class SecretHeaderTests(ApiFixture fixture) : ApiTest(fixture), IA
 }
 
 /// <summary>Without an encryption key (allowed in Development only), secrets cannot be created or used: 503 / <c>secrets_unavailable</c>.</summary>
-public sealed class SecretsUnavailableTests : IAsyncLifetime
+public sealed class SecretsUnavailableTests() : IsolatedHostTest(new Dictionary<string, string?> { ["Secrets:EncryptionKey"] = "" })
 {
-    private TestDatabase _database = null!;
-    private ServiceHost _host = null!;
-
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.StartAsync();
-        _host = ServiceHost.Start(_database.ConnectionString, new Dictionary<string, string?> { ["Secrets:EncryptionKey"] = "" });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _database.DisposeAsync();
-    }
 
     [Fact]
     public async Task creating_is_503_and_an_invocation_that_references_a_secret_fails()
     {
         await using var peer = await HttpPeer.StartAsync();
-        using var anonymous = _host.NewClient();
-        (await anonymous.PostJson("/auth/register", new { email = "ada@example.com", password = "correct horse battery", name = "Ada" })).EnsureSuccessStatusCode();
-        var token = await (await anonymous.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "password", ["username"] = "ada@example.com", ["password"] = "correct horse battery",
-        }))).Json();
-        using var ada = _host.NewClient(token["access_token"]!.GetValue<string>());
+        using var ada = await AdaAsync();
 
         var create = await ada.PostJson("/secrets", new { name = "TOKEN", value = "v" });
 
