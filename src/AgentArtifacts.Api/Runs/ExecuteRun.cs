@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Marten;
 using Marten.Linq.MatchesSql;
 using Wolverine;
@@ -16,10 +17,10 @@ namespace AgentArtifacts.Api.Runs;
 /// </summary>
 public sealed record ExecuteRun(Guid RunId)
 {
-    [System.Text.Json.Serialization.JsonIgnore]
+    [JsonIgnore]
     public Artifact? Artifact { get; init; }
 
-    [System.Text.Json.Serialization.JsonIgnore]
+    [JsonIgnore]
     public bool FirstAttemptStarted { get; init; }
 }
 
@@ -51,7 +52,6 @@ public static class RunsSetup
         Egress.AddEgress(builder.Services, configuration);
     }
 
-
     /// <summary>The pauses between attempts, <c>Runs:RetryDelaysMs</c> (default 1 s, 5 s, 30 s): three retries, four attempts.</summary>
     public static TimeSpan[] Delays(IConfiguration configuration) =>
         (configuration.GetSection("Runs:RetryDelaysMs").Get<int[]>() is { Length: > 0 } ms ? ms : [1000, 5000, 30000])
@@ -64,8 +64,8 @@ public static class ExecuteRunHandler
     /// One attempt of a run. Does nothing for a run that has finished, was cancelled, or awaits an approval (a redelivered
     /// message after a crash finds the run as it was left). Records <see cref="RunStarted"/>, dispatches to the kind's handler
     /// under a token its cancel route can trip, and records the end; a transient failure with attempts left is recorded as
-    /// <see cref="RunAttemptFailed"/> and thrown, so the retry policy runs the next attempt. A stopping host throws too,
-    /// leaving the message in the durable inbox for the next host.
+    /// <see cref="RunAttemptFailed"/> and thrown, so the retry policy runs the next attempt. A stopping host throws
+    /// <see cref="RunInterrupted"/>, which schedules the message again in PostgreSQL for the next host.
     /// </summary>
     [MessageTimeout(3600)]
     public static async Task Handle(ExecuteRun message, Envelope envelope, IDocumentStore store, TypeRegistry types, IMessageBus bus,
