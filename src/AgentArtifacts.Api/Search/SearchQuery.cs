@@ -96,6 +96,7 @@ public sealed record DateFilter(DateField Field, DateTimeOffset? From, DateTimeO
 internal static partial class SearchQueryParser
 {
     private static readonly string[] FilterNames = ["type", "tag", "state", "container", "created", "updated"];
+    private const char NoSign = ' ';
 
     // One scanned term: its position, its sign, and what it is (null when sanitizing left nothing to search for).
     private sealed record Token(int Position, bool IsOr, char Sign, SearchTerm? Term);
@@ -174,7 +175,8 @@ internal static partial class SearchQueryParser
         public SearchQueryError? Next(out Token token)
         {
             var start = _at;
-            var sign = text[_at] is '-' or '+' && _at + 1 < text.Length && !char.IsWhiteSpace(text[_at + 1]) ? text[_at++] : ' ';
+            // A sign binds to what follows it; a lone "-" is punctuation, dropped like any other.
+            var sign = text[_at] is '-' or '+' && _at + 1 < text.Length && !char.IsWhiteSpace(text[_at + 1]) ? text[_at++] : NoSign;
 
             if (text[_at] == '"')
             {
@@ -185,7 +187,7 @@ internal static partial class SearchQueryParser
 
             var word = ReadWord();
             token = new Token(start, false, sign, null);
-            if (sign == ' ' && word == "OR")
+            if (sign == NoSign && word == "OR")
             {
                 token = token with { IsOr = true };
                 return null;
@@ -194,7 +196,7 @@ internal static partial class SearchQueryParser
             var colon = word.IndexOf(':');
             if (colon > 0 && FilterNames.Contains(word[..colon], StringComparer.OrdinalIgnoreCase))
             {
-                var valueStart = start + (sign == ' ' ? 0 : 1) + colon + 1;
+                var valueStart = start + (sign == NoSign ? 0 : 1) + colon + 1;
                 var value = word[(colon + 1)..];
                 if (value.Length == 0 && _at < text.Length && text[_at] == '"')
                 {

@@ -193,6 +193,10 @@ public sealed class SearchSqlTests(SearchCorpus corpus) : IClassFixture<SearchCo
         Should.Throw<ArgumentException>(() => SearchSql.Translate(query, "english'); drop table x; --"));
     }
 
+    [Fact]
+    public void most_hostile_inputs_parse_so_their_sql_is_run() =>
+        SearchQueryTests.Hostile.Count(h => SearchQuery.Parse(h).Succeeded).ShouldBeGreaterThan(SearchQueryTests.Hostile.Length / 2);
+
     [Theory]
     [MemberData(nameof(SearchQueryTests.HostileCases), MemberType = typeof(SearchQueryTests))]
     public async Task hostile_input_never_produces_invalid_sql(int index)
