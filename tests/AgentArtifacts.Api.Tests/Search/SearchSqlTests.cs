@@ -57,7 +57,8 @@ public sealed class SearchCorpus : IAsyncLifetime
         }
 
         var vector = SearchSql.Vector("title", "array_to_string(tags, ' ') || ' ' || coalesce(description, '')", "coalesce(content, '') || ' ' || context::text");
-        await using var update = DataSource.CreateCommand($"update search_test set search_vector = {vector}");
+        await using var update = DataSource.CreateCommand($"update search_test set search_vector = {vector}; " +
+            "create index on search_test using gin (search_vector); create index on search_test using gin (tags)");
         await update.ExecuteNonQueryAsync();
     }
 
@@ -171,6 +172,24 @@ public sealed class SearchSqlTests(SearchCorpus corpus) : IClassFixture<SearchCo
         var hits = await corpus.SearchAsync("recipe OR file", "id > $1 and id < $2", 8, 12);
 
         hits.Select(h => h.Id).Order().ShouldBe([9, 11]);
+    }
+
+    [Theory]
+    [InlineData("recipe OR nightly -\"boil pasta\"", "search_test_search_vector_idx")]
+    [InlineData("tag:cooking", "search_test_tags_idx")]
+    public async Task words_phrases_exclusions_and_tags_are_answered_from_gin_indexes(string query, string index)
+    {
+        var predicate = SearchSql.Translate(SearchQuery.Parse(query).Query!);
+        await using var connection = await corpus.DataSource.OpenConnectionAsync();
+        await using (var noScans = new NpgsqlCommand("set enable_seqscan = off", connection)) await noScans.ExecuteNonQueryAsync();
+        await using var explain = new NpgsqlCommand($"explain select id from search_test where {predicate.Where}", connection);
+        foreach (var value in predicate.Parameters) explain.Parameters.Add(new NpgsqlParameter { Value = value });
+
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) plan.Add(reader.GetString(0));
+
+        string.Join("\n", plan).ShouldContain($"Bitmap Index Scan on {index}");
     }
 
     [Fact]
