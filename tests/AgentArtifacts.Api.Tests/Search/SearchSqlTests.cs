@@ -1,0 +1,228 @@
+using AgentArtifacts.Api.Search;
+using AgentArtifacts.Api.Tests.Infrastructure;
+using Npgsql;
+using Shouldly;
+using Xunit;
+
+namespace AgentArtifacts.Api.Tests.Search;
+
+/// <summary>A designed corpus in a table shaped like the search table, holding the vector <see cref="SearchSql.Vector"/> builds.</summary>
+public sealed class SearchCorpus : IAsyncLifetime
+{
+    public static readonly Guid ContainerA = Guid.Parse("aaaaaaaa-0000-0000-0000-000000000001");
+    public static readonly Guid ContainerB = Guid.Parse("bbbbbbbb-0000-0000-0000-000000000002");
+
+    private sealed record Row(int Id, string Title, string? Description, string[] Tags, string? Content, string Context, string ContentType,
+        string State, Guid? ContainerId, string Created, string? Updated = null);
+
+    private static readonly Row[] Rows =
+    [
+        new(1, "Nightly build", null, ["ci", "build"], "We run the pipeline every night", "{}", "text/markdown", "committed", ContainerA, "2026-01-05", "2026-02-01"),
+        new(2, "Weather tool", "Calls the weather API", ["tools"], null, """{"endpoint": {"url": "https://weather.example"}, "summary": "forecast lookups"}""",
+            "application/vnd.agience.http-tool+json", "draft", ContainerA, "2025-12-20", "2026-01-10"),
+        new(3, "Machine learning notes", null, ["machine learning", "notes"], "Gradient descent and back propagation", "{}", "text/markdown", "committed",
+            ContainerB, "2026-02-10"),
+        new(4, "Deep thoughts", null, [], "The machine is learning slowly", "{}", "text/markdown", "draft", ContainerB, "2026-02-11"),
+        new(5, "Sales report", null, ["finance"], "Quarterly sales figures", "{}", "application/json", "archived", ContainerB, "2025-11-01", "2026-01-15"),
+        new(6, "Was ist das?", null, [], "Ein kurzer Text über Häuser", "{}", "text/plain", "draft", ContainerA, "2026-01-20"),
+        new(7, "東京 tower", null, ["travel"], "Привет мир 🎉", "{}", "text/plain", "committed", null, "2026-01-21"),
+        new(8, "Pasta recipe", null, ["cooking"], "Boil water, add pasta", "{}", "text/markdown", "committed", ContainerB, "2026-03-01"),
+        new(9, "Pizza recipe", null, ["cooking"], "Bake the dough; notes from grandma", "{}", "text/markdown", "committed", ContainerB, "2026-03-02"),
+        new(10, "O'Reilly & Sons: a C++ guide", null, ["books"], "pointers & references", "{}", "text/x_y", "committed", ContainerA, "2026-01-01"),
+        new(11, "Config file", null, [], "settings for the service", """{"format": "yaml"}""", "application/json", "committed", ContainerA, "2026-01-02"),
+        new(12, "Another file", null, [], "nothing special", "{}", "text/xay", "committed", ContainerA, "2026-01-03"),
+    ];
+
+    private TestDatabase _database = null!;
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.StartAsync();
+        DataSource = NpgsqlDataSource.Create(_database.ConnectionString);
+        await using (var create = DataSource.CreateCommand("""
+            create table search_test (id int primary key, title text not null, description text, tags text[] not null, content text,
+              context jsonb not null, content_type text not null, state text not null, container_id uuid, created_at timestamptz not null,
+              updated_at timestamptz not null, search_vector tsvector)
+            """))
+            await create.ExecuteNonQueryAsync();
+
+        foreach (var row in Rows)
+        {
+            await using var insert = DataSource.CreateCommand("insert into search_test values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)");
+            foreach (var value in new object?[] { row.Id, row.Title, row.Description, row.Tags, row.Content, row.Context, row.ContentType, row.State,
+                         row.ContainerId, At(row.Created), At(row.Updated ?? row.Created) })
+                insert.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var vector = SearchSql.Vector("title", "array_to_string(tags, ' ') || ' ' || coalesce(description, '')", "coalesce(content, '') || ' ' || context::text");
+        await using var update = DataSource.CreateCommand($"update search_test set search_vector = {vector}; " +
+            "create index on search_test using gin (search_vector); create index on search_test using gin (tags)");
+        await update.ExecuteNonQueryAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await DataSource.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    private static DateTimeOffset At(string date) => DateTimeOffset.Parse(date + "T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The ids the query finds, best first (rank, then id), with each hit's content headline.</summary>
+    public async Task<List<(int Id, string? Headline)>> SearchAsync(string text, string where = "true", params object[] callerParameters)
+    {
+        var parsed = SearchQuery.Parse(text);
+        parsed.Error.ShouldBeNull($"'{text}' should parse");
+        var predicate = SearchSql.Translate(parsed.Query!, firstParameter: callerParameters.Length + 1);
+        var headline = predicate.Match is null ? "null" : $"ts_headline('english', coalesce(content, ''), {predicate.Match})";
+        var order = predicate.Match is null ? "id" : $"ts_rank_cd(search_vector, {predicate.Match}) desc, id";
+        await using var command = DataSource.CreateCommand(
+            $"select id, {headline} from search_test where {where} and {predicate.Where} order by {order}");
+        foreach (var value in callerParameters.Concat(predicate.Parameters)) command.Parameters.Add(new NpgsqlParameter { Value = value });
+
+        var hits = new List<(int, string?)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) hits.Add((reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+        return hits;
+    }
+}
+
+/// <summary>The translated SQL, run against PostgreSQL: each construct finds what it should, and hostile input stays valid SQL.</summary>
+public sealed class SearchSqlTests(SearchCorpus corpus) : IClassFixture<SearchCorpus>
+{
+    private async Task<int[]> Ids(string query) => (await corpus.SearchAsync(query)).Select(h => h.Id).Order().ToArray();
+
+    [Theory]
+    [InlineData("recipe", new[] { 8, 9 })]
+    [InlineData("pasta recipe", new[] { 8 })]
+    [InlineData("+pasta +recipe", new[] { 8 })]
+    [InlineData("forecast", new[] { 2 })]
+    [InlineData("O'Reilly", new[] { 10 })]
+    [InlineData("C++ guide", new[] { 10 })]
+    [InlineData("machine learning", new[] { 3, 4 })]
+    [InlineData("\"machine learning\"", new[] { 3 })]
+    [InlineData("\"learning machine\"", new int[0])]
+    [InlineData("\"recipe pasta\"", new int[0])]
+    public async Task words_must_all_match_and_phrases_match_in_order(string query, int[] expected) => (await Ids(query)).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("recipe -pasta", new[] { 9 })]
+    [InlineData("recipe -\"pasta recipe\"", new[] { 9 })]
+    [InlineData("recipe -\"boil pasta\"", new[] { 8, 9 })]
+    [InlineData("pasta OR pizza", new[] { 8, 9 })]
+    [InlineData("sales OR weather", new[] { 2, 5 })]
+    [InlineData("recipe pasta OR nightly", new[] { 8 })]
+    [InlineData("nightly OR \"pizza recipe\"", new[] { 1, 9 })]
+    public async Task exclusion_and_or(string query, int[] expected) => (await Ids(query)).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("type:text/markdown", new[] { 1, 3, 4, 8, 9 })]
+    [InlineData("type:TEXT/PLAIN", new[] { 6, 7 })]
+    [InlineData("type:application/*", new[] { 2, 5, 11 })]
+    [InlineData("type:*/json", new[] { 5, 11 })]
+    [InlineData("type:application/vnd.agience.*+json", new[] { 2 })]
+    [InlineData("type:text/x_*", new[] { 10 })]
+    [InlineData("type:text/x_y", new[] { 10 })]
+    [InlineData("tag:cooking", new[] { 8, 9 })]
+    [InlineData("tag:\"machine learning\"", new[] { 3 })]
+    [InlineData("tag:machine", new int[0])]
+    [InlineData("recipe -tag:cooking", new int[0])]
+    [InlineData("state:draft", new[] { 2, 4, 6 })]
+    [InlineData("state:archived", new[] { 5 })]
+    [InlineData("report -state:committed", new[] { 5 })]
+    [InlineData("container:aaaaaaaa-0000-0000-0000-000000000001", new[] { 1, 2, 6, 10, 11, 12 })]
+    [InlineData("tower -container:bbbbbbbb-0000-0000-0000-000000000002", new[] { 7 })]
+    [InlineData("created:>=2026-03-01", new[] { 8, 9 })]
+    [InlineData("created:<2026-01-01", new[] { 2, 5 })]
+    [InlineData("created:2026-01-20", new[] { 6 })]
+    [InlineData("created:>2026-03-01", new[] { 9 })]
+    [InlineData("created:<=2026-01-02 -file", new[] { 2, 5, 10 })]
+    [InlineData("updated:>2026-02-01", new[] { 3, 4, 8, 9 })]
+    [InlineData("updated:>=2026-01-31T23:00:00Z updated:<2026-02-10", new[] { 1 })]
+    [InlineData("recipe tag:cooking type:text/* state:committed created:>2026-01-01", new[] { 8, 9 })]
+    public async Task each_filter(string query, int[] expected) => (await Ids(query)).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("running", new[] { 1 })]
+    [InlineData("pipelines", new[] { 1 })]
+    [InlineData("was", new[] { 6 })]
+    [InlineData("\"was ist das\"", new[] { 6 })]
+    [InlineData("häuser", new[] { 6 })]
+    [InlineData("Häuser über", new[] { 6 })]
+    [InlineData("Привет", new[] { 7 })]
+    [InlineData("東京", new[] { 7 })]
+    [InlineData("the", new[] { 1, 2, 4, 9, 11 })]
+    public async Task stemmed_in_english_with_a_simple_fallback_for_stop_words_and_other_scripts(string query, int[] expected) =>
+        (await Ids(query)).ShouldBe(expected);
+
+    [Fact]
+    public async Task title_matches_rank_above_content_matches_and_headlines_mark_the_match()
+    {
+        (await corpus.SearchAsync("notes")).Select(h => h.Id).ShouldBe([3, 9]);
+
+        var hit = (await corpus.SearchAsync("running")).ShouldHaveSingleItem();
+        hit.Headline.ShouldBe("We <b>run</b> the pipeline every night");
+    }
+
+    [Fact]
+    public async Task the_callers_parameters_can_come_first()
+    {
+        var hits = await corpus.SearchAsync("recipe OR file", "id > $1 and id < $2", 8, 12);
+
+        hits.Select(h => h.Id).Order().ShouldBe([9, 11]);
+    }
+
+    [Theory]
+    [InlineData("recipe OR nightly -\"boil pasta\"", "search_test_search_vector_idx")]
+    [InlineData("tag:cooking", "search_test_tags_idx")]
+    public async Task words_phrases_exclusions_and_tags_are_answered_from_gin_indexes(string query, string index)
+    {
+        var predicate = SearchSql.Translate(SearchQuery.Parse(query).Query!);
+        await using var connection = await corpus.DataSource.OpenConnectionAsync();
+        await using (var noScans = new NpgsqlCommand("set enable_seqscan = off", connection)) await noScans.ExecuteNonQueryAsync();
+        await using var explain = new NpgsqlCommand($"explain select id from search_test where {predicate.Where}", connection);
+        foreach (var value in predicate.Parameters) explain.Parameters.Add(new NpgsqlParameter { Value = value });
+
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) plan.Add(reader.GetString(0));
+
+        string.Join("\n", plan).ShouldContain($"Bitmap Index Scan on {index}");
+    }
+
+    [Fact]
+    public void user_text_only_ever_travels_as_parameters()
+    {
+        var predicate = SearchSql.Translate(SearchQuery.Parse("it's -\"a & b\" x OR y type:text/* tag:'; drop").Query!);
+
+        predicate.Where.ShouldNotContain("it's");
+        predicate.Where.ShouldNotContain("drop");
+        predicate.Parameters.ShouldContain("it's");
+        predicate.Parameters.ShouldContain("text/%");
+        predicate.Match.ShouldNotBeNull().ShouldNotContain("!!");
+    }
+
+    [Fact]
+    public void only_a_plain_configuration_name_is_accepted()
+    {
+        var query = SearchQuery.Parse("x").Query!;
+        SearchSql.Translate(query, "simple").Where.ShouldContain("plainto_tsquery('simple', $1)");
+        Should.Throw<ArgumentException>(() => SearchSql.Translate(query, "english'); drop table x; --"));
+    }
+
+    [Fact]
+    public void most_hostile_inputs_parse_so_their_sql_is_run() =>
+        SearchQueryTests.Hostile.Count(h => SearchQuery.Parse(h).Succeeded).ShouldBeGreaterThan(SearchQueryTests.Hostile.Length / 2);
+
+    [Theory]
+    [MemberData(nameof(SearchQueryTests.HostileCases), MemberType = typeof(SearchQueryTests))]
+    public async Task hostile_input_never_produces_invalid_sql(int index)
+    {
+        var parsed = SearchQuery.Parse(SearchQueryTests.Hostile[index]);
+        if (!parsed.Succeeded) return;
+
+        await corpus.SearchAsync(SearchQueryTests.Hostile[index]);
+    }
+}
