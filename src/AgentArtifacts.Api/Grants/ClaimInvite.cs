@@ -26,22 +26,37 @@ public static class ClaimInviteEndpoint
     {
         var caller = Caller.From(principal);
         var hash = Secrets.Hash(request.Token.Trim());
-        var invite = await session.Query<Grant>().FirstOrDefaultAsync(g => g.InviteTokenHash == hash, ct);
-        if (invite is null) return Problems.Result(404, "invite_not_found", "No invite has this token.");
+        var found = await session.Query<Grant>().FirstOrDefaultAsync(g => g.InviteTokenHash == hash, ct);
+        if (found is null) return Problems.Result(404, "invite_not_found", "No invite has this token.");
         var user = await session.LoadAsync<User>(caller.Id, ct);
-        var claimedBefore = await session.Query<Grant>().AnyAsync(g => g.ClaimedFrom == invite.Id && g.GranteeId == caller.Id, ct);
+        for (var tries = 0; ; tries++)
+        {
+            // Decide on the invite as fetched for writing, not as queried above: its version then is the one checked on
+            // append, so of two claims racing for the last place one fails, and deciding again answers it 410. Each try
+            // gets a fresh session: a session whose save failed must not be reused.
+            await using var attempt = session.DocumentStore.LightweightSession();
+            attempt.LastModifiedBy = caller.Id.ToString();
+            var stream = await attempt.Events.FetchForWriting<Grant>(found.Id, ct);
+            var invite = stream.Aggregate!;
+            var claimedBefore = await attempt.Query<Grant>().AnyAsync(g => g.ClaimedFrom == invite.Id && g.GranteeId == caller.Id, ct);
 
-        var decision = Decide(invite, caller, user?.NormalizedEmail, claimedBefore, clock.GetUtcNow(), Guid.CreateVersion7());
-        if (decision is IResult problem) return problem;
+            var decision = Decide(invite, caller, user?.NormalizedEmail, claimedBefore, clock.GetUtcNow(), Guid.CreateVersion7());
+            if (decision is IResult problem) return problem;
 
-        var issued = (GrantIssued)decision;
-        // The invite's version is checked on append: of two claims racing for the last place, one fails.
-        var stream = await session.Events.FetchForWriting<Grant>(invite.Id, ct);
-        stream.AppendOne(new InviteClaimed(invite.Id, caller.Id, issued.GrantId));
-        var started = session.Events.StartStream<Grant>(issued.GrantId, issued);
-        await session.SaveChangesAsync(ct);
-        var grant = Grant.Create((JasperFx.Events.IEvent<GrantIssued>)started.Events.Single());
-        return Results.Created($"/grants/{grant.Id}", GrantResponse.From(grant));
+            var issued = (GrantIssued)decision;
+            stream.AppendOne(new InviteClaimed(invite.Id, caller.Id, issued.GrantId));
+            var started = attempt.Events.StartStream<Grant>(issued.GrantId, issued);
+            try
+            {
+                await attempt.SaveChangesAsync(ct);
+            }
+            catch (Exception e) when (Concurrency.IsConflict(e) && tries < 5)
+            {
+                continue;  // another claim (or a revoke) got in first: decide again on the invite's new state
+            }
+            var grant = Grant.Create((JasperFx.Events.IEvent<GrantIssued>)started.Events.Single());
+            return Results.Created($"/grants/{grant.Id}", GrantResponse.From(grant));
+        }
     }
 
     public static object Decide(Grant invite, Caller caller, string? callerEmail, bool claimedBefore, DateTimeOffset now, Guid grantId)
