@@ -6,12 +6,17 @@ using Wolverine;
 
 namespace AgentArtifacts.Api.Runs;
 
-public sealed record InvokeArtifact(JsonNode? Input = null, string Mode = RunModes.Sync)
+/// <summary>The body of an invoke: the <c>input</c> (or, as MCP clients name it, <c>arguments</c>; not both) and the mode.</summary>
+public sealed record InvokeArtifact(JsonNode? Input = null, string Mode = RunModes.Sync, JsonNode? Arguments = null)
 {
     public sealed class Validator : AbstractValidator<InvokeArtifact>
     {
-        public Validator() => RuleFor(x => x.Mode).Must(m => m is RunModes.Sync or RunModes.Async)
-            .WithMessage("mode is sync or async; for a stream of the run's events, send Accept: text/event-stream.");
+        public Validator()
+        {
+            RuleFor(x => x.Mode).Must(m => m is RunModes.Sync or RunModes.Async)
+                .WithMessage("mode is sync or async; for a stream of the run's events, send Accept: text/event-stream.");
+            RuleFor(x => x.Arguments).Null().When(x => x.Input is not null).WithMessage("Send input or arguments, not both.");
+        }
     }
 }
 
@@ -50,7 +55,7 @@ public static class InvokeArtifactEndpoint
     {
         var streaming = http.Request.Headers.Accept.ToString().Contains(RunEventStream.ContentType, StringComparison.OrdinalIgnoreCase);
         var mode = streaming ? RunModes.Stream : request.Mode;
-        var launch = await launcher.LaunchAsync(new RunRequest(id, op, request.Input, mode), Caller.From(principal), session, bus, ct);
+        var launch = await launcher.LaunchAsync(new RunRequest(id, op, request.Input ?? request.Arguments, mode), Caller.From(principal), session, bus, ct);
         if (launch.Problem is not null) return launch.Problem;
 
         var location = $"/runs/{launch.RunId}";

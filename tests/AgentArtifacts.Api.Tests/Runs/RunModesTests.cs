@@ -266,12 +266,15 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
     }
 
     [Fact]
-    public async Task a_mode_other_than_sync_or_async_is_400_and_a_stranger_cannot_see_a_run_or_its_events()
+    public async Task a_bad_mode_or_both_input_and_arguments_is_400_and_a_stranger_cannot_see_a_run_or_its_events()
     {
         var (ada, eve) = (await Fixture.NewUserAsync(), await Fixture.NewUserAsync());
         var tool = await ada.HttpToolAsync(_peer, "/echo");
 
         (await (await ada.Client.InvokeAsync(tool, new { }, mode: "later")).ProblemCode()).ShouldBe("validation_failed");
+        (await (await ada.Client.PostJson($"/artifacts/{tool}/invoke", new { input = new { }, arguments = new { } })).ProblemCode()).ShouldBe("validation_failed");
+        var byArguments = await (await ada.Client.PostJson($"/artifacts/{tool}/invoke", new { arguments = new { a = 1 } })).Json();
+        byArguments["output"]!["echo"]!["a"]!.GetValue<int>().ShouldBe(1);  // arguments is input by its MCP name
         var runId = (await (await ada.Client.InvokeAsync(tool, new { })).Json())["id"]!.GetValue<Guid>();
 
         (await eve.Client.GetAsync($"/runs/{runId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
