@@ -194,8 +194,8 @@ public static class SearchArtifactsEndpoint
             }
         }
 
-        // An API key narrowed to some content types sees only those (as in the container listings, after the key range).
-        var visible = rows.Take(take).Where(r => caller.ScopeAllows(r.Hit.ContentType, "read") && caller.ResourceAllowed(r.Hit.Id, r.Hit.ContainerId))
+        // An API key narrowed to some content types finds only those it may search (as in the container listings, after the key range).
+        var visible = rows.Take(take).Where(r => caller.ScopeAllows(r.Hit.ContentType, "search") && caller.ResourceAllowed(r.Hit.Id, r.Hit.ContainerId))
             .Select(r => r.Hit).ToList();
         var next = rows.Count > take ? Paging.Encode(new SearchCursor(rows[take - 1].Score, rows[take - 1].UpdatedAt, rows[take - 1].Hit.Id).ToString()) : null;
         return Results.Ok(new SearchResponse(visible, next, new SearchFacets(byType, byState)));

@@ -106,6 +106,41 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task the_index_follows_edits_commits_archives_and_moves()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var workspace = await ada.WorkspaceAsync();
+        var other = await ada.WorkspaceAsync("Other");
+        var id = Id(await ada.ArtifactAsync(workspace, "Draft title", content: "nothing yet", context: new { topic = "volcanoes" }));
+        await Fixture.WaitForProjectionsAsync();
+        (await IdsAsync(ada, "volcanoes")).ShouldBe([id]);  // context text is indexed
+
+        (await ada.Client.MergePatch($"/artifacts/{id}", new { title = "Glacier survey", content = "ice cores" })).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+        (await IdsAsync(ada, "draft")).ShouldBeEmpty();
+        (await IdsAsync(ada, "glacier state:draft")).ShouldBe([id]);
+        (await IdsAsync(ada, "cores")).ShouldBe([id]);
+
+        (await ada.CommitAsync(workspace, "first")).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+        var committed = (await SearchAsync(ada, new { query = "glacier state:committed" }))["items"]!.AsArray().ShouldHaveSingleItem()!;
+        committed["revision"]!.GetValue<int>().ShouldBe(1);
+
+        (await ada.Client.DeleteAsync($"/artifacts/{id}")).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+        (await IdsAsync(ada, "glacier -state:archived")).ShouldBeEmpty();
+        (await ada.Client.PostAsync($"/artifacts/{id}/restore", null)).IsSuccessStatusCode.ShouldBeTrue();
+
+        var moved = Id(await ada.ArtifactAsync(workspace, "Moving box"));
+        (await ada.Client.PostJson($"/artifacts/{moved}/move", new { workspaceId = other })).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+        (await IdsAsync(ada, $"glacier -state:archived")).ShouldBe([id]);
+        (await IdsAsync(ada, $"box container:{other}")).ShouldBe([moved]);
+        (await IdsAsync(ada, $"box container:{workspace}")).ShouldBeEmpty();
+        (await IdsAsync(ada, "workspace")).ShouldBeEmpty();  // containers themselves are not indexed
+    }
+
+    [Fact]
     public async Task paging_yields_each_hit_once_in_rank_order()
     {
         var ada = await Fixture.NewUserAsync();
