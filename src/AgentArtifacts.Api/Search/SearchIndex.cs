@@ -91,13 +91,19 @@ public sealed partial class SearchProjection(string schema) : EventProjection
         insert into {{schema}}.{{SearchTable.Name}}
           (id, container_id, content_type, title, description, tags, state, revision, created_at, updated_at, search_vector)
         select id, container_id, content_type, title, description, tags, state, revision, created_at, updated_at,
-               {{SearchSql.Vector("title", "array_to_string(tags, ' ') || ' ' || coalesce(description, '')", "coalesce(content, '') || ' ' || coalesce(context_text, '')")}}
+               {{SearchSql.Vector("title", "array_to_string(tags, ' ') || ' ' || coalesce(description, '')", $"left(coalesce(content, '') || ' ' || coalesce(context_text, ''), {MaxIndexedText})")}}
         from computed
         on conflict (id) do update set container_id = excluded.container_id, content_type = excluded.content_type,
           title = excluded.title, description = excluded.description, tags = excluded.tags, state = excluded.state,
           revision = excluded.revision, created_at = excluded.created_at, updated_at = excluded.updated_at,
           search_vector = excluded.search_vector
         """;
+
+    /// <summary>
+    /// How much of the content and context text is indexed. A tsvector holds at most 1 MB and this one holds each word twice
+    /// (stemmed and as written): about 1 MB of content of distinct words would fail the statement and stall the projection.
+    /// </summary>
+    public const int MaxIndexedText = 65_536;
 
     private static string StateCase(string json) =>
         "case " + json + string.Concat(Enum.GetValues<ArtifactState>().Select(s =>

@@ -141,6 +141,21 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task content_near_the_size_limit_is_indexed_in_part_and_does_not_stall_the_projection()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var workspace = await ada.WorkspaceAsync();
+        // ~950 KB of distinct words that stem differently: indexed whole, in both forms, they would exceed PostgreSQL's 1 MB tsvector limit.
+        var words = string.Join(' ', Enumerable.Range(0, 45_000).Select(i => $"q{i:x8}{i * 7919:x8}ing"));
+        var big = Id(await ada.ArtifactAsync(workspace, "Huge", content: "aardvark " + words + " zebrafinch"));
+        var small = Id(await ada.ArtifactAsync(workspace, "Small", content: "aardvark"));
+        await Fixture.WaitForProjectionsAsync();
+
+        (await IdsAsync(ada, "aardvark")).ShouldBe([big, small], ignoreOrder: true);
+        (await IdsAsync(ada, "zebrafinch")).ShouldBeEmpty();  // past the indexed part
+    }
+
+    [Fact]
     public async Task paging_yields_each_hit_once_in_rank_order()
     {
         var ada = await Fixture.NewUserAsync();
