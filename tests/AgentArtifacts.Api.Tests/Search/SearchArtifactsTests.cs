@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using AgentArtifacts.Api.Search;
+using AgentArtifacts.Api.Tests.ApiKeys;
 using AgentArtifacts.Api.Tests.Infrastructure;
 using Shouldly;
 using Xunit;
@@ -153,6 +154,21 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
 
         (await IdsAsync(ada, "aardvark")).ShouldBe([big, small], ignoreOrder: true);
         (await IdsAsync(ada, "zebrafinch")).ShouldBeEmpty();  // past the indexed part
+    }
+
+    [Fact]
+    public async Task an_api_key_needs_the_search_action_and_finds_only_its_content_types()
+    {
+        var c = await ArrangeAsync();
+        var markdownSearch = await c.Ada.KeyAsync("resource:text/*:search");
+        using var searcher = Fixture.Host.NewClient(markdownSearch.Secret);
+        var hits = (await (await searcher.PostJson("/search", new { query = "pasta" })).Json())["items"]!.AsArray();
+        hits.Select(i => i!["contentType"]!.GetValue<string>()).ShouldAllBe(t => t == "text/markdown");
+        hits.Count.ShouldBe(2);
+
+        var readOnly = await c.Ada.KeyAsync("resource:*/*:read");
+        using var reader = Fixture.Host.NewClient(readOnly.Secret);
+        (await reader.PostJson("/search", new { query = "pasta" })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
     }
 
     [Fact]
