@@ -33,9 +33,13 @@ public static class HealthEndpoints
             // statistics count every event and stream, too costly for a probe that runs every few seconds.)
             await using var newest = db.CreateCommand("select coalesce(max(seq_id), 0) from agentartifacts.mt_events");
             var highWater = (long)(await newest.ExecuteScalarAsync(timeout.Token))!;
-            var shards = (await store.Advanced.AllProjectionProgress(token: timeout.Token))
+            var progress = (await store.Advanced.AllProjectionProgress(token: timeout.Token))
                 .Where(s => s.ShardName != "HighWaterMark")
-                .Select(s => new ProjectionLag(s.ShardName, s.Sequence, Math.Max(0, highWater - s.Sequence)))
+                .ToDictionary(s => s.ShardName, s => s.Sequence);
+            // Every registered async shard, so one that has not written its progress row yet (a new projection) shows as lagging.
+            foreach (var shard in store.Advanced.AllAsyncProjectionShardNames()) progress.TryAdd(shard.Identity, 0);
+            var shards = progress.OrderBy(p => p.Key, StringComparer.Ordinal)
+                .Select(p => new ProjectionLag(p.Key, p.Value, Math.Max(0, highWater - p.Value)))
                 .ToList();
             // Before any event exists no shard has progress; with events, a projection with no progress row lags fully.
             var lagging = shards.Any(s => s.Lag > maxLag) || (shards.Count == 0 && highWater > maxLag);

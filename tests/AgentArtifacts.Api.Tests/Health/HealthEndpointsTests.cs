@@ -30,6 +30,8 @@ public sealed class HealthEndpointsTests(ApiFixture fixture) : ApiTest(fixture)
         ready["highWaterMark"]!.GetValue<long>().ShouldBeGreaterThanOrEqualTo(2);
         var summary = ready["projections"]!.AsArray().Single(p => p!["shard"]!.GetValue<string>().StartsWith("ArtifactSummary"));
         summary!["lag"]!.GetValue<long>().ShouldBe(0);
+        var search = ready["projections"]!.AsArray().Single(p => p!["shard"]!.GetValue<string>().EndsWith(".SearchProjection:All", StringComparison.Ordinal));
+        search!["lag"]!.GetValue<long>().ShouldBe(0);
     }
 
     [Fact]

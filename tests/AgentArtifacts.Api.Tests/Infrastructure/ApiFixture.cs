@@ -36,7 +36,7 @@ public sealed class ApiFixture : IAsyncLifetime
         await Host.Services.ResetAllMartenDataAsync();
         await using var connection = new NpgsqlConnection(Database.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("truncate agentartifacts.idempotency_keys", connection);
+        await using var command = new NpgsqlCommand("truncate agentartifacts.idempotency_keys, agentartifacts.search_artifacts", connection);
         await command.ExecuteNonQueryAsync();
         // The reset deleted the signing keys too: the host must not go on signing with a cached key that other nodes cannot find.
         Host.Services.GetRequiredService<SigningKeys>().Invalidate();
