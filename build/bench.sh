@@ -12,6 +12,7 @@
 # published app in .local/bench/app), BENCH_NPGSQL_OPTIONS (appended to the app's connection string, for experiments),
 # BENCH_COMMIT_SIZES (drafts per commit, "100 1000"; empty skips the commit phase), BENCH_COMMIT_REPEATS (3),
 # BENCH_INVOKE (1; 0 skips the invoke phase), BENCH_PEER_PORT (8092, the invoke phase's HTTP tool endpoint),
+# BENCH_SEARCH_ARTIFACTS (100000 artifacts loaded for the search phase; 0 skips it),
 # ConnectionStrings__Postgres (use that server instead of build/lib/postgres.sh's;
 # the bench always works in its own database agentartifacts_bench, which it drops and recreates).
 #
@@ -31,6 +32,7 @@ commit_sizes=${BENCH_COMMIT_SIZES-100 1000}  # set but empty: no commit phase
 commit_repeats=${BENCH_COMMIT_REPEATS:-3}
 invoke_phase=${BENCH_INVOKE:-1}                # 0: no invoke phase
 peer_port=${BENCH_PEER_PORT:-8092}             # the invoke phase's HTTP tool endpoint (build/bench/echo-peer.cs)
+search_artifacts=${BENCH_SEARCH_ARTIFACTS:-100000}  # 0: no search phase
 db=agentartifacts_bench
 base="http://127.0.0.1:$port"
 bench_dir="$PWD/.local/bench"
@@ -233,8 +235,8 @@ cpu_report() {
 wrk_report='
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("BENCH_RESULT %d %.0f %.0f %.0f %d %d\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), e.status, e.connect + e.read + e.write + e.timeout))
+  io.write(string.format("BENCH_RESULT %d %.0f %.0f %.0f %d %d %.0f\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(95)))
 end'
 
 # warm_wrk <lua-script> <path>: the unmeasured warm-up (JIT, connection pools, caches)
@@ -255,13 +257,14 @@ run_wrk() {
   sed '/^BENCH_RESULT/d' "$out" >&2
   assert_app_running "during the $name load"
   result=$(grep '^BENCH_RESULT' "$out") || die "wrk $name printed no result"
-  read -r _ requests duration_us p50_us p99_us non2xx socket_errors <<<"$result"
+  read -r _ requests duration_us p50_us p99_us non2xx socket_errors p95_us <<<"$result"
   (( non2xx == 0 )) || die "$name: $non2xx responses with status >= 400 (bench fails)"
   (( socket_errors == 0 )) || die "$name: $socket_errors socket errors (connect/read/write/timeout; bench fails)"
   (( requests > 0 )) || die "$name: no request completed"
   rps=$(awk -v n="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", n / d * 1e6 }')
   p50_ms=$(awk -v v="$p50_us" 'BEGIN { printf "%.2f", v / 1000 }')
   p99_ms=$(awk -v v="$p99_us" 'BEGIN { printf "%.2f", v / 1000 }')
+  p95_ms=$(awk -v v="$p95_us" 'BEGIN { printf "%.2f", v / 1000 }')
   cpu_report "$requests"
   echo "$cpu_summary" >&2
 }
@@ -286,9 +289,9 @@ run_pgbench() {
   [[ -n $tps && -n $avg_ms && -n $transactions ]] || { cat "$out" >&2; die "could not parse pgbench $name output"; }
   [[ ${failed:-0} == 0 ]] || die "pgbench $name: $failed failed transactions"
   # Log lines: client_id transaction_no time_us script_no epoch epoch_us; percentiles over every transaction.
-  read -r p50_ms p99_ms < <(cat "$work_dir"/pglog-"$name".* | awk '{ print $3 }' | sort -n | awk '
-    { v[NR] = $1 } END { i50 = int(NR * 0.50); i99 = int(NR * 0.99); if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1
-      printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }')
+  read -r p50_ms p95_ms p99_ms < <(cat "$work_dir"/pglog-"$name".* | awk '{ print $3 }' | sort -n | awk '
+    { v[NR] = $1 } END { i50 = int(NR * 0.50); i95 = int(NR * 0.95); i99 = int(NR * 0.99); if (i50 < 1) i50 = 1; if (i95 < 1) i95 = 1
+      if (i99 < 1) i99 = 1; printf "%.2f %.2f %.2f\n", v[i50] / 1000, v[i95] / 1000, v[i99] / 1000 }')
   rm -f "$work_dir"/pglog-"$name".*
   cpu_report "$transactions"
   echo "$cpu_summary" >&2
@@ -438,6 +441,86 @@ LUA
   peer_pid=""
 fi
 
+# --- 5c. Search (issue 6): N artifacts through the API, the projection's catch-up, then four queries, API against the
+# same SQL run directly with pgbench (the endpoint's hits and facets statements, with the caller's readable containers).
+if (( search_artifacts > 0 )); then
+  log "Search: loading $search_artifacts artifacts through POST /artifacts ($connections at a time)"
+  search_ws=$(api POST /workspaces "${json[@]}" "${auth[@]}" -d '{"title":"search bench"}' | jq -er .id)
+  indexed_before=$(psql -d "$db" -tAc 'select count(*) from agentartifacts.search_artifacts')
+  # A fixed vocabulary and seed: every run loads the same corpus. One artifact in 100 holds "machine learning pipeline",
+  # one in 37 "gradient"; text/markdown and text/plain alternate by the hundred.
+  awk -v n="$search_artifacts" -v ws="$search_ws" -v base="$base" -v token="$token" 'BEGIN {
+    srand(42); split("alpha beta gamma delta river stone cloud forest engine report budget schedule network storage " \
+      "kernel widget planet garden market signal vector matrix summer winter harbor bridge castle mirror lantern " \
+      "orchard meadow canyon glacier desert prairie island valley summit harvest compass anchor beacon", w, " ")
+    nw = length(w)
+    for (i = 1; i <= n; i++) {
+      title = w[int(rand() * nw) + 1] " " w[int(rand() * nw) + 1] " " i
+      content = ""
+      for (j = 0; j < 12; j++) content = content w[int(rand() * nw) + 1] " "
+      if (i % 100 == 0) content = content "machine learning pipeline "
+      if (i % 37 == 0) content = content "gradient "
+      type = (int(i / 100) % 2 ? "text/markdown" : "text/plain")
+      printf "url = \"%s/artifacts\"\nrequest = \"POST\"\nheader = \"Content-Type: application/json\"\n", base
+      printf "header = \"Authorization: Bearer %s\"\noutput = \"/dev/null\"\nwrite-out = \"%%{http_code}\\n\"\n", token
+      printf "data = \"{\\\"containerId\\\":\\\"%s\\\",\\\"contentType\\\":\\\"%s\\\",\\\"title\\\":\\\"%s\\\",\\\"content\\\":\\\"%s\\\"}\"\n", ws, type, title, content
+      if (i < n) print "next"
+    } }' >"$work_dir/search-load.curl"
+  load_started=${EPOCHREALTIME/,/.}
+  curl -sS --no-progress-meter --parallel --parallel-max "$connections" -K "$work_dir/search-load.curl" >"$work_dir/search-load.codes" \
+    2>"$work_dir/search-load.err" || { head -n 5 "$work_dir/search-load.err" >&2; die "search load: curl failed"; }
+  load_ended=${EPOCHREALTIME/,/.}
+  loaded=$(grep -cx 201 "$work_dir/search-load.codes" || true)
+  (( loaded == search_artifacts )) || die "search load: $(( search_artifacts - loaded )) of $search_artifacts answers were not 201"
+  for _ in {1..1200}; do
+    indexed=$(( $(psql -d "$db" -tAc 'select count(*) from agentartifacts.search_artifacts') - indexed_before ))
+    (( indexed >= search_artifacts )) && break
+    sleep 0.5
+  done
+  (( indexed >= search_artifacts )) || die "search: the projection indexed $indexed of $search_artifacts artifacts within 10 minutes"
+  indexed_at=${EPOCHREALTIME/,/.}
+  r[search_load]=$(awk -v a="$load_started" -v b="$load_ended" -v c="$indexed_at" -v n="$search_artifacts" 'BEGIN {
+    printf "loaded in %.1f s (%.0f creates/s); indexed %.1f s after the load ended; %.0f artifact events/s indexed from the load'"'"'s start", b - a, n / (b - a), c - b, n / (c - a) }')
+  echo "${r[search_load]}" >&2
+
+  readable="'{$workspace,$search_ws}'::uuid[]"
+  matches() { echo "(plainto_tsquery('english', '$1') || plainto_tsquery('simple', '$1'))"; }
+  phrase="(phraseto_tsquery('english', 'machine learning') || phraseto_tsquery('simple', 'machine learning'))"
+  declare -A search_q=(
+    [word]="pipeline;$(matches pipeline);"
+    [phrase]='"machine learning";'"$phrase"';'
+    [filtered]="pipeline type:text/markdown;$(matches pipeline);and content_type = 'text/markdown'"
+    [or]="pipeline OR gradient;($(matches pipeline) || $(matches gradient));"
+  )
+  for name in word phrase filtered or; do
+    IFS=';' read -r text match extra <<<"${search_q[$name]}"
+    where="(s.container_id = any($readable) or s.id = any($readable)) and not (s.id = any('{}'::uuid[]) or coalesce(s.container_id = any('{}'::uuid[]), false))
+      and search_vector @@ ($match) $extra"
+    cat >"$work_dir/search-$name.sql" <<SQL
+with hits as (select s.id, s.title, s.content_type, s.container_id, s.state, s.revision, s.updated_at, ts_rank_cd(s.search_vector, $match) as score
+  from agentartifacts.search_artifacts s where $where),
+page as (select * from hits order by score desc, updated_at desc, id desc limit 51)
+select h.id, h.title, h.score, ts_headline('english', h.title, $match, 'HighlightAll=true'),
+  ts_headline('english', coalesce(a.data->>'Content', ''), $match, 'MaxFragments=2, MaxWords=30, MinWords=10')
+from page h left join agentartifacts.mt_doc_artifact a on a.id = h.id order by h.score desc, h.updated_at desc, h.id desc;
+select s.content_type, s.state, count(*) from agentartifacts.search_artifacts s where $where group by grouping sets ((s.content_type), (s.state));
+SQL
+    cat >"$work_dir/search-$name.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $token"
+$wrk_report
+LUA
+    query=$(jq -rn --arg q "$text" '$q | @uri')
+    [[ $(api GET "/search?q=$query" "${auth[@]}" | jq -er '.items | length') -gt 0 ]] || die "search $name: no hits for $text"
+    log "Search ($name: $text): raw SQL with pgbench, then GET /search, $connections connections, ${seconds} s each"
+    run_pgbench "search-$name" "$work_dir/search-$name.sql"
+    r[search_${name}_raw]="$tps $p50_ms $p95_ms $p99_ms"
+    warm_wrk "$work_dir/search-$name.lua" "/search?q=$query"
+    run_wrk "search-$name" "$work_dir/search-$name.lua" "/search?q=$query"
+    r[search_${name}_api]="$rps $p50_ms $p95_ms $p99_ms"
+    note_disturbance "search $name"
+  done
+fi
+
 # --- 6. Commit (issue 3): one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows ---------
 # For each size, R times, alternating: a fresh collection and a workspace that targets it, N drafts created through the API,
 # then one timed commit (curl's time_total), then one timed raw INSERT … SELECT of N rows (psql's \timing). Before each
@@ -565,6 +648,16 @@ if [[ $invoke_phase == 1 ]]; then
     "${r[direct_p99]}" "${r[invoke]}" "${r[invoke_p50]}" "${r[invoke_p99]}"
   awk -v d="${r[direct]}" -v i="${r[invoke]}" -v d50="${r[direct_p50]}" -v i50="${r[invoke_p50]}" -v d99="${r[direct_p99]}" -v i99="${r[invoke_p99]}" \
     'BEGIN { printf "  invoke / direct %.2f× in req/s; invoke adds %.2f ms at p50 and %.2f ms at p99\n", i / d, i50 - d50, i99 - d99 }'
+fi
+if (( search_artifacts > 0 )); then
+  printf '\nsearch (issue 6) over %s artifacts: %s\n' "$search_artifacts" "${r[search_load]}"
+  printf '  %-9s | %9s | %24s | %9s | %24s | %s\n' query "API req/s" "API p50 / p95 / p99" "raw tps" "raw p50 / p95 / p99" "p95 API / raw"
+  for name in word phrase filtered or; do
+    read -r a_rps a50 a95 a99 <<<"${r[search_${name}_api]}"
+    read -r s_tps s50 s95 s99 <<<"${r[search_${name}_raw]}"
+    printf '  %-9s | %9s | %24s | %9.0f | %24s | %s\n' "$name" "$a_rps" "$a50 / $a95 / $a99 ms" "$s_tps" "$s50 / $s95 / $s99 ms" \
+      "$(awk -v a="$a95" -v b="$s95" 'BEGIN { x = a / b; printf "%.2f× %s (target ≤ 1.50×)", x, (x <= 1.5 ? "PASS" : "ABOVE") }')"
+  done
 fi
 printf '\nlatencies: API from wrk (--latency); pgbench p50/p99 from its per-transaction log (-l), average: create %s ms, read %s ms\n' \
   "${r[base_create_avg]}" "${r[base_read_avg]}"
