@@ -24,6 +24,9 @@ public sealed record ExecuteRun(Guid RunId)
     public bool FirstAttemptStarted { get; init; }
 }
 
+/// <summary>The pauses between a run's attempts, read once from configuration: the policy's and the handler's, the same.</summary>
+public sealed record RunRetryDelays(TimeSpan[] Pauses);
+
 /// <summary>The host stopped during a queued run: the message is scheduled again, in PostgreSQL, for whichever host runs next.</summary>
 public sealed class RunInterrupted(Guid runId) : Exception($"Run {runId}: interrupted by the host stopping; scheduled again.");
 
@@ -39,6 +42,8 @@ public static class RunsSetup
     public static void AddRuns(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
+        var delays = new RunRetryDelays(Delays(configuration));
+        builder.Services.AddSingleton(delays);
         builder.Services.AddSingleton<RunLauncher>();
         builder.Services.AddSingleton<RunSignals>();
         builder.Services.AddHostedService(s => s.GetRequiredService<RunSignals>());
@@ -46,7 +51,7 @@ public static class RunsSetup
         {
             opts.PublishMessage<ExecuteRun>().ToLocalQueue("runs");
             opts.LocalQueue("runs").UseDurableInbox().MaximumParallelMessages(configuration.GetValue("Runs:Parallelism", 32));
-            opts.Policies.OnException<TransientRunFailure>().RetryWithCooldown(Delays(configuration));
+            opts.Policies.OnException<TransientRunFailure>().RetryWithCooldown(delays.Pauses);
             opts.Policies.OnException<RunInterrupted>().ScheduleRetryIndefinitely(TimeSpan.FromSeconds(1));
         });
         Egress.AddEgress(builder.Services, configuration);
@@ -69,7 +74,7 @@ public static class ExecuteRunHandler
     /// </summary>
     [MessageTimeout(3600)]
     public static async Task Handle(ExecuteRun message, Envelope envelope, IDocumentStore store, TypeRegistry types, IMessageBus bus,
-        RunSignals signals, IConfiguration configuration, ILogger<ExecuteRun> logger, CancellationToken ct)
+        RunSignals signals, RunRetryDelays retries, ILogger<ExecuteRun> logger, CancellationToken ct)
     {
         var runId = message.RunId;
         await using var session = store.LightweightSession();
@@ -125,7 +130,7 @@ public static class ExecuteRunHandler
             }
         }
 
-        var delays = RunsSetup.Delays(configuration);
+        var delays = retries.Pauses;
         var retry = result.IsTransient && attempt <= delays.Length;
         object end = result switch
         {

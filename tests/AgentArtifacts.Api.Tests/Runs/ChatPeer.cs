@@ -1,12 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace AgentArtifacts.Api.Tests.Runs;
 
@@ -28,13 +24,11 @@ public sealed class ChatPeer : IAsyncDisposable
 
     private ChatPeer(WebApplication app) => _app = app;
 
-    public Uri Url(string path) => new(new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), path);
+    public Uri Url(string path) => _app.Url(path);
 
     public static async Task<ChatPeer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        var builder = LoopbackPeer.CreateBuilder();
         var app = builder.Build();
         var peer = new ChatPeer(app);
         app.MapPost("/v1/chat/completions", async (HttpContext http) =>

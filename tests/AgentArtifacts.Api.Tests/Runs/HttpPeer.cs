@@ -1,11 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace AgentArtifacts.Api.Tests.Runs;
 
@@ -29,16 +25,14 @@ public sealed class HttpPeer : IAsyncDisposable
 
     private HttpPeer(WebApplication app) => _app = app;
 
-    public Uri Url(string path) => new(new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), path);
+    public Uri Url(string path) => _app.Url(path);
 
     /// <summary>The Authorization header of every call to <c>/echo</c>, as received.</summary>
     public readonly System.Collections.Concurrent.ConcurrentQueue<string> Authorizations = new();
 
     public static async Task<HttpPeer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        var builder = LoopbackPeer.CreateBuilder();
         var app = builder.Build();
         var peer = new HttpPeer(app);
         app.MapPost("/echo", async (HttpRequest request) =>

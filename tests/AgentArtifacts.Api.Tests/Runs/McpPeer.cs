@@ -1,12 +1,8 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
@@ -24,13 +20,11 @@ public sealed class McpPeer : IAsyncDisposable
 
     private McpPeer(WebApplication app) => _app = app;
 
-    public Uri Url => new(new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), "/mcp");
+    public Uri Url => _app.Url("/mcp");
 
     public static async Task<McpPeer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        var builder = LoopbackPeer.CreateBuilder();
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<PeerState>();
         // Stateless: every request stands alone, so a tool sees the HTTP request that carried its call.
