@@ -497,12 +497,14 @@ if (( search_artifacts > 0 )); then
     where="(s.container_id = any($readable) or s.id = any($readable)) and not (s.id = any('{}'::uuid[]) or coalesce(s.container_id = any('{}'::uuid[]), false))
       and search_vector @@ ($match) $extra"
     cat >"$work_dir/search-$name.sql" <<SQL
-with hits as (select s.id, s.title, s.content_type, s.container_id, s.state, s.revision, s.updated_at, ts_rank_cd(s.search_vector, $match) as score
+with hits as (select s.id, s.container_id, s.member, s.title, s.content_type, s.state, s.revision, s.updated_at, ts_rank_cd(s.search_vector, $match) as score
   from agentartifacts.search_artifacts s where $where),
-page as (select * from hits order by score desc, updated_at desc, id desc limit 51)
+page as (select * from hits order by score desc, updated_at desc, id desc, container_id desc limit 21)
 select h.id, h.title, h.score, ts_headline('english', h.title, $match, 'HighlightAll=true'),
-  ts_headline('english', coalesce(a.data->>'Content', ''), $match, 'MaxFragments=2, MaxWords=30, MinWords=10')
-from page h left join agentartifacts.mt_doc_artifact a on a.id = h.id order by h.score desc, h.updated_at desc, h.id desc;
+  ts_headline('english', coalesce(r.data->>'Content', a.data->>'Content', ''), $match, 'MaxFragments=2, MaxWords=30, MinWords=10')
+from page h left join agentartifacts.mt_doc_artifact a on not h.member and a.id = h.id
+  left join agentartifacts.mt_doc_artifactrevision r on h.member and r.id = h.id::text || ':' || h.revision::text
+order by h.score desc, h.updated_at desc, h.id desc, h.container_id desc;
 select s.content_type, s.state, count(*) from agentartifacts.search_artifacts s where $where group by grouping sets ((s.content_type), (s.state));
 SQL
     cat >"$work_dir/search-$name.lua" <<LUA

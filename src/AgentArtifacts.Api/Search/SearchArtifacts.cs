@@ -40,15 +40,16 @@ public static class SearchArtifactsEndpoint
     [KeyScope("search")]
     [WolverinePost("/search", OperationId = "searchArtifacts"), Tags("Search")]
     [ProducesResponseType<SearchResponse>(200), ProducesResponseType(400)]
-    public static Task<IResult> Post(SearchRequest request, ClaimsPrincipal principal, IQuerySession session, NpgsqlDataSource db, CancellationToken ct) =>
-        SearchAsync(request, principal, session, db, ct);
+    public static Task<IResult> Post(SearchRequest request, ClaimsPrincipal principal, IQuerySession session, NpgsqlDataSource db,
+        SearchLanguage language, CancellationToken ct) =>
+        SearchAsync(request, principal, session, db, language, ct);
 
     /// <summary>The same search as <c>POST /search</c>, from the query string; lists are comma-separated.</summary>
     [KeyScope("search")]
     [WolverineGet("/search", OperationId = "searchArtifactsByQuery"), Tags("Search")]
     [ProducesResponseType<SearchResponse>(200), ProducesResponseType(400)]
     public static Task<IResult> Get(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor,
-        bool? highlight, ClaimsPrincipal principal, IQuerySession session, NpgsqlDataSource db, CancellationToken ct)
+        bool? highlight, ClaimsPrincipal principal, IQuerySession session, NpgsqlDataSource db, SearchLanguage language, CancellationToken ct)
     {
         var containers = new List<Guid>();
         foreach (var part in Split(containerIds))
@@ -57,11 +58,11 @@ public static class SearchArtifactsEndpoint
             containers.Add(id);
         }
         return SearchAsync(new SearchRequest(q, containerIds is null ? null : containers, contentTypes is null ? null : Split(contentTypes),
-            states is null ? null : Split(states), limit, cursor, highlight), principal, session, db, ct);
+            states is null ? null : Split(states), limit, cursor, highlight), principal, session, db, language, ct);
     }
 
     private static async Task<IResult> SearchAsync(SearchRequest request, ClaimsPrincipal principal, IQuerySession session, NpgsqlDataSource db,
-        CancellationToken ct)
+        SearchLanguage language, CancellationToken ct)
     {
         // Input first: everything below is built from values that were checked here.
         if (Paging.TryRead<string>(request.Limit ?? DefaultLimit, request.Cursor, (string k, out string v) => { v = k; return true; }, out var take, out var cursorText) is { } badPage)
@@ -76,7 +77,15 @@ public static class SearchArtifactsEndpoint
         }
 
         var containerIds = request.ContainerIds?.Distinct().ToArray() ?? [];
-        var contentTypes = request.ContentTypes?.Select(t => t.Trim().ToLowerInvariant()).Where(t => t.Length > 0).Distinct().ToArray() ?? [];
+        var contentTypes = new List<TypeFilter>();
+        foreach (var t in (request.ContentTypes ?? []).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            if (TypeFilter.TryCreate(t) is not { } type)
+            {
+                return Problems.Invalid("contentTypes", $"'{Clip(t)}' is not a content type or a wildcard such as text/* or application/vnd.*+json.", "invalid_content_type");
+            }
+            contentTypes.Add(type);
+        }
         var states = new List<string>();
         foreach (var s in request.States ?? [])
         {
@@ -86,11 +95,11 @@ public static class SearchArtifactsEndpoint
             }
             states.Add(SearchSql.StateValue(state));
         }
-        if (containerIds.Length > MaxListLength || contentTypes.Length > MaxListLength || states.Count > MaxListLength)
+        if (containerIds.Length > MaxListLength || contentTypes.Count > MaxListLength || states.Count > MaxListLength)
         {
             return Problems.Invalid("query", $"containerIds, contentTypes and states hold at most {MaxListLength} values each.");
         }
-        var hasFilters = containerIds.Length + contentTypes.Length + states.Count > 0;
+        var hasFilters = containerIds.Length + contentTypes.Count + states.Count > 0;
 
         SearchQuery query;
         if (string.IsNullOrWhiteSpace(request.Query) && hasFilters) query = new SearchQuery([]);
@@ -105,57 +114,71 @@ public static class SearchArtifactsEndpoint
         var (readable, denied) = await session.ReadSetsAsync(caller, ct);
         if (readable.Count == 0) return Results.Ok(new SearchResponse([], null, new SearchFacets(new Dictionary<string, long>(), new Dictionary<string, long>())));
 
-        // $1 readable resources, $2 denied ones, then the query's parameters, then the request's lists and the page's.
+        // $1 readable resources, $2 denied ones, then each predicate's parameters in turn, then the page's.
         var parameters = new List<object> { readable.ToArray(), denied.ToArray() };
-        var predicate = SearchSql.Translate(query, firstParameter: 3);
-        parameters.AddRange(predicate.Parameters);
         string Add(object value)
         {
             parameters.Add(value);
             return $"${parameters.Count}";
         }
+        string Merge(Func<int, SearchPredicate> translate)
+        {
+            var translated = translate(parameters.Count + 1);
+            parameters.AddRange(translated.Parameters);
+            return translated.Where;
+        }
 
-        // Whoever reads the workspace reads its heads; a grant on the artifact itself counts too; any deny in the chain hides it.
+        // A workspace's readers read its heads, a collection's readers what was published into it (member rows); a grant on
+        // the artifact itself counts too; any deny in the chain hides it. The read sets are already narrowed to an API key's
+        // resources, and its content-type scopes are part of the filter, so pages and facets hold only what the caller may see.
+        var predicate = SearchSql.Translate(query, language.Config, parameters.Count + 1);
+        parameters.AddRange(predicate.Parameters);
         var where = new List<string>
         {
             "(s.container_id = any($1) or s.id = any($1))",
-            "not (s.id = any($2) or coalesce(s.container_id = any($2), false))",
+            "not (s.id = any($2) or s.container_id = any($2))",
             predicate.Where,
         };
         if (containerIds.Length > 0) where.Add($"s.container_id = any({Add(containerIds)})");
-        if (contentTypes.Length > 0) where.Add($"s.content_type = any({Add(contentTypes)})");
+        if (contentTypes.Count > 0) where.Add(Merge(first => SearchSql.AnyContentType(contentTypes, first)));
         if (states.Count > 0) where.Add($"s.state = any({Add(states.ToArray())})");
+        if (caller.Scopes is { } scopes) where.Add(Merge(first => SearchSql.ScopesAllow(scopes, "search", first)));
         var filter = string.Join(" and ", where);
+        var filterParameters = parameters.Count;
+
         var score = predicate.Match is null ? "0::real" : $"ts_rank_cd(s.search_vector, {predicate.Match})";
-        var page = after is null ? "true" : $"(score, updated_at, id) < ({Add(after.Score)}::real, {Add(after.UpdatedAt)}, {Add(after.Id)})";
+        var page = after is null ? "true"
+            : $"(score, updated_at, id, container_id) < ({Add(after.Score)}::real, {Add(after.UpdatedAt)}, {Add(after.Id)}, {Add(after.ContainerId)})";
         var highlight = request.Highlight != false && predicate.Match is not null;
         var marks = $"'StartSel=' || chr(2) || ', StopSel=' || chr(3)";
+        // A head's snippet comes from its snapshot, a member's from the revision published into the collection.
         var headlines = highlight
             ? $"""
-               ts_headline('{SearchSql.DefaultConfig}', translate(h.title, chr(2) || chr(3), ''), {predicate.Match}, {marks} || ', HighlightAll=true'),
-               ts_headline('{SearchSql.DefaultConfig}', translate(coalesce(a.data->>'Content', ''), chr(2) || chr(3), ''), {predicate.Match},
+               ts_headline('{language.Config}', translate(h.title, chr(2) || chr(3), ''), {predicate.Match}, {marks} || ', HighlightAll=true'),
+               ts_headline('{language.Config}', translate(coalesce(r.data->>'Content', a.data->>'Content', ''), chr(2) || chr(3), ''), {predicate.Match},
                            {marks} || ', MaxFragments=2, MaxWords=30, MinWords=10, FragmentDelimiter=" … "')
                """
             : "null::text, null::text";
         var hitsSql = $"""
             with hits as (
-              select s.id, s.title, s.content_type, s.container_id, s.state, s.revision, s.updated_at, {score} as score
+              select s.id, s.container_id, s.member, s.title, s.content_type, s.state, s.revision, s.updated_at, {score} as score
               from agentartifacts.{SearchTable.Name} s
               where {filter}
             ),
             page as (
-              select * from hits where {page} order by score desc, updated_at desc, id desc limit {take + 1}
+              select * from hits where {page} order by score desc, updated_at desc, id desc, container_id desc limit {take + 1}
             )
             select h.id, h.title, h.content_type, h.container_id, h.state, h.revision, h.updated_at, h.score, {headlines}
-            from page h left join agentartifacts.mt_doc_artifact a on a.id = h.id
-            order by h.score desc, h.updated_at desc, h.id desc
+            from page h
+            left join agentartifacts.mt_doc_artifact a on not h.member and a.id = h.id
+            left join agentartifacts.mt_doc_artifactrevision r on h.member and r.id = h.id::text || ':' || h.revision::text
+            order by h.score desc, h.updated_at desc, h.id desc, h.container_id desc
             """;
-        // Every hit the caller may see, not just this page; the cursor's parameters (the last three, when present) are not used.
+        // Every hit the caller may see, not just this page.
         var facetsSql = $"""
             select s.content_type, s.state, count(*) from agentartifacts.{SearchTable.Name} s where {filter}
             group by grouping sets ((s.content_type), (s.state))
             """;
-        var facetParameterCount = parameters.Count - (after is null ? 0 : 3);
 
         var rows = new List<(SearchHit Hit, DateTimeOffset UpdatedAt, float Score)>();
         await using (var command = db.CreateCommand(hitsSql))
@@ -185,7 +208,7 @@ public static class SearchArtifactsEndpoint
         var byState = new Dictionary<string, long>();
         await using (var command = db.CreateCommand(facetsSql))
         {
-            foreach (var value in parameters.Take(facetParameterCount)) command.Parameters.Add(Parameter(value));
+            foreach (var value in parameters.Take(filterParameters)) command.Parameters.Add(Parameter(value));
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -194,11 +217,8 @@ public static class SearchArtifactsEndpoint
             }
         }
 
-        // An API key narrowed to some content types finds only those it may search (as in the container listings, after the key range).
-        var visible = rows.Take(take).Where(r => caller.ScopeAllows(r.Hit.ContentType, "search") && caller.ResourceAllowed(r.Hit.Id, r.Hit.ContainerId))
-            .Select(r => r.Hit).ToList();
-        var next = rows.Count > take ? Paging.Encode(new SearchCursor(rows[take - 1].Score, rows[take - 1].UpdatedAt, rows[take - 1].Hit.Id).ToString()) : null;
-        return Results.Ok(new SearchResponse(visible, next, new SearchFacets(byType, byState)));
+        var next = rows.Count > take ? Paging.Encode(SearchCursor.After(rows[take - 1]).ToString()) : null;
+        return Results.Ok(new SearchResponse(rows.Take(take).Select(r => r.Hit).ToList(), next, new SearchFacets(byType, byState)));
     }
 
     private static IResult InvalidQuery(SearchQueryError error)
@@ -240,25 +260,32 @@ public static class SearchArtifactsEndpoint
 
     private static string Clip(string value) => value.Length <= 64 ? value : value[..64] + "…";
 
-    /// <summary>The last hit of a page: its score (as the exact float bits), <c>updated_at</c> and id.</summary>
-    private sealed record SearchCursor(float Score, DateTimeOffset UpdatedAt, Guid Id)
+    /// <summary>
+    /// The last hit of a page: its score (as the exact float bits), <c>updated_at</c>, id and container (an artifact can be
+    /// a hit in its workspace and in each collection it was published into).
+    /// </summary>
+    private sealed record SearchCursor(float Score, DateTimeOffset UpdatedAt, Guid Id, Guid ContainerId)
     {
+        public static SearchCursor After((SearchHit Hit, DateTimeOffset UpdatedAt, float Score) row) =>
+            new(row.Score, row.UpdatedAt, row.Hit.Id, row.Hit.ContainerId ?? Guid.Empty);
+
         public override string ToString() => string.Join('|', BitConverter.SingleToInt32Bits(Score).ToString(CultureInfo.InvariantCulture),
-            UpdatedAt.UtcTicks.ToString(CultureInfo.InvariantCulture), Id.ToString("N"));
+            UpdatedAt.UtcTicks.ToString(CultureInfo.InvariantCulture), Id.ToString("N"), ContainerId.ToString("N"));
 
         public static bool TryParse(string text, out SearchCursor? cursor)
         {
             cursor = null;
             var parts = text.Split('|');
-            if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bits)
+            if (parts.Length != 4 || !int.TryParse(parts[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bits)
                 || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                || ticks > DateTimeOffset.MaxValue.UtcTicks || !Guid.TryParseExact(parts[2], "N", out var id))
+                || ticks > DateTimeOffset.MaxValue.UtcTicks || !Guid.TryParseExact(parts[2], "N", out var id)
+                || !Guid.TryParseExact(parts[3], "N", out var containerId))
             {
                 return false;
             }
             var score = BitConverter.Int32BitsToSingle(bits);
             if (!float.IsFinite(score)) return false;
-            cursor = new SearchCursor(score, new DateTimeOffset(ticks, TimeSpan.Zero), id);
+            cursor = new SearchCursor(score, new DateTimeOffset(ticks, TimeSpan.Zero), id, containerId);
             return true;
         }
     }

@@ -63,6 +63,11 @@ public sealed record NotTerm(SearchTerm Term) : SearchTerm
 public sealed record TypeFilter(string Pattern) : SearchTerm
 {
     public bool HasWildcard => Pattern.Contains('*');
+
+    /// <summary>A media type or a wildcard such as <c>text/*</c>, <c>*/json</c> or <c>application/vnd.*+json</c>; null when it is neither.</summary>
+    public static TypeFilter? TryCreate(string value) =>
+        SearchQueryParser.ContentTypePattern().IsMatch(value) ? new TypeFilter(value.ToLowerInvariant()) : null;
+
     public override string ToString() => $"type:{Pattern}";
 }
 
@@ -266,7 +271,7 @@ internal static partial class SearchQueryParser
         switch (name)
         {
             case "type":
-                filter = ContentTypePattern().IsMatch(value) ? new TypeFilter(value.ToLowerInvariant()) : null;
+                filter = TypeFilter.TryCreate(value);
                 return filter is null
                     ? new SearchQueryError($"'{value}' is not a content type or a wildcard such as text/*, */json or application/vnd.*+json.", position)
                     : null;
@@ -330,7 +335,7 @@ internal static partial class SearchQueryParser
 
     // As TypeRegistry's media types, with * allowed anywhere in either half.
     [GeneratedRegex(@"^[a-z0-9*][a-z0-9!#$&^_.+*-]{0,126}/[a-z0-9*][a-z0-9!#$&^_.+*-]{0,126}$", RegexOptions.IgnoreCase)]
-    private static partial Regex ContentTypePattern();
+    internal static partial Regex ContentTypePattern();
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")]
     private static partial Regex IsoDateTime();

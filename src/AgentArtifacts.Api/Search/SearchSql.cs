@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using AgentArtifacts.Api.ApiKeys;
 using AgentArtifacts.Api.Artifacts;
 
 namespace AgentArtifacts.Api.Search;
@@ -14,6 +15,21 @@ namespace AgentArtifacts.Api.Search;
 /// <c>ts_headline</c>; null when the query has only filters and exclusions.</param>
 /// <param name="Parameters">The values of <c>$first</c>, <c>$first+1</c>, …: strings, string arrays, Guids and UTC DateTimeOffsets.</param>
 public sealed record SearchPredicate(string Where, string? Match, IReadOnlyList<object> Parameters);
+
+/// <summary>
+/// The text-search configuration words are stemmed in, <c>Search:Language</c> (default <c>english</c>): the name of a
+/// PostgreSQL configuration (<c>select cfgname from pg_ts_config</c>: german, french, spanish, …). The index and the queries
+/// must use the same one, so changing it means rebuilding the search projection.
+/// </summary>
+public sealed record SearchLanguage(string Config)
+{
+    public static SearchLanguage From(IConfiguration configuration)
+    {
+        var config = configuration["Search:Language"] ?? SearchSql.DefaultConfig;
+        return SearchSql.IsConfigName(config) ? new SearchLanguage(config)
+            : throw new InvalidOperationException($"Search:Language '{config}' is not a text search configuration name (such as english or german).");
+    }
+}
 
 public static partial class SearchSql
 {
@@ -54,14 +70,42 @@ public static partial class SearchSql
     // would hold the phrase "recipe pasta". A lexeme no query can produce, 64 positions on, keeps phrases inside one part.
     private const string Gap = "'|:64'::tsvector";
 
+    /// <summary>Any of these content types or wildcards (as <c>type:</c> takes them): the request's <c>contentTypes</c> list.</summary>
+    public static SearchPredicate AnyContentType(IReadOnlyList<TypeFilter> types, int firstParameter)
+    {
+        var sql = new Builder(DefaultConfig, firstParameter);
+        return new SearchPredicate($"({string.Join(" OR ", types.Select(sql.Filter))})", null, sql.Parameters);
+    }
+
+    /// <summary>
+    /// What a narrowed caller's scopes let it find: <see cref="ApiKeyScopes.Allows(IEnumerable{ApiKeyScope}, string, string)"/>
+    /// for <paramref name="action"/> in SQL over <c>content_type</c> (the scope kind derived from the type as
+    /// <see cref="ApiKeyScopes.KindOf"/> does), so a key's pages and facets hold only what it may see.
+    /// </summary>
+    public static SearchPredicate ScopesAllow(IEnumerable<ApiKeyScope> scopes, string action, int firstParameter)
+    {
+        var sql = new Builder(DefaultConfig, firstParameter);
+        const string essence = "btrim(split_part(content_type, ';', 1))";
+        var kind = $"""
+            (case when {essence} = any({sql.Add(ApiKeyScopes.ToolTypes.Select(t => t.ToLowerInvariant()).ToArray())}) then '{ApiKeyScopes.Tool}'
+                  when split_part(split_part({essence}, '/', 2), '+', 1) ~ '^(.*[.-])?prompt$' then '{ApiKeyScopes.Prompt}'
+                  else '{ApiKeyScopes.Resource}' end)
+            """;
+        var allowed = scopes.Where(s => s.Action == action)
+            .Select(s => $"({kind} = {sql.Add(s.Kind)} AND {essence} LIKE {sql.Add(Builder.LikePattern(s.MediaRange))})").ToList();
+        return new SearchPredicate(allowed.Count == 0 ? "false" : $"({string.Join(" OR ", allowed)})", null, sql.Parameters);
+    }
+
     /// <summary>How the search table stores a state, as <c>state:</c> compares it.</summary>
     public static string StateValue(ArtifactState state) => state.ToString().ToLowerInvariant();
 
     private static bool IsFilter(SearchTerm term) => term is TypeFilter or TagFilter or StateFilter or ContainerFilter or DateFilter;
 
     // The config becomes part of the SQL text, so it must be a plain identifier; it comes from settings, never from a query.
+    public static bool IsConfigName(string config) => ConfigName().IsMatch(config);
+
     private static string CheckConfig(string config) =>
-        ConfigName().IsMatch(config) ? config : throw new ArgumentException($"'{config}' is not a text search configuration name.", nameof(config));
+        IsConfigName(config) ? config : throw new ArgumentException($"'{config}' is not a text search configuration name.", nameof(config));
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
     private static partial Regex ConfigName();
@@ -70,7 +114,7 @@ public static partial class SearchSql
     {
         public List<object> Parameters { get; } = [];
 
-        private string Add(object value)
+        public string Add(object value)
         {
             Parameters.Add(value);
             return $"${firstParameter + Parameters.Count - 1}";
@@ -108,7 +152,7 @@ public static partial class SearchSql
         }
 
         // LIKE's escape character is the backslash: escape it, % and _, then the query's * becomes %.
-        private static string LikePattern(string pattern)
+        public static string LikePattern(string pattern)
         {
             var like = new StringBuilder();
             foreach (var c in pattern) like.Append(c switch { '\\' or '%' or '_' => $"\\{c}", '*' => "%", _ => c.ToString() });

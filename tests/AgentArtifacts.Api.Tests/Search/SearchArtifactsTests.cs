@@ -3,6 +3,9 @@ using System.Text.Json.Nodes;
 using AgentArtifacts.Api.Search;
 using AgentArtifacts.Api.Tests.ApiKeys;
 using AgentArtifacts.Api.Tests.Infrastructure;
+using Marten;
+using Marten.Events;
+using Microsoft.Extensions.Configuration;
 using Shouldly;
 using Xunit;
 
@@ -76,6 +79,12 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
         get.StatusCode.ShouldBe(HttpStatusCode.OK);
         (await get.Json())["items"]!.AsArray().Count.ShouldBe(3);
 
+        // contentTypes takes wildcards as type: does.
+        var texts = await SearchAsync(c.Ada, new { query = "pasta", contentTypes = new[] { "text/*" } });
+        texts["items"]!.AsArray().Select(i => i!["id"]!.GetValue<Guid>()).ShouldBe([c.Phrase, c.Archived], ignoreOrder: true);
+        var getJson = await c.Ada.Client.GetAsync("/search?q=pasta&contentTypes=image/png,*/json");
+        (await getJson.Json())["items"]!.AsArray().Select(i => i!["id"]!.GetValue<Guid>()).ShouldBe([c.Json]);
+
         // Only filters: allowed as lists, ordered by recency.
         var everything = await SearchAsync(c.Ada, new { containerIds = new[] { c.Workspace } });
         everything["items"]!.AsArray().Count.ShouldBe(6);
@@ -142,6 +151,100 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task a_collections_readers_find_its_members_at_the_committed_revision_never_the_draft()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var docs = await ada.CollectionAsync("Docs");
+        var workspace = await ada.WorkspaceAsync(targets: [docs]);
+        var id = Id(await ada.ArtifactAsync(workspace, "Glacier survey", content: "ice cores from the north face", tags: ["field"]));
+        var unpublished = Id(await ada.ArtifactAsync(workspace, "Glacier budget", content: "draft numbers"));
+        (await ada.CommitAsync(workspace, "first", [id])).IsSuccessStatusCode.ShouldBeTrue();
+        (await ada.Client.MergePatch($"/artifacts/{id}", new { title = "Glacier survey v2", content = "moraine samples" })).IsSuccessStatusCode.ShouldBeTrue();
+        var bob = await Fixture.NewUserAsync();
+        (await ada.GrantAsync(docs, bob.Id, "viewer")).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+
+        // Bob reads the collection only: revision 1, as committed, in the collection; no draft, no unpublished artifact.
+        var found = await SearchAsync(bob, new { query = "glacier" });
+        var hit = found["items"]!.AsArray().ShouldHaveSingleItem()!;
+        (hit["id"]!.GetValue<Guid>(), hit["containerId"]!.GetValue<Guid>(), hit["revision"]!.GetValue<int>()).ShouldBe((id, docs, 1));
+        (hit["title"]!.GetValue<string>(), hit["state"]!.GetValue<string>()).ShouldBe(("Glacier survey", "committed"));
+        (await SearchAsync(bob, new { query = "cores" }))["items"]![0]!["snippet"]!.GetValue<string>().ShouldContain("cores from the north face");
+        (await IdsAsync(bob, "moraine")).ShouldBeEmpty();
+        (await IdsAsync(bob, "budget")).ShouldBeEmpty();
+        found["facets"]!["state"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<long>()).ShouldBe(new Dictionary<string, long> { ["committed"] = 1 });
+        (await IdsAsync(bob, $"tag:field container:{docs}")).ShouldBe([id]);
+
+        // Ada reads both: the draft in the workspace and revision 1 in the collection, one hit each.
+        var both = (await SearchAsync(ada, new { query = "survey" }))["items"]!.AsArray();
+        both.Select(h => (h!["containerId"]!.GetValue<Guid>(), h["revision"]!.GetValue<int>(), h["state"]!.GetValue<string>()))
+            .ShouldBe([(workspace, 1, "draft"), (docs, 1, "committed")], ignoreOrder: true);
+
+        // The next commit replaces the member: Bob now finds revision 2 and no longer revision 1's words.
+        (await ada.CommitAsync(workspace, "second", [id])).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+        var second = (await SearchAsync(bob, new { query = "moraine" }))["items"]!.AsArray().ShouldHaveSingleItem()!;
+        (second["revision"]!.GetValue<int>(), second["title"]!.GetValue<string>()).ShouldBe((2, "Glacier survey v2"));
+        (await IdsAsync(bob, "cores")).ShouldBeEmpty();
+
+        // Archiving is committed too: the member stays findable as archived.
+        (await ada.Client.DeleteAsync($"/artifacts/{id}")).IsSuccessStatusCode.ShouldBeTrue();
+        (await ada.CommitAsync(workspace, "retire", [id])).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+        (await IdsAsync(bob, "moraine state:archived")).ShouldBe([id]);
+        (await IdsAsync(bob, "moraine state:committed")).ShouldBeEmpty();
+        (await IdsAsync(ada, $"budget container:{workspace}")).ShouldBe([unpublished]);
+    }
+
+    [Fact]
+    public async Task a_checked_out_copys_commit_updates_the_member_under_the_original_id()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var docs = await ada.CollectionAsync("Docs");
+        var first = await ada.WorkspaceAsync("First", targets: [docs]);
+        var second = await ada.WorkspaceAsync("Second", targets: [docs]);
+        var id = Id(await ada.ArtifactAsync(first, "Runbook", content: "restart the queue"));
+        (await ada.CommitAsync(first, "first")).IsSuccessStatusCode.ShouldBeTrue();
+        var checkout = await ada.Client.PostJson($"/artifacts/{id}/checkout", new { workspaceId = second });
+        checkout.StatusCode.ShouldBe(HttpStatusCode.Created, await checkout.Content.ReadAsStringAsync());
+        var copy = Id(await checkout.Json());
+        (await ada.Client.MergePatch($"/artifacts/{copy}", new { content = "drain the queue first" })).IsSuccessStatusCode.ShouldBeTrue();
+        (await ada.CommitAsync(second, "second")).IsSuccessStatusCode.ShouldBeTrue();
+        var bob = await Fixture.NewUserAsync();
+        (await ada.GrantAsync(docs, bob.Id, "viewer")).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+
+        var hit = (await SearchAsync(bob, new { query = "queue" }))["items"]!.AsArray().ShouldHaveSingleItem()!;
+        (hit["id"]!.GetValue<Guid>(), hit["revision"]!.GetValue<int>()).ShouldBe((id, 2));
+        (await IdsAsync(bob, "drain")).ShouldBe([id]);
+    }
+
+    [Fact]
+    public async Task paging_yields_an_artifact_once_per_place_it_is_found()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (docs, wiki) = (await ada.CollectionAsync("Docs"), await ada.CollectionAsync("Wiki"));
+        var workspace = await ada.WorkspaceAsync(targets: [docs, wiki]);
+        var ids = new List<Guid>();
+        for (var i = 0; i < 3; i++) ids.Add(Id(await ada.ArtifactAsync(workspace, $"Same {i}", content: "identical words")));
+        (await ada.CommitAsync(workspace, "publish")).IsSuccessStatusCode.ShouldBeTrue();
+        await Fixture.WaitForProjectionsAsync();
+
+        var seen = new List<(Guid, Guid)>();
+        string? cursor = null;
+        do
+        {
+            var page = await SearchAsync(ada, new { query = "identical", limit = 2, cursor });
+            seen.AddRange(page["items"]!.AsArray().Select(h => (h!["id"]!.GetValue<Guid>(), h["containerId"]!.GetValue<Guid>())));
+            cursor = page["nextCursor"]?.GetValue<string>();
+        } while (cursor is not null && seen.Count < 20);
+
+        // Each artifact three times (its workspace and the two collections), each (artifact, container) once.
+        seen.ShouldBeUnique();
+        seen.ShouldBe(ids.SelectMany(id => new[] { (id, workspace), (id, docs), (id, wiki) }), ignoreOrder: true);
+    }
+
+    [Fact]
     public async Task content_near_the_size_limit_is_indexed_in_part_and_does_not_stall_the_projection()
     {
         var ada = await Fixture.NewUserAsync();
@@ -162,9 +265,17 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
         var c = await ArrangeAsync();
         var markdownSearch = await c.Ada.KeyAsync("resource:text/*:search");
         using var searcher = Fixture.Host.NewClient(markdownSearch.Secret);
-        var hits = (await (await searcher.PostJson("/search", new { query = "pasta" })).Json())["items"]!.AsArray();
+        var result = await (await searcher.PostJson("/search", new { query = "pasta" })).Json();
+        var hits = result["items"]!.AsArray();
         hits.Select(i => i!["contentType"]!.GetValue<string>()).ShouldAllBe(t => t == "text/markdown");
         hits.Count.ShouldBe(2);
+        // The scopes are part of the query: facets count only what the key may see, and every page is full.
+        result["facets"]!["contentType"]!.AsObject().Select(p => p.Key).ShouldBe(["text/markdown"]);
+        var first = await (await searcher.PostJson("/search", new { query = "pasta", limit = 1 })).Json();
+        first["items"]!.AsArray().Count.ShouldBe(1);
+        var next = await (await searcher.PostJson("/search", new { query = "pasta", limit = 1, cursor = first["nextCursor"]!.GetValue<string>() })).Json();
+        next["items"]!.AsArray().Count.ShouldBe(1);
+        next["nextCursor"].ShouldBeNull();
 
         var readOnly = await c.Ada.KeyAsync("resource:*/*:read");
         using var reader = Fixture.Host.NewClient(readOnly.Secret);
@@ -223,6 +334,8 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
         (await (await ada.Client.PostJson("/search", new { query = "a", states = new[] { "gone" } })).ProblemCode()).ShouldBe("invalid_state");
         (await (await ada.Client.PostJson("/search", new { query = "a", limit = 101 })).ProblemCode()).ShouldBe("invalid_limit");
         (await (await ada.Client.GetAsync("/search?q=a&containerIds=x")).ProblemCode()).ShouldBe("invalid_container_id");
+        (await (await ada.Client.PostJson("/search", new { query = "a", contentTypes = new[] { "text" } })).ProblemCode()).ShouldBe("invalid_content_type");
+        (await (await ada.Client.GetAsync("/search?q=a&contentTypes=text/markdown,a/b/c")).ProblemCode()).ShouldBe("invalid_content_type");
     }
 
     [Fact]
@@ -249,4 +362,37 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
         marked["items"]!.AsArray().Count.ShouldBe(1);
         marked["items"]![0]!["snippet"]!.GetValue<string>().ShouldNotContain("\u0002");
     }
+}
+
+/// <summary>A host whose search stems in German (<c>Search:Language</c>): the index and the queries use the same configuration.</summary>
+public sealed class SearchLanguageTests() : IsolatedHostTest(new Dictionary<string, string?> { ["Search:Language"] = "german" })
+{
+    [Fact]
+    public async Task words_are_stemmed_in_the_configured_language_and_still_found_as_written()
+    {
+        using var ada = await AdaAsync();
+        var workspace = (await (await ada.PostJson("/workspaces", new { title = "Stadt" })).Json())["id"]!.GetValue<Guid>();
+        var created = await ada.PostJson("/artifacts", new { containerId = workspace, contentType = "text/plain", title = "Die Häuser am See", content = "Wir wohnen in kleinen Häusern." });
+        created.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var id = (await created.Json())["id"]!.GetValue<Guid>();
+        await Host.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(30));
+
+        async Task<JsonObject> Search(string q) => await (await ada.GetAsync($"/search?q={Uri.EscapeDataString(q)}")).Json();
+        // German stemming: "Haus" and "Häusern" share the stem of "Häuser" (English or simple would not find them).
+        var hit = (await Search("Haus"))["items"]!.AsArray().ShouldHaveSingleItem()!;
+        hit["id"]!.GetValue<Guid>().ShouldBe(id);
+        var title = hit["title"]!.GetValue<string>();
+        var range = hit["highlights"]!["title"]![0]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+        title.Substring(range[0], range[1]).ShouldBe("Häuser");
+        (await Search("häusern"))["items"]!.AsArray().Count.ShouldBe(1);
+        // German stop words still match as written, through the simple fallback.
+        (await Search("\"die häuser\""))["items"]!.AsArray().Count.ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData("english'; drop table x; --")]
+    [InlineData("Deutsch")]
+    public void a_language_that_is_not_a_configuration_name_stops_the_start(string language) =>
+        Should.Throw<InvalidOperationException>(() => SearchLanguage.From(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Search:Language"] = language }).Build()));
 }

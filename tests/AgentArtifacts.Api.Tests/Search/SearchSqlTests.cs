@@ -1,3 +1,4 @@
+using AgentArtifacts.Api.ApiKeys;
 using AgentArtifacts.Api.Search;
 using AgentArtifacts.Api.Tests.Infrastructure;
 using Npgsql;
@@ -86,6 +87,17 @@ public sealed class SearchCorpus : IAsyncLifetime
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) hits.Add((reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
         return hits;
+    }
+
+    /// <summary>The ids of the rows a predicate numbered from <c>$1</c> holds for, in order.</summary>
+    public async Task<int[]> WhereAsync(SearchPredicate predicate)
+    {
+        await using var command = DataSource.CreateCommand($"select id from search_test where {predicate.Where} order by id");
+        foreach (var value in predicate.Parameters) command.Parameters.Add(new NpgsqlParameter { Value = value });
+        var ids = new List<int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) ids.Add(reader.GetInt32(0));
+        return ids.ToArray();
     }
 }
 
@@ -210,6 +222,45 @@ public sealed class SearchSqlTests(SearchCorpus corpus) : IClassFixture<SearchCo
         var query = SearchQuery.Parse("x").Query!;
         SearchSql.Translate(query, "simple").Where.ShouldContain("plainto_tsquery('simple', $1)");
         Should.Throw<ArgumentException>(() => SearchSql.Translate(query, "english'); drop table x; --"));
+    }
+
+    [Theory]
+    [InlineData(new[] { "text/*" }, new[] { 1, 3, 4, 6, 7, 8, 9, 10, 12 })]
+    [InlineData(new[] { "application/json", "text/x_y" }, new[] { 5, 10, 11 })]
+    [InlineData(new[] { "*/json", "application/vnd.*+json" }, new[] { 2, 5, 11 })]
+    [InlineData(new[] { "image/png" }, new int[0])]
+    public async Task a_list_of_content_types_matches_any_of_them_wildcards_included(string[] types, int[] expected) =>
+        (await corpus.WhereAsync(SearchSql.AnyContentType(types.Select(t => TypeFilter.TryCreate(t)!).ToList(), 1))).ShouldBe(expected);
+
+    public static TheoryData<string> Scopes => new()
+    {
+        "resource:*/*:search", "resource:text/*:search", "tool:*/*:search", "prompt:*/*:search", "prompt:text/*:search",
+        "resource:application/json:search", "resource:text/x_y:search", "tool:application/vnd.agience.agent+json:search", "resource:*/*:read",
+    };
+
+    /// <summary>The SQL form of a key's scopes decides exactly as <see cref="ApiKeyScopes.Allows(IEnumerable{ApiKeyScope}, string, string)"/>.</summary>
+    [Theory]
+    [MemberData(nameof(Scopes))]
+    public async Task scopes_in_sql_allow_exactly_what_the_scope_rules_allow(string scope)
+    {
+        string[] types =
+        [
+            "text/markdown", "text/plain; charset=utf-8", "application/json", "text/x_y", "text/xay", "application/vnd.agience.http-tool+json",
+            "application/vnd.agience.agent+json", "application/vnd.agience.mcp-server+json", "application/vnd.agience.tool+json",
+            "text/x-prompt", "application/vnd.acme.prompt+json", "text/prompt", "application/prompt-library", "application/vnd.agience.workspace+json",
+        ];
+        var scopes = ApiKeyScopes.ParseStored([scope]);
+        var predicate = SearchSql.ScopesAllow(scopes, "search", 2);
+        await using var command = corpus.DataSource.CreateCommand($"select content_type, {predicate.Where} from unnest($1::text[]) as t(content_type)");
+        command.Parameters.Add(new NpgsqlParameter { Value = types });
+        foreach (var value in predicate.Parameters) command.Parameters.Add(new NpgsqlParameter { Value = value });
+
+        var decided = new Dictionary<string, bool>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) decided[reader.GetString(0)] = reader.GetBoolean(1);
+
+        decided.ShouldBe(types.ToDictionary(t => t, t => ApiKeyScopes.Allows(scopes, t, "search")));
+        decided.Values.Any(allowed => allowed).ShouldBe(scope.EndsWith(":search", StringComparison.Ordinal));  // the corpus exercises the scope
     }
 
     [Fact]
