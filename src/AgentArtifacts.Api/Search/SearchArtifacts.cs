@@ -180,41 +180,42 @@ public static class SearchArtifactsEndpoint
             group by grouping sets ((s.content_type), (s.state))
             """;
 
+        // Both statements in one round trip, on one connection.
+        await using var batch = db.CreateBatch();
+        var hitsCommand = new NpgsqlBatchCommand(hitsSql);
+        hitsCommand.Parameters.AddRange(parameters.Select(Parameter).ToArray());
+        var facetsCommand = new NpgsqlBatchCommand(facetsSql);
+        facetsCommand.Parameters.AddRange(parameters.Take(filterParameters).Select(Parameter).ToArray());
+        batch.BatchCommands.Add(hitsCommand);
+        batch.BatchCommands.Add(facetsCommand);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+
         var rows = new List<(SearchHit Hit, DateTimeOffset UpdatedAt, float Score)>();
-        await using (var command = db.CreateCommand(hitsSql))
+        while (await reader.ReadAsync(ct))
         {
-            foreach (var value in parameters) command.Parameters.Add(Parameter(value));
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
+            var title = reader.GetString(1);
+            var rawScore = reader.GetFloat(7);
+            SearchHighlights? highlights = null;
+            string? snippet = null;
+            if (highlight)
             {
-                var title = reader.GetString(1);
-                var rawScore = reader.GetFloat(7);
-                SearchHighlights? highlights = null;
-                string? snippet = null;
-                if (highlight)
-                {
-                    var (markedTitle, titleRanges) = Unmark(reader.IsDBNull(8) ? title : reader.GetString(8));
-                    (snippet, var snippetRanges) = Unmark(reader.IsDBNull(9) ? "" : reader.GetString(9));
-                    title = markedTitle;
-                    highlights = new SearchHighlights(titleRanges, snippetRanges);
-                }
-                var hit = new SearchHit(reader.GetGuid(0), title, reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetGuid(3),
-                    Enum.Parse<ArtifactState>(reader.GetString(4), ignoreCase: true), reader.GetInt32(5), rawScore, snippet, highlights);
-                rows.Add((hit, reader.GetFieldValue<DateTimeOffset>(6), rawScore));
+                var (markedTitle, titleRanges) = Unmark(reader.IsDBNull(8) ? title : reader.GetString(8));
+                (snippet, var snippetRanges) = Unmark(reader.IsDBNull(9) ? "" : reader.GetString(9));
+                title = markedTitle;
+                highlights = new SearchHighlights(titleRanges, snippetRanges);
             }
+            var hit = new SearchHit(reader.GetGuid(0), title, reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetGuid(3),
+                Enum.Parse<ArtifactState>(reader.GetString(4), ignoreCase: true), reader.GetInt32(5), rawScore, snippet, highlights);
+            rows.Add((hit, reader.GetFieldValue<DateTimeOffset>(6), rawScore));
         }
 
         var byType = new Dictionary<string, long>();
         var byState = new Dictionary<string, long>();
-        await using (var command = db.CreateCommand(facetsSql))
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
         {
-            foreach (var value in parameters.Take(filterParameters)) command.Parameters.Add(Parameter(value));
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                if (!reader.IsDBNull(0)) byType[reader.GetString(0)] = reader.GetInt64(2);
-                else if (!reader.IsDBNull(1)) byState[reader.GetString(1)] = reader.GetInt64(2);
-            }
+            if (!reader.IsDBNull(0)) byType[reader.GetString(0)] = reader.GetInt64(2);
+            else if (!reader.IsDBNull(1)) byState[reader.GetString(1)] = reader.GetInt64(2);
         }
 
         var next = rows.Count > take ? Paging.Encode(SearchCursor.After(rows[take - 1]).ToString()) : null;
