@@ -265,6 +265,33 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
         (await (await ada.Client.InvokeAsync(tool, new { query = "ok", limit = 3 })).Json())["status"]!.GetValue<string>().ShouldBe("completed");
     }
 
+    [Theory]
+    [InlineData("""{"properties":5}""")]
+    [InlineData("""{"$ref":"#/definitions/missing"}""")]
+    [InlineData("""{"type":"string","pattern":"["}""")]
+    [InlineData("""{"$ref":"{peer}/schema.json"}""")]
+    [InlineData("""{"$ref":"file:///etc/hostname"}""")]
+    [InlineData("""{"$ref":"/etc/hostname"}""")]
+    public async Task an_input_schema_that_is_not_a_usable_json_schema_is_400_on_input_schema_and_nothing_runs(string schema)
+    {
+        var ada = await Fixture.NewUserAsync();
+        // A reference outside the schema is refused, never fetched: the peer serves a valid schema there, and counts the call.
+        var tool = await ada.HttpToolAsync(_peer, "/echo", c => c["inputSchema"] = JsonNode.Parse(schema.Replace("{peer}", _peer.Url("/").ToString().TrimEnd('/'))));
+        var before = await Fixture.EventCountAsync();
+
+        var sync = await ada.Client.InvokeAsync(tool, "text");
+        var async = await ada.Client.InvokeAsync(tool, "text", mode: "async");
+
+        sync.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await sync.Content.ReadAsStringAsync());
+        var problem = await sync.Json();
+        problem["code"]!.GetValue<string>().ShouldBe("invalid_input");
+        problem["errors"]!.AsObject().Select(e => e.Key).ShouldBe(["inputSchema"]);
+        (await async.ProblemCode()).ShouldBe("invalid_input");
+        (await Fixture.EventCountAsync()).ShouldBe(before);
+        (await Fixture.SqlScalarAsync<long>("select count(*) from agentartifacts.mt_streams where type = 'run'")).ShouldBe(0);
+        _peer.Calls.ShouldBe(0);
+    }
+
     [Fact]
     public async Task a_bad_mode_or_both_input_and_arguments_is_400_and_a_stranger_cannot_see_a_run_or_its_events()
     {
