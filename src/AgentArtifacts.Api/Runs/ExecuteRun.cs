@@ -37,7 +37,7 @@ public static class RunsSetup
 {
     /// <summary>
     /// Runs execute on the durable local queue <c>runs</c> (at most <c>Runs:Parallelism</c>, 32, at once per node) with the
-    /// retry policy below; the signals listener and the launcher are singletons.
+    /// retry policy below; the signals listener and the launcher are singletons; the sweeper ends sync runs a dead host left.
     /// </summary>
     public static void AddRuns(this WebApplicationBuilder builder)
     {
@@ -47,6 +47,7 @@ public static class RunsSetup
         builder.Services.AddSingleton<RunLauncher>();
         builder.Services.AddSingleton<RunSignals>();
         builder.Services.AddHostedService(s => s.GetRequiredService<RunSignals>());
+        builder.Services.AddHostedService<RunSweeper>();
         builder.Services.ConfigureWolverine(opts =>
         {
             opts.PublishMessage<ExecuteRun>().ToLocalQueue("runs");
