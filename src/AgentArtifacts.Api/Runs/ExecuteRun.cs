@@ -37,7 +37,7 @@ public static class RunsSetup
 {
     /// <summary>
     /// Runs execute on the durable local queue <c>runs</c> (at most <c>Runs:Parallelism</c>, 32, at once per node) with the
-    /// retry policy below; the signals listener and the launcher are singletons.
+    /// retry policy below; the signals listener and the launcher are singletons; the sweeper ends sync runs a dead host left.
     /// </summary>
     public static void AddRuns(this WebApplicationBuilder builder)
     {
@@ -47,6 +47,7 @@ public static class RunsSetup
         builder.Services.AddSingleton<RunLauncher>();
         builder.Services.AddSingleton<RunSignals>();
         builder.Services.AddHostedService(s => s.GetRequiredService<RunSignals>());
+        builder.Services.AddHostedService<RunSweeper>();
         builder.Services.ConfigureWolverine(opts =>
         {
             opts.PublishMessage<ExecuteRun>().ToLocalQueue("runs");
@@ -77,28 +78,23 @@ public static class ExecuteRunHandler
         RunSignals signals, RunRetryDelays retries, ILogger<ExecuteRun> logger, CancellationToken ct)
     {
         var runId = message.RunId;
-        await using var session = store.LightweightSession();
+        await using var session = store.QuerySession();
         var (run, artifact) = await LoadAsync(session, message, ct);
         if (run is null || run.IsFinished || run.Status == RunStatus.AwaitingApproval) return;
 
         var declaration = artifact is null ? null : types.Resolve(artifact.ContentType).Operations[run.Operation] as JsonObject;
         var recorded = message.FirstAttemptStarted && envelope.Attempts <= 1;
         var attempt = recorded ? 1 : Math.Max(run.Attempts + 1, envelope.Attempts);
-        session.LastModifiedBy = run.CallerId.ToString();
         if (artifact is null || declaration is null || run.Caller is null
             || DispatchKinds.MessageFor(run.Kind, new RunContext(runId, artifact, run.Operation, declaration, run.Input, run.Caller)) is not { } dispatch)
         {
-            RunJournal.Append(session, runId, new RunFailed(runId, RunResult.Failed("operation_unavailable",
-                "The artifact or its operation is no longer what the run was requested against.").Error!));
-            await session.SaveChangesAsync(ct);
+            await RunJournal.AppendAtAsync(store, runId, run.Version, run.CallerId, new RunFailed(runId, RunResult.Failed("operation_unavailable",
+                "The artifact or its operation is no longer what the run was requested against.").Error!), ct);
             return;
         }
 
-        if (!recorded)
-        {
-            RunJournal.Append(session, runId, new RunStarted(runId, attempt));
-            await session.SaveChangesAsync(ct);
-        }
+        // Optimistic, like the end: a cancel recorded since the run was read wins, and the run never starts.
+        if (!recorded && !await RunJournal.AppendAtAsync(store, runId, run.Version, run.CallerId, new RunStarted(runId, attempt), ct)) return;
         var started = run.Version + (recorded ? 0 : 1);  // the stream's version now, unless a cancel or the dispatch's own events follow
 
         RunResult result;
@@ -146,7 +142,7 @@ public static class ExecuteRunHandler
     /// The run, and the artifact at the version the run was requested against: the one handed over, else its snapshot
     /// (read in the same round trip as the run) when nothing changed since, else replayed to that version.
     /// </summary>
-    private static async Task<(Run? Run, Artifact? Artifact)> LoadAsync(IDocumentSession session, ExecuteRun message, CancellationToken ct)
+    private static async Task<(Run? Run, Artifact? Artifact)> LoadAsync(IQuerySession session, ExecuteRun message, CancellationToken ct)
     {
         Run? run;
         Artifact? head = message.Artifact;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Marten;
 using NJsonSchema;
+using NJsonSchema.References;
 using Wolverine;
 using AgentArtifacts.Api.Approvals;
 using AgentArtifacts.Api.Artifacts;
@@ -99,23 +100,39 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         var schema = declaration["inputSchema"] as JsonObject ?? artifact.Context["inputSchema"] as JsonObject;
         if (schema is null) return [];
         var text = schema.ToJsonString();
-        if (!Schemas.TryGetValue(text, out var compiled))
+        // Some faults surface only when the schema is applied (a pattern that is no regular expression): caught here too.
+        try
         {
-            try
+            if (!Schemas.TryGetValue(text, out var compiled))
             {
-                compiled = JsonSchema.FromJsonAsync(text).GetAwaiter().GetResult();
+                compiled = JsonSchema.FromJsonAsync(text, null, LocalReferencesOnly.Factory).GetAwaiter().GetResult();
+                if (Schemas.Count >= 1000) Schemas.Clear();  // artifacts' own schemas: bounded, recompiled when needed
+                Schemas[text] = compiled;
             }
-            catch (Exception e) when (e is Newtonsoft.Json.JsonException or InvalidOperationException or ArgumentException)
-            {
-                return new() { ["inputSchema"] = ["The operation's inputSchema is not a JSON Schema this service can apply."] };
-            }
-            if (Schemas.Count >= 1000) Schemas.Clear();  // artifacts' own schemas: bounded, recompiled when needed
-            Schemas[text] = compiled;
+            return compiled.Validate(input?.ToJsonString() ?? "null")
+                .GroupBy(e => string.IsNullOrEmpty(e.Path) ? "input" : "input" + e.Path.TrimStart('#').Replace('/', '.'))
+                .ToDictionary(g => g.Key, g => g.Select(e => $"{e.Kind}{(e.Property is null ? "" : $" ({e.Property})")}").ToArray());
         }
-        return compiled.Validate(input?.ToJsonString() ?? "null")
-            .GroupBy(e => string.IsNullOrEmpty(e.Path) ? "input" : "input" + e.Path.TrimStart('#').Replace('/', '.'))
-            .ToDictionary(g => g.Key, g => g.Select(e => $"{e.Kind}{(e.Property is null ? "" : $" ({e.Property})")}").ToArray());
+        catch (Exception e) when (e is Newtonsoft.Json.JsonException or InvalidOperationException or ArgumentException or NotSupportedException)
+        {
+            return new() { ["inputSchema"] = ["The operation's inputSchema is not a JSON Schema this service can apply."] };
+        }
     }
 
     private static RunLaunch Refused(IResult problem) => new(Guid.Empty, false, problem);
+
+    /// <summary>
+    /// Resolves a schema's <c>$ref</c>s inside the schema only. A schema is an artifact owner's text: fetching a URL or reading
+    /// a file it names would let anyone who can invoke reach past the egress policy, or into the server's disk.
+    /// </summary>
+    private sealed class LocalReferencesOnly(JsonSchemaAppender appender) : JsonReferenceResolver(appender)
+    {
+        public static JsonReferenceResolver Factory(JsonSchema schema) => new LocalReferencesOnly(new JsonSchemaAppender(schema, new DefaultTypeNameGenerator()));
+
+        public override Task<IJsonReference> ResolveFileReferenceAsync(string filePath, CancellationToken cancellationToken = default) =>
+            throw new InvalidOperationException("A schema may not reference a file.");
+
+        public override Task<IJsonReference> ResolveUrlReferenceAsync(string url, CancellationToken cancellationToken = default) =>
+            throw new InvalidOperationException("A schema may not reference a URL.");
+    }
 }

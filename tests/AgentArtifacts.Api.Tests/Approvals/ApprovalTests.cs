@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using AgentArtifacts.Api.Tests.ApiKeys;
 using AgentArtifacts.Api.Tests.Infrastructure;
 using AgentArtifacts.Api.Tests.Runs;
 using Shouldly;
@@ -116,6 +117,32 @@ public sealed class ApprovalTests(ApiFixture fixture) : ApiTest(fixture), IAsync
 
         (await (await ada.Client.PostJson($"/approvals/{approvalId}/approve", new { })).ProblemCode()).ShouldBe("approval_decided");
         (await (await ada.Client.GetAsync("/approvals")).Json())["items"]!.AsArray().ShouldBeEmpty();
+        _peer.Calls.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task an_api_key_cannot_decide_an_approval_whatever_its_scopes_and_the_approval_stays_pending()
+    {
+        var (ada, bob, tool) = await GuardedToolAsync();
+        var run = await (await bob.Client.InvokeAsync(tool, new { })).Json();
+        var approvalId = run["approvalId"]!.GetValue<Guid>();
+        // Ada holds admin on the tool; her key has every scope a key can have on it, yet deciding is no key action.
+        var key = await ada.KeyAsync("tool:*/*:read", "tool:*/*:write", "tool:*/*:create", "tool:*/*:delete", "tool:*/*:invoke",
+            "resource:*/*:read", "resource:*/*:write");
+        using var adasKey = Fixture.Host.NewClient(key.Secret);
+        var before = await Fixture.EventCountAsync();
+
+        var approve = await adasKey.PostJson($"/approvals/{approvalId}/approve", new { note = "by key" });
+        var reject = await adasKey.PostJson($"/approvals/{approvalId}/reject", new { });
+
+        (approve.StatusCode, reject.StatusCode).ShouldBe((HttpStatusCode.Forbidden, HttpStatusCode.Forbidden));
+        (await approve.ProblemCode()).ShouldBe("insufficient_scope");
+        (await reject.ProblemCode()).ShouldBe("insufficient_scope");
+        (await Fixture.EventCountAsync()).ShouldBe(before);
+        var pending = (await (await ada.Client.GetAsync("/approvals")).Json())["items"]!.AsArray().Single()!;
+        (pending["id"]!.GetValue<Guid>(), pending["status"]!.GetValue<string>()).ShouldBe((approvalId, "pending"));
+        pending["decidedBy"].ShouldBeNull();
+        (await (await bob.Client.GetAsync($"/runs/{run["id"]}")).Json())["status"]!.GetValue<string>().ShouldBe("awaiting_approval");
         _peer.Calls.ShouldBe(0);
     }
 }

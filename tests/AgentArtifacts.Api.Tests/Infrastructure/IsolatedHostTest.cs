@@ -1,13 +1,14 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace AgentArtifacts.Api.Tests.Infrastructure;
 
 /// <summary>
 /// A test class with a database and a host of its own, for settings the shared fixture's host must not have (a stricter
-/// egress policy, no secrets key, …).
+/// egress policy, no secrets key, …) or services (a <see cref="ManualClock"/>).
 /// </summary>
-public abstract class IsolatedHostTest(IReadOnlyDictionary<string, string?> settings) : IAsyncLifetime
+public abstract class IsolatedHostTest(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null) : IAsyncLifetime
 {
     protected TestDatabase Database { get; private set; } = null!;
     protected ServiceHost Host { get; private set; } = null!;
@@ -15,7 +16,7 @@ public abstract class IsolatedHostTest(IReadOnlyDictionary<string, string?> sett
     public async Task InitializeAsync()
     {
         Database = await TestDatabase.StartAsync();
-        Host = ServiceHost.Start(Database.ConnectionString, settings);
+        Host = ServiceHost.Start(Database.ConnectionString, settings, services);
     }
 
     public async Task DisposeAsync()

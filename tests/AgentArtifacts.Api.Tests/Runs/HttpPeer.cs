@@ -64,6 +64,7 @@ public sealed class HttpPeer : IAsyncDisposable
             }
             return Results.Json(new JsonObject { ["held"] = true });
         });
+        app.MapGet("/schema.json", () => { Interlocked.Increment(ref peer.Calls); return Results.Json(new JsonObject { ["type"] = "object" }); });
         app.MapPost("/fail", () => { Interlocked.Increment(ref peer.Calls); return Results.Text("boom", statusCode: 500); });
         app.MapPost("/slow", async () => { await Task.Delay(TimeSpan.FromSeconds(5)); return Results.Ok(); });
         app.MapPost("/big", () => Results.Text(new string('x', 2 << 20)));

@@ -178,6 +178,69 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
         (await Fixture.Host.Store.RunEventNamesAsync(runId)).ShouldBe(["run_requested", "run_started", "run_cancelled"]);
     }
 
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("async")]
+    public async Task a_cancel_racing_the_runs_end_leaves_exactly_one_terminal_event(string mode)
+    {
+        var ada = await Fixture.NewUserAsync();
+        var tool = await ada.HttpToolAsync(_peer, "/echo");
+        var runs = new List<Guid>();
+
+        for (var i = 0; i < 20; i++)
+        {
+            // The cancel lands before, during or after the quick call, whichever it happens to be: the outcome must be one end.
+            Task<HttpResponseMessage>? invoking = null;
+            Guid runId;
+            if (mode == "sync")
+            {
+                invoking = ada.Client.InvokeAsync(tool, new { i });
+                runId = await NewestRunAsync(ada.Client, tool, runs);
+            }
+            else runId = (await (await ada.Client.InvokeAsync(tool, new { i }, mode)).Json())["id"]!.GetValue<Guid>();
+            await Task.Delay(i % 4 * 5);
+            var cancel = await ada.Client.PostJson($"/runs/{runId}/cancel", new { });
+            runs.Add(runId);
+
+            var final = await (await ada.Client.GetAsync($"/runs/{runId}")).Json();
+            if (cancel.StatusCode == HttpStatusCode.OK)
+            {
+                ((await cancel.Json())["status"]!.GetValue<string>(), final["status"]!.GetValue<string>()).ShouldBe(("cancelled", "cancelled"));
+            }
+            else
+            {
+                (await cancel.ProblemCode()).ShouldBe("run_finished");
+                final["status"]!.GetValue<string>().ShouldBe("completed");
+            }
+            if (invoking is not null)
+            {
+                // The sync caller is answered with the run as it ended, whichever end won.
+                (await (await invoking).Json())["status"]!.GetValue<string>().ShouldBe(final["status"]!.GetValue<string>());
+            }
+        }
+
+        await Task.Delay(300);  // an execution that lost to its cancel has nothing left to record; give it the time to try
+        foreach (var runId in runs)
+        {
+            var names = await Fixture.Host.Store.RunEventNamesAsync(runId);
+            names.Count(n => n is "run_completed" or "run_failed" or "run_cancelled").ShouldBe(1, string.Join(", ", names));
+            names.Last().ShouldBeOneOf("run_completed", "run_cancelled");
+            (await (await ada.Client.PostJson($"/runs/{runId}/cancel", new { })).ProblemCode()).ShouldBe("run_finished");
+        }
+    }
+
+    /// <summary>The id of the caller's newest run of the artifact that is not one of <paramref name="known"/>, once it is recorded.</summary>
+    private static async Task<Guid> NewestRunAsync(HttpClient client, Guid artifact, IReadOnlyCollection<Guid> known)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var items = (await (await client.GetAsync($"/runs?artifactId={artifact}&limit=1")).Json())["items"]!.AsArray();
+            if (items.Count == 1 && items[0]!["id"]!.GetValue<Guid>() is var id && !known.Contains(id)) return id;
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the sync run was never recorded");
+        }
+    }
+
     [Fact]
     public async Task runs_are_listed_newest_first_by_artifact_and_status_and_paged()
     {
@@ -263,6 +326,33 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
         (await Fixture.EventCountAsync()).ShouldBe(before);
         _peer.Calls.ShouldBe(0);
         (await (await ada.Client.InvokeAsync(tool, new { query = "ok", limit = 3 })).Json())["status"]!.GetValue<string>().ShouldBe("completed");
+    }
+
+    [Theory]
+    [InlineData("""{"properties":5}""")]
+    [InlineData("""{"$ref":"#/definitions/missing"}""")]
+    [InlineData("""{"type":"string","pattern":"["}""")]
+    [InlineData("""{"$ref":"{peer}/schema.json"}""")]
+    [InlineData("""{"$ref":"file:///etc/hostname"}""")]
+    [InlineData("""{"$ref":"/etc/hostname"}""")]
+    public async Task an_input_schema_that_is_not_a_usable_json_schema_is_400_on_input_schema_and_nothing_runs(string schema)
+    {
+        var ada = await Fixture.NewUserAsync();
+        // A reference outside the schema is refused, never fetched: the peer serves a valid schema there, and counts the call.
+        var tool = await ada.HttpToolAsync(_peer, "/echo", c => c["inputSchema"] = JsonNode.Parse(schema.Replace("{peer}", _peer.Url("/").ToString().TrimEnd('/'))));
+        var before = await Fixture.EventCountAsync();
+
+        var sync = await ada.Client.InvokeAsync(tool, "text");
+        var async = await ada.Client.InvokeAsync(tool, "text", mode: "async");
+
+        sync.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await sync.Content.ReadAsStringAsync());
+        var problem = await sync.Json();
+        problem["code"]!.GetValue<string>().ShouldBe("invalid_input");
+        problem["errors"]!.AsObject().Select(e => e.Key).ShouldBe(["inputSchema"]);
+        (await async.ProblemCode()).ShouldBe("invalid_input");
+        (await Fixture.EventCountAsync()).ShouldBe(before);
+        (await Fixture.SqlScalarAsync<long>("select count(*) from agentartifacts.mt_streams where type = 'run'")).ShouldBe(0);
+        _peer.Calls.ShouldBe(0);
     }
 
     [Fact]
