@@ -14,7 +14,7 @@
 # BENCH_INVOKE (1; 0 skips the invoke phase), BENCH_PEER_PORT (8092, the invoke phase's HTTP tool endpoint),
 # BENCH_SEARCH_ARTIFACTS (100000 artifacts loaded for the search phase; 0 skips it),
 # ConnectionStrings__Postgres (use that server instead of build/lib/postgres.sh's;
-# the bench always works in its own database agentartifacts_bench, which it drops and recreates).
+# the bench always works in its own database, BENCH_DB or agentartifacts_bench, which it drops and recreates).
 #
 # Exit status: 0 when everything ran (whether or not the targets were met: it measures, it does not gate), non-zero
 # when a step failed, a request was answered with a non-2xx status, or a socket error occurred.
@@ -33,7 +33,7 @@ commit_repeats=${BENCH_COMMIT_REPEATS:-3}
 invoke_phase=${BENCH_INVOKE:-1}                # 0: no invoke phase
 peer_port=${BENCH_PEER_PORT:-8092}             # the invoke phase's HTTP tool endpoint (build/bench/echo-peer.cs)
 search_artifacts=${BENCH_SEARCH_ARTIFACTS:-100000}  # 0: no search phase
-db=agentartifacts_bench
+db=${BENCH_DB:-agentartifacts_bench}  # another name keeps parallel sessions apart
 base="http://127.0.0.1:$port"
 bench_dir="$PWD/.local/bench"
 app_dir="$bench_dir/app"

@@ -16,6 +16,7 @@ public static class EventStore
             ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not configured (build/run.sh sets it).");
         var daemonMode = builder.Configuration.GetValue("Marten:DaemonMode", DaemonMode.HotCold);
         var autoCreate = builder.Configuration.GetValue("Marten:AutoCreate", AutoCreate.CreateOrUpdate);
+        var stickyConnections = builder.Configuration.GetValue("Marten:StickyConnections", false);
 
         // One connection pool for Marten, Wolverine and the few raw SQL statements (idempotency, health).
         // MaxAutoPrepare: the hot statements are parsed and planned once per connection (docs/benchmarks.md). The pool's
@@ -36,6 +37,10 @@ public static class EventStore
                 opts.Events.MetadataConfig.HeadersEnabled = false;
                 // Fix 4 (ENVIRONMENT.md): with the shimmed DistributedLock library, HotCold leader election only works with advisory locks taken in a transaction.
                 opts.Events.UseAdvisoryLockTransaction = true;
+                // Opt-in: one pooled connection per session (a read then a write share it: one pool reset, one backend).
+                // Off by default because a session then holds its connection until disposed, and the run executor's and the
+                // sync invoke's sessions stay open across the tool call (docs/benchmarks.md, "Where one write's time goes").
+                opts.UseStickyConnectionLifetimes = stickyConnections;
             })
             .UseLightweightSessions()
             .AddAsyncDaemon(daemonMode)
