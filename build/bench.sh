@@ -4,10 +4,10 @@
 # an HTTP tool against calling its endpoint directly, and (issue 3) the time of one commit of 100 and of 1,000 drafts
 # against one INSERT … SELECT of as many rows. See docs/benchmarks.md.
 #
-#   build/bench.sh                                  defaults: 8 connections, 20 s per measurement, 5 s warm-up
+#   build/bench.sh                                  defaults: 8 connections, 20 s per measurement, 30 s warm-up
 #   BENCH_CONNECTIONS=16 BENCH_SECONDS=30 build/bench.sh
 #
-# Settings (environment): BENCH_CONNECTIONS (8), BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (5), BENCH_PORT (8091),
+# Settings (environment): BENCH_CONNECTIONS (8), BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (30), BENCH_PORT (8091),
 # BENCH_PGBENCH_MODE (simple | extended | prepared; pgbench's -M, default simple), BENCH_SKIP_BUILD=1 (reuse the last
 # published app in .local/bench/app), BENCH_NPGSQL_OPTIONS (appended to the app's connection string, for experiments),
 # BENCH_COMMIT_SIZES (drafts per commit, "100 1000"; empty skips the commit phase), BENCH_COMMIT_REPEATS (3),
@@ -25,7 +25,7 @@ source build/lib/secrets-key.sh
 
 connections=${BENCH_CONNECTIONS:-8}
 seconds=${BENCH_SECONDS:-20}
-warmup=${BENCH_WARMUP_SECONDS:-5}
+warmup=${BENCH_WARMUP_SECONDS:-30}  # long enough for tiered JIT to settle (docs/benchmarks.md, "Where one write's time goes")
 port=${BENCH_PORT:-8091}
 pgbench_mode=${BENCH_PGBENCH_MODE:-simple}
 commit_sizes=${BENCH_COMMIT_SIZES-100 1000}  # set but empty: no commit phase
