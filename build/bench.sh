@@ -494,8 +494,9 @@ if (( search_artifacts > 0 )); then
   )
   for name in word phrase filtered or; do
     IFS=';' read -r text match extra <<<"${search_q[$name]}"
-    where="(s.container_id = any($readable) or s.id = any($readable)) and not (s.id = any('{}'::uuid[]) or coalesce(s.container_id = any('{}'::uuid[]), false))
-      and search_vector @@ ($match) $extra"
+    match="(select $match)"  # a scalar subquery, as SearchSql.Translate writes it
+    where="(s.container_id = any($readable) or s.id = any($readable)) and not (s.id = any('{}'::uuid[]) or s.container_id = any('{}'::uuid[]))
+      and search_vector @@ $match $extra"
     cat >"$work_dir/search-$name.sql" <<SQL
 with hits as (select s.id, s.container_id, s.member, s.title, s.content_type, s.state, s.revision, s.updated_at, ts_rank_cd(s.search_vector, $match) as score
   from agentartifacts.search_artifacts s where $where),

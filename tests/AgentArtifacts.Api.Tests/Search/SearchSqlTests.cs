@@ -204,6 +204,34 @@ public sealed class SearchSqlTests(SearchCorpus corpus) : IClassFixture<SearchCo
         string.Join("\n", plan).ShouldContain($"Bitmap Index Scan on {index}");
     }
 
+    /// <summary>
+    /// Npgsql auto-prepares the endpoint's statements, and after a few runs PostgreSQL may plan them generically, without
+    /// the parameters' values: the tsquery must then still be computed once per statement, not once per ranked row.
+    /// </summary>
+    [Fact]
+    public async Task a_generic_plan_computes_the_tsquery_once_not_for_every_ranked_row()
+    {
+        var predicate = SearchSql.Translate(SearchQuery.Parse("recipe OR pizza -pasta").Query!);
+        var types = string.Join(", ", predicate.Parameters.Select(_ => "text"));
+        await using var connection = await corpus.DataSource.OpenConnectionAsync();
+        var sql = $"""
+            prepare ranked({types}) as select id, ts_rank_cd(search_vector, {predicate.Match}) from search_test where {predicate.Where};
+            set plan_cache_mode = force_generic_plan;
+            """;
+        await using (var prepare = new NpgsqlCommand(sql, connection)) await prepare.ExecuteNonQueryAsync();
+        var values = string.Join(", ", predicate.Parameters.Select(p => $"'{p}'"));
+        await using var explain = new NpgsqlCommand($"explain (verbose, costs off) execute ranked({values})", connection);
+
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) plan.Add(reader.GetString(0));
+
+        plan.ShouldContain(line => line.Contains("InitPlan"));
+        plan.Where(line => line.Contains("ts_rank_cd")).ShouldNotBeEmpty();
+        plan.Where(line => line.Contains("ts_rank_cd")).ShouldAllBe(line => !line.Contains("plainto_tsquery"));
+        (await corpus.SearchAsync("recipe OR pizza -pasta")).Select(h => h.Id).ShouldBe([9]);
+    }
+
     [Fact]
     public void user_text_only_ever_travels_as_parameters()
     {
