@@ -12,6 +12,7 @@
 # published app in .local/bench/app), BENCH_NPGSQL_OPTIONS (appended to the app's connection string, for experiments),
 # BENCH_COMMIT_SIZES (drafts per commit, "100 1000"; empty skips the commit phase), BENCH_COMMIT_REPEATS (3),
 # BENCH_INVOKE (1; 0 skips the invoke phase), BENCH_PEER_PORT (8092, the invoke phase's HTTP tool endpoint),
+# BENCH_FLOOR (1; 0 skips the HTTP floor phase), BENCH_FLOOR_PORT (8093, where build/bench/floor.cs listens),
 # BENCH_SEARCH_ARTIFACTS (100000 artifacts loaded for the search phase; 0 skips it),
 # ConnectionStrings__Postgres (use that server instead of build/lib/postgres.sh's;
 # the bench always works in its own database, BENCH_DB or agentartifacts_bench, which it drops and recreates).
@@ -31,6 +32,8 @@ pgbench_mode=${BENCH_PGBENCH_MODE:-simple}
 commit_sizes=${BENCH_COMMIT_SIZES-100 1000}  # set but empty: no commit phase
 commit_repeats=${BENCH_COMMIT_REPEATS:-3}
 invoke_phase=${BENCH_INVOKE:-1}                # 0: no invoke phase
+floor_port=${BENCH_FLOOR_PORT:-8093}           # the HTTP floor (build/bench/floor.cs); BENCH_FLOOR=0 skips it
+floor_phase=${BENCH_FLOOR:-1}
 peer_port=${BENCH_PEER_PORT:-8092}             # the invoke phase's HTTP tool endpoint (build/bench/echo-peer.cs)
 search_artifacts=${BENCH_SEARCH_ARTIFACTS:-100000}  # 0: no search phase
 db=${BENCH_DB:-agentartifacts_bench}  # another name keeps parallel sessions apart
@@ -119,9 +122,10 @@ fi
 
 app_pid=""
 work_dir=$(mktemp -d)
-peer_pid=""
+peer_pid="" floor_pid=""
 cleanup() {
   if [[ -n $peer_pid ]]; then kill "$peer_pid" 2>/dev/null || true; fi
+  if [[ -n $floor_pid ]]; then kill "$floor_pid" 2>/dev/null || true; fi
   if [[ -n $app_pid ]] && kill -0 "$app_pid" 2>/dev/null; then
     kill "$app_pid" 2>/dev/null || true
     for _ in {1..50}; do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
@@ -209,10 +213,11 @@ pg_ticks() {
   # shellcheck disable=SC2086  # one path per word; a child that exited meanwhile is skipped (its time is in cutime)
   echo $(( $(proc_ticks "$postmaster_pid" with-children) + $(cat $children 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }') ))
 }
-cpu_start() { cpu_busy0=$(machine_busy) cpu_app0=$(proc_ticks "$app_pid") cpu_pg0=$(pg_ticks); }
+# The "app" is the service, or during the HTTP floor phase the floor (measured_pid).
+cpu_start() { cpu_busy0=$(machine_busy) cpu_app0=$(proc_ticks "${measured_pid:-$app_pid}") cpu_pg0=$(pg_ticks); }
 # cpu_end <client user+sys seconds>: the phase's CPU use in ticks, the client's in seconds
 cpu_end() {
-  cpu_busy=$(( $(machine_busy) - cpu_busy0 )) cpu_app=$(( $(proc_ticks "$app_pid") - cpu_app0 )) cpu_pg=$(( $(pg_ticks) - cpu_pg0 ))
+  cpu_busy=$(( $(machine_busy) - cpu_busy0 )) cpu_app=$(( $(proc_ticks "${measured_pid:-$app_pid}") - cpu_app0 )) cpu_pg=$(( $(pg_ticks) - cpu_pg0 ))
   cpu_client=$1
 }
 # cpu_report <requests or transactions>: sets cpu_summary, shares of the machine and CPU milliseconds per request
@@ -397,6 +402,37 @@ run_wrk read-granted "$work_dir/read-granted.lua" "/artifacts/$artifact"
 r[api_read_granted]=$rps r[api_read_granted_p50]=$p50_ms r[api_read_granted_p99]=$p99_ms r[cpu_api_read_granted]=$cpu_summary
 note_disturbance "API read (granted)"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- 5a. The HTTP floor: pgbench's INSERT and SELECT behind the thinnest ASP.NET Core service (build/bench/floor.cs), so
+# the gap between pgbench and the API splits into what HTTP and .NET cost at all and what the service adds on top.
+if [[ $floor_phase == 1 ]]; then
+  floor="http://127.0.0.1:$floor_port"
+  log "HTTP floor: starting build/bench/floor.cs on $floor"
+  if curl -s -o /dev/null "$floor/"; then die "something already answers on port $floor_port (BENCH_FLOOR_PORT)"; fi
+  (ASPNETCORE_URLS="$floor" exec dotnet run build/bench/floor.cs 9>&-) >"$bench_dir/floor.log" 2>&1 &
+  floor_pid=$!
+  for _ in {1..240}; do curl -sf -o /dev/null "$floor/rows/1" && break; sleep 0.5; done
+  curl -sf -o /dev/null "$floor/rows/1" || { tail -n 20 "$bench_dir/floor.log" >&2; die "the HTTP floor did not start"; }
+  # dotnet run starts the app as a child: measure that process, not the CLI.
+  measured_pid=$(pgrep -P "$floor_pid" -n || echo "$floor_pid")
+  cat >"$work_dir/floor-create.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$create_body'
+wrk.headers["Content-Type"] = "application/json"
+$wrk_report
+LUA
+  cp "$work_dir/floor-create.lua" "$work_dir/floor-read.lua" && sed -i '1,3d' "$work_dir/floor-read.lua"
+  log "HTTP floor: POST /rows (pgbench's INSERT), $connections connections, ${seconds} s"
+  warm_wrk "$work_dir/floor-create.lua" "$floor/rows"
+  run_wrk floor-create "$work_dir/floor-create.lua" "$floor/rows"
+  r[floor_create]=$rps r[floor_create_p50]=$p50_ms r[floor_create_p99]=$p99_ms r[cpu_floor_create]=$cpu_summary
+  log "HTTP floor: GET /rows/{k} (pgbench's SELECT), $connections connections, ${seconds} s"
+  warm_wrk "$work_dir/floor-read.lua" "$floor/rows/42"
+  run_wrk floor-read "$work_dir/floor-read.lua" "$floor/rows/42"
+  r[floor_read]=$rps r[floor_read_p50]=$p50_ms r[floor_read_p99]=$p99_ms r[cpu_floor_read]=$cpu_summary
+  kill "$measured_pid" "$floor_pid" 2>/dev/null || true
+  measured_pid="" floor_pid=""
+fi
 
 # --- 5b. Invoke (issue 5): sync invoke of an HTTP tool against calling its endpoint directly, same load generator -----
 if [[ $invoke_phase == 1 ]]; then
@@ -645,6 +681,13 @@ row read "${r[api_read]}" "${r[api_read_p50]} ms" "${r[api_read_p99]} ms" "${r[b
   "${r[base_read_p50]} ms" "${r[base_read_p99]} ms" "$(verdict "${r[api_read]}" "${r[base_read]}" $target_read)"
 printf '\nread through a viewer grant (issue 4): %s req/s, p50 %s ms, p99 %s ms; against the owner'"'"'s read: %s\n' \
   "${r[api_read_granted]}" "${r[api_read_granted_p50]}" "${r[api_read_granted_p99]}" "$(verdict "${r[api_read_granted]}" "${r[api_read]}" 0.90)"
+if [[ $floor_phase == 1 ]]; then
+  printf '\nHTTP floor (build/bench/floor.cs: the same INSERT and SELECT behind a bare ASP.NET Core endpoint, no auth, no events)\n'
+  for op in create read; do
+    awk -v op="$op" -v f="${r[floor_$op]}" -v f50="${r[floor_${op}_p50]}" -v f99="${r[floor_${op}_p99]}" -v b="${r[base_$op]}" -v a="${r[api_$op]}" \
+      'BEGIN { printf "  %-6s floor %s req/s, p50 %s ms, p99 %s ms; floor / pgbench %.2f×; API / floor %.2f×\n", op, f, f50, f99, f / b, a / f }'
+  done
+fi
 if [[ $invoke_phase == 1 ]]; then
   printf '\ninvoke (issue 5): sync POST /artifacts/{id}/invoke of an http tool, against POSTing to its endpoint directly\n'
   printf '  direct %s req/s, p50 %s ms, p99 %s ms; invoke %s req/s, p50 %s ms, p99 %s ms\n' "${r[direct]}" "${r[direct_p50]}" \
@@ -666,7 +709,8 @@ printf '\nlatencies: API from wrk (--latency); pgbench p50/p99 from its per-tran
   "${r[base_create_avg]}" "${r[base_read_avg]}"
 echo "where the CPU went (app = the service process; other = the rest of the machine, e.g. other users' processes):"
 for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgbench SELECT:cpu_base_read" "API read:cpu_api_read" \
-    "API read (granted):cpu_api_read_granted" ${r[cpu_invoke]:+"direct call:cpu_direct" "API invoke:cpu_invoke"}; do
+    "API read (granted):cpu_api_read_granted" ${r[cpu_floor_create]:+"floor create (app = the floor):cpu_floor_create" \
+    "floor read (app = the floor):cpu_floor_read"} ${r[cpu_invoke]:+"direct call:cpu_direct" "API invoke:cpu_invoke"}; do
   printf '  %s\n' "${phase%%:*}"
   # shellcheck disable=SC2001
   sed 's/^/    /' <<<"${r[${phase#*:}]}"
