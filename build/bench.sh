@@ -403,16 +403,26 @@ r[api_read_granted]=$rps r[api_read_granted_p50]=$p50_ms r[api_read_granted_p99]
 note_disturbance "API read (granted)"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# start_helper <pid-variable> <build/bench/file.cs> <base-url> <log> <curl args of a probe>: `dotnet run`s one of the
+# bench's helper apps on <base-url>, its pid in <pid-variable> at once (so the cleanup stops it whatever happens next),
+# then waits until the probe answers (up to 2 minutes: the first run compiles it).
+start_helper() {
+  local pid_var=$1 file=$2 url=$3 app_log=$4
+  shift 4
+  if curl -s -o /dev/null "$url/"; then die "something already answers on $url (see BENCH_PEER_PORT / BENCH_FLOOR_PORT)"; fi
+  (ASPNETCORE_URLS="$url" exec dotnet run "$file" 9>&-) >"$app_log" 2>&1 &
+  printf -v "$pid_var" '%s' "$!"
+  for _ in {1..240}; do curl -sf -o /dev/null "$@" && return 0; sleep 0.5; done
+  tail -n 20 "$app_log" >&2
+  die "$file did not start"
+}
+
 # --- 5a. The HTTP floor: pgbench's INSERT and SELECT behind the thinnest ASP.NET Core service (build/bench/floor.cs), so
 # the gap between pgbench and the API splits into what HTTP and .NET cost at all and what the service adds on top.
 if [[ $floor_phase == 1 ]]; then
   floor="http://127.0.0.1:$floor_port"
   log "HTTP floor: starting build/bench/floor.cs on $floor"
-  if curl -s -o /dev/null "$floor/"; then die "something already answers on port $floor_port (BENCH_FLOOR_PORT)"; fi
-  (ASPNETCORE_URLS="$floor" exec dotnet run build/bench/floor.cs 9>&-) >"$bench_dir/floor.log" 2>&1 &
-  floor_pid=$!
-  for _ in {1..240}; do curl -sf -o /dev/null "$floor/rows/1" && break; sleep 0.5; done
-  curl -sf -o /dev/null "$floor/rows/1" || { tail -n 20 "$bench_dir/floor.log" >&2; die "the HTTP floor did not start"; }
+  start_helper floor_pid build/bench/floor.cs "$floor" "$bench_dir/floor.log" "$floor/rows/1"
   # dotnet run starts the app as a child: measure that process, not the CLI.
   measured_pid=$(pgrep -P "$floor_pid" -n || echo "$floor_pid")
   cat >"$work_dir/floor-create.lua" <<LUA
@@ -438,11 +448,7 @@ fi
 if [[ $invoke_phase == 1 ]]; then
   log "Invoke: starting the tool endpoint (build/bench/echo-peer.cs) on 127.0.0.1:$peer_port"
   peer_url="http://127.0.0.1:$peer_port/echo"
-  if curl -s -o /dev/null "http://127.0.0.1:$peer_port/"; then die "something already answers on port $peer_port (BENCH_PEER_PORT)"; fi
-  (ASPNETCORE_URLS="http://127.0.0.1:$peer_port" exec dotnet run build/bench/echo-peer.cs 9>&-) >"$bench_dir/peer.log" 2>&1 &
-  peer_pid=$!
-  for _ in {1..120}; do curl -s -o /dev/null -X POST "$peer_url" -d '{}' && break; sleep 0.5; done
-  curl -s -o /dev/null -X POST "$peer_url" -d '{}' || { tail -n 20 "$bench_dir/peer.log" >&2; die "the tool endpoint did not start"; }
+  start_helper peer_pid build/bench/echo-peer.cs "http://127.0.0.1:$peer_port" "$bench_dir/peer.log" -X POST "$peer_url" -d '{}'
   tool_body="{\"containerId\":\"$workspace\",\"contentType\":\"application/vnd.agience.http-tool+json\",\"title\":\"bench tool\",\"context\":{\"endpoint\":{\"url\":\"$peer_url\"}}}"
   tool=$(api POST /artifacts "${json[@]}" "${auth[@]}" -d "$tool_body" | jq -er .id)
   tool_input='{"q":"bench","n":1}'
