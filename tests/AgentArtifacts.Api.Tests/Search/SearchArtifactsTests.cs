@@ -197,6 +197,26 @@ public sealed class SearchArtifactsTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task a_deny_on_the_artifact_hides_its_member_from_a_collection_reader_items_and_facets_alike()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var docs = await ada.CollectionAsync("Docs");
+        var workspace = await ada.WorkspaceAsync(targets: [docs]);
+        var secret = Id(await ada.ArtifactAsync(workspace, "Salary bands", content: "quarterly figures"));
+        var open = Id(await ada.ArtifactAsync(workspace, "Holiday plan", content: "quarterly calendar"));
+        (await ada.CommitAsync(workspace, "publish")).IsSuccessStatusCode.ShouldBeTrue();
+        var bob = await Fixture.NewUserAsync();
+        (await ada.GrantAsync(docs, bob.Id, "viewer")).IsSuccessStatusCode.ShouldBeTrue();
+        (await ada.GrantAsync(secret, bob.Id, permissions: ["read"], effect: "deny")).StatusCode.ShouldBe(HttpStatusCode.Created);
+        await Fixture.WaitForProjectionsAsync();
+
+        var found = await SearchAsync(bob, new { query = "quarterly" });
+        found["items"]!.AsArray().Select(h => h!["id"]!.GetValue<Guid>()).ShouldBe([open]);
+        found["facets"]!["state"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<long>())
+            .ShouldBe(new Dictionary<string, long> { ["committed"] = 1 });
+    }
+
+    [Fact]
     public async Task a_checked_out_copys_commit_updates_the_member_under_the_original_id()
     {
         var ada = await Fixture.NewUserAsync();
