@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -76,13 +77,28 @@ public static class HttpDispatchHandler
         }
     }
 
+    /// <summary>
+    /// The body, read until it ends or passes <paramref name="maxBytes"/>. The buffer grows with what arrives: a buffer of the
+    /// limit's size, allocated per call, would put a megabyte on the large-object heap for every invocation.
+    /// </summary>
     private static async Task<(string Body, bool TooLarge)> ReadLimitedAsync(HttpContent content, int maxBytes, CancellationToken ct)
     {
         await using var stream = await content.ReadAsStreamAsync(ct);
-        var buffer = new byte[maxBytes + 1];
-        var read = 0;
-        while (read < buffer.Length && await stream.ReadAsync(buffer.AsMemory(read), ct) is var n and > 0) read += n;
-        return read > maxBytes ? ("", true) : (Encoding.UTF8.GetString(buffer, 0, read), false);
+        using var body = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (await stream.ReadAsync(chunk, ct) is var n and > 0)
+            {
+                if (body.Length + n > maxBytes) return ("", true);
+                body.Write(chunk, 0, n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+        return (Encoding.UTF8.GetString(body.GetBuffer(), 0, (int)body.Length), false);
     }
 
     private static JsonNode? ParseOutput(string body, string? mediaType)
