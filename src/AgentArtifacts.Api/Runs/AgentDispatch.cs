@@ -158,19 +158,18 @@ public static partial class AgentDispatchHandler
         var launch = await launcher.LaunchAsync(new RunRequest(tool.Id, "invoke", arguments, RunModes.Sync, run.RunId), run.Caller, session, bus, ct);
         JsonObject result;
         string status;
-        if (launch.Problem is not null)
+        if (launch.Run is not { } child)
         {
             (status, result) = ("refused", new JsonObject { ["error"] = "The tool could not be run for this caller." });
         }
         else
         {
-            var child = (await session.LoadAsync<Run>(launch.RunId, ct))!;
             status = child.Status.ToString().ToLowerInvariant();
             result = child.Status == RunStatus.Completed
                 ? new JsonObject { ["output"] = child.Output?.DeepClone() }
                 : new JsonObject { ["error"] = child.Error?.DeepClone() ?? $"The tool's run is {status}." };
         }
-        await AppendAsync(store, run, new RunToolReturned(run.RunId, call.CallId, launch.Problem is null ? launch.RunId : null, status, result), ct);
+        await AppendAsync(store, run, new RunToolReturned(run.RunId, call.CallId, launch.Run?.Id, status, result), ct);
         return result;
     }
 

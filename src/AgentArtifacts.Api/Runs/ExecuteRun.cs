@@ -12,8 +12,9 @@ namespace AgentArtifacts.Api.Runs;
 
 /// <summary>
 /// Execute a recorded run: sent to a durable local queue (async, streaming, approved runs) or invoked inline (sync). Inline,
-/// the launcher hands over the artifact it has just authorized and says that it recorded the first attempt's start in the
-/// run's first transaction (neither is serialized): a read and a commit saved on the path most invocations take.
+/// the launcher hands over the artifact it has just authorized and its <see cref="InlineRun"/>, and says that it recorded
+/// the first attempt's start in the run's first transaction (none of them is serialized): the path most invocations take
+/// saves a commit and four reads.
 /// </summary>
 public sealed record ExecuteRun(Guid RunId)
 {
@@ -21,7 +22,35 @@ public sealed record ExecuteRun(Guid RunId)
     public Artifact? Artifact { get; init; }
 
     [JsonIgnore]
+    public InlineRun? Inline { get; init; }
+
+    [JsonIgnore]
     public bool FirstAttemptStarted { get; init; }
+}
+
+/// <summary>
+/// A sync run's caller side. The session that recorded the run holds it in its identity map, so the executor reads the run
+/// from there and appends through that session: Marten's inline projection then finds the run there instead of loading it,
+/// and the caller answers with the run the session holds at the end. Once something reaches the run's stream that the
+/// session did not append (a cancel, the sweeper, the dispatch's own events), its copy is stale (a lightweight session
+/// cannot evict one document): from then on the run is read and appended as a queued one is, in sessions of their own.
+/// </summary>
+public sealed class InlineRun(IDocumentSession session)
+{
+    /// <summary>The session holding the run, while its copy is current.</summary>
+    public IDocumentSession? Session => Current ? session : null;
+
+    public bool Current { get; private set; } = true;
+
+    public void Stale() => Current = false;
+
+    /// <summary>The run as it is now: the session's copy while it is current, else the stored one.</summary>
+    public async Task<Run?> LoadAsync(Guid runId, CancellationToken ct)
+    {
+        if (Current) return await session.LoadAsync<Run>(runId, ct);
+        await using var query = session.DocumentStore.QuerySession();
+        return await query.LoadAsync<Run>(runId, ct);
+    }
 }
 
 /// <summary>The pauses between a run's attempts, read once from configuration: the policy's and the handler's, the same.</summary>
@@ -78,9 +107,11 @@ public static class ExecuteRunHandler
         RunSignals signals, RunRetryDelays retries, ILogger<ExecuteRun> logger, CancellationToken ct)
     {
         var runId = message.RunId;
-        await using var session = store.QuerySession();
-        var (run, artifact) = await LoadAsync(session, message, ct);
+        var inline = message.Inline;
+        await using var own = inline?.Session is null ? store.QuerySession() : null;
+        var (run, artifact) = await LoadAsync(inline?.Session ?? own!, message, ct);
         if (run is null || run.IsFinished || run.Status == RunStatus.AwaitingApproval) return;
+        var version = run.Version;  // the run held by an inline session changes as events are appended through it
 
         var declaration = artifact is null ? null : types.Resolve(artifact.ContentType).Operations[run.Operation] as JsonObject;
         var recorded = message.FirstAttemptStarted && envelope.Attempts <= 1;
@@ -88,14 +119,14 @@ public static class ExecuteRunHandler
         if (artifact is null || declaration is null || run.Caller is null
             || DispatchKinds.MessageFor(run.Kind, new RunContext(runId, artifact, run.Operation, declaration, run.Input, run.Caller)) is not { } dispatch)
         {
-            await RunJournal.AppendAtAsync(store, runId, run.Version, run.CallerId, new RunFailed(runId, RunResult.Failed("operation_unavailable",
+            await RunJournal.AppendAtAsync(store, inline, runId, version, run.CallerId, new RunFailed(runId, RunResult.Failed("operation_unavailable",
                 "The artifact or its operation is no longer what the run was requested against.").Error!), ct);
             return;
         }
 
         // Optimistic, like the end: a cancel recorded since the run was read wins, and the run never starts.
-        if (!recorded && !await RunJournal.AppendAtAsync(store, runId, run.Version, run.CallerId, new RunStarted(runId, attempt), ct)) return;
-        var started = run.Version + (recorded ? 0 : 1);  // the stream's version now, unless a cancel or the dispatch's own events follow
+        if (!recorded && !await RunJournal.AppendAtAsync(store, inline, runId, version, run.CallerId, new RunStarted(runId, attempt), ct)) return;
+        var started = version + (recorded ? 0 : 1);  // the stream's version now, unless a cancel or the dispatch's own events follow
 
         RunResult result;
         using (var running = signals.Running(runId, ct))
@@ -107,13 +138,15 @@ public static class ExecuteRunHandler
             }
             catch (OperationCanceledException) when (running.Cancelled)
             {
-                return;  // the cancel route recorded RunCancelled already
+                inline?.Stale();  // the cancel was recorded in a session of its own
+                return;
             }
             catch (OperationCanceledException)
             {
                 // This host is stopping. A queued run goes back to the durable store for the next host; a sync run's caller
                 // is being cut off with it, so the run ends here, marked as what happened.
                 if (run.Mode != RunModes.Sync) throw new RunInterrupted(runId);
+                inline?.Stale();
                 await RunJournal.AppendUnlessFinishedAsync(store, runId, run.CallerId,
                     new RunFailed(runId, RunResult.Failed("interrupted", "The service stopped while the run was executing.", 503).Error!), CancellationToken.None);
                 throw;
@@ -134,7 +167,7 @@ public static class ExecuteRunHandler
             { Error: { } error } => new RunFailed(runId, error),
             _ => new RunCompleted(runId, result.Output),
         };
-        if (!await RunJournal.AppendAtAsync(store, runId, started, run.CallerId, end, ct)) return;
+        if (!await RunJournal.AppendAtAsync(store, inline, runId, started, run.CallerId, end, ct)) return;
         if (retry) throw new TransientRunFailure(runId);
     }
 

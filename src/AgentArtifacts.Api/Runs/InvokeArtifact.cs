@@ -58,9 +58,11 @@ public static class InvokeArtifactEndpoint
         var launch = await launcher.LaunchAsync(new RunRequest(id, op, request.Input ?? request.Arguments, mode), Caller.From(principal), session, bus, ct);
         if (launch.Problem is not null) return launch.Problem;
 
-        var location = $"/runs/{launch.RunId}";
-        if (streaming) return new RunEventStream(launch.RunId, 0, location);
-        var run = RunResponse.From((await session.LoadAsync<Run>(launch.RunId, ct))!);
-        return mode == RunModes.Sync && !launch.AwaitsApproval ? Results.Ok(run) : Results.Accepted(location, run);
+        var run = launch.Run!;
+        var location = $"/runs/{run.Id}";
+        if (streaming) return new RunEventStream(run.Id, 0, location);
+        return run.Mode == RunModes.Sync && run.Status != RunStatus.AwaitingApproval
+            ? Results.Ok(RunResponse.From(run))
+            : Results.Accepted(location, RunResponse.From(run));
     }
 }

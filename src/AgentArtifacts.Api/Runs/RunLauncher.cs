@@ -20,8 +20,8 @@ public static class RunModes
 /// <summary>What to run: an operation of an artifact, with its input, in a mode; a tool call of an agent names its parent run.</summary>
 public sealed record RunRequest(Guid ArtifactId, string Operation, JsonNode? Input, string Mode, Guid? ParentRunId = null);
 
-/// <summary>The run that was recorded, or the problem that refused it (nothing recorded then).</summary>
-public sealed record RunLaunch(Guid RunId, bool AwaitsApproval, IResult? Problem);
+/// <summary>The run as recorded (a sync run: as it ended), or the problem that refused it (nothing recorded then).</summary>
+public sealed record RunLaunch(Run? Run, IResult? Problem);
 
 /// <summary>
 /// The one way a run begins, for <c>invoke</c>, <c>op/{op}</c> and an agent's tool calls: the grant check, the declared
@@ -59,6 +59,9 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         var runId = Guid.CreateVersion7();
         var awaitsApproval = RequiresApproval(artifact!, declaration);
         var runsNow = request.Mode == RunModes.Sync && !awaitsApproval;
+        // The run's snapshot stays in the session's identity map: the answer is read from there, and a sync run's executor
+        // reads it from there and appends through this session too (InlineRun).
+        session.UseIdentityMapFor<Run>();
         var requested = new RunRequested(runId, artifact!.Id, artifact.Version, request.Operation, kind, request.Input, request.Mode, caller,
             request.ParentRunId);
         // A sync run starts in the transaction that records it; the others start when their message is handled.
@@ -77,10 +80,12 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         }
         await session.SaveChangesAsync(ct);
 
+        if (!runsNow) return new RunLaunch(await session.LoadAsync<Run>(runId, ct), null);
         // Not under the caller's token: a sync run was accepted when it was recorded, and runs to its end even if the
         // caller goes away (its result stays at /runs/{id}). A stopping host still interrupts it (RunSignals).
-        if (runsNow) await bus.InvokeAsync(new ExecuteRun(runId) { Artifact = artifact, FirstAttemptStarted = true }, CancellationToken.None);
-        return new RunLaunch(runId, awaitsApproval, null);
+        var inline = new InlineRun(session);
+        await bus.InvokeAsync(new ExecuteRun(runId) { Artifact = artifact, Inline = inline, FirstAttemptStarted = true }, CancellationToken.None);
+        return new RunLaunch(await inline.LoadAsync(runId, ct), null);
     }
 
     /// <summary>The permission an operation needs: its <c>requiresGrant</c>, by default <c>invoke</c>.</summary>
@@ -119,7 +124,7 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         }
     }
 
-    private static RunLaunch Refused(IResult problem) => new(Guid.Empty, false, problem);
+    private static RunLaunch Refused(IResult problem) => new(null, problem);
 
     /// <summary>
     /// Resolves a schema's <c>$ref</c>s inside the schema only. A schema is an artifact owner's text: fetching a URL or reading

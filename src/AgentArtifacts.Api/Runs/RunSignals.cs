@@ -26,26 +26,42 @@ public static class RunJournal
     public static void NotifyCancel(IDocumentSession session, Guid runId) => Notify(session, RunSignals.CancelPrefix + runId);
 
     /// <summary>
-    /// Appends the event as the stream's next after <paramref name="version"/> (one round trip); when something else was
-    /// appended meanwhile (a cancel, the dispatch's own events), decides again as <see cref="AppendUnlessFinishedAsync"/>.
+    /// Appends the event as the stream's next after <paramref name="version"/> (one round trip), through the session holding
+    /// an inline run while its copy is current (<see cref="InlineRun"/>), else through a session of its own. When something
+    /// else was appended meanwhile (a cancel, the dispatch's own events), the inline run's copy is stale, and this decides
+    /// again as <see cref="AppendUnlessFinishedAsync"/>.
     /// </summary>
-    public static async Task<bool> AppendAtAsync(IDocumentStore store, Guid runId, long version, Guid actor, object @event, CancellationToken ct)
+    public static async Task<bool> AppendAtAsync(IDocumentStore store, InlineRun? inline, Guid runId, long version, Guid actor, object @event,
+        CancellationToken ct)
     {
-        await using (var session = store.LightweightSession())
+        if (inline?.Session is { } holder)
         {
-            session.LastModifiedBy = actor.ToString();
-            session.Events.Append(runId, version + 1, @event);
-            Notify(session, runId);
-            try
-            {
-                await session.SaveChangesAsync(ct);
-                return true;
-            }
-            catch (Exception e) when (Concurrency.IsConflict(e))
-            {
-            }
+            if (await TryAppendAtAsync(holder, runId, version, actor, @event, ct)) return true;
+            holder.EjectAllPendingChanges();
+            inline.Stale();
+        }
+        else
+        {
+            await using var session = store.LightweightSession();
+            if (await TryAppendAtAsync(session, runId, version, actor, @event, ct)) return true;
         }
         return await AppendUnlessFinishedAsync(store, runId, actor, @event, ct);
+    }
+
+    private static async Task<bool> TryAppendAtAsync(IDocumentSession session, Guid runId, long version, Guid actor, object @event, CancellationToken ct)
+    {
+        session.LastModifiedBy = actor.ToString();
+        session.Events.Append(runId, version + 1, @event);
+        Notify(session, runId);
+        try
+        {
+            await session.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (Exception e) when (Concurrency.IsConflict(e))
+        {
+            return false;
+        }
     }
 
     /// <summary>

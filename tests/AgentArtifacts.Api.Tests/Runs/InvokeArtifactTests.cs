@@ -40,8 +40,9 @@ public sealed class InvokeArtifactTests(ApiFixture fixture) : ApiTest(fixture), 
         run["output"]!["echo"]!["question"]!.GetValue<string>().ShouldBe("ping");
         run["output"]!["auth"]!.GetValue<string>().ShouldBe("Bearer peer-token");
         (run["operation"]!.GetValue<string>(), run["kind"]!.GetValue<string>(), run["artifactId"]!.GetValue<Guid>()).ShouldBe(("invoke", "http", tool));
+        // The answer is the stored run, field for field (the sync path answers from the session that appended its end).
         var stored = await (await ada.Client.GetAsync($"/runs/{run["id"]}")).Json();
-        stored["status"]!.GetValue<string>().ShouldBe("completed");
+        JsonNode.DeepEquals(stored, run).ShouldBeTrue($"stored {stored.ToJsonString()}, answered {run.ToJsonString()}");
         (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.mt_events where stream_id = '{run["id"]}'")).ShouldBe(3);
     }
 

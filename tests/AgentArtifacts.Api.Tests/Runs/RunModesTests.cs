@@ -124,6 +124,7 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
         _peer.Calls.ShouldBe(3);
         (await Fixture.Host.Store.RunEventNamesAsync(run["id"]!.GetValue<Guid>())).ShouldBe(["run_requested",
             "run_started", "run_attempt_failed", "run_started", "run_attempt_failed", "run_started", "run_completed"]);
+        JsonNode.DeepEquals(await (await ada.Client.GetAsync($"/runs/{run["id"]}")).Json(), run).ShouldBeTrue();  // the answer is the stored run
     }
 
     [Fact]
