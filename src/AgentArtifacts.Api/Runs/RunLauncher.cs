@@ -110,6 +110,7 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         {
             if (!Schemas.TryGetValue(text, out var compiled))
             {
+                CheckTypes(schema);
                 compiled = JsonSchema.FromJsonAsync(text, null, LocalReferencesOnly.Factory).GetAwaiter().GetResult();
                 if (Schemas.Count >= 1000) Schemas.Clear();  // artifacts' own schemas: bounded, recompiled when needed
                 Schemas[text] = compiled;
@@ -121,6 +122,36 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         catch (Exception e) when (e is Newtonsoft.Json.JsonException or InvalidOperationException or ArgumentException or NotSupportedException)
         {
             return new() { ["inputSchema"] = ["The operation's inputSchema is not a JSON Schema this service can apply."] };
+        }
+    }
+
+    private static readonly HashSet<string> TypeNames = ["array", "boolean", "integer", "null", "number", "object", "string"];
+    private static readonly string[] SubschemaMaps = ["properties", "patternProperties", "definitions", "$defs", "dependentSchemas"];
+    private static readonly string[] Subschemas = ["items", "additionalItems", "additionalProperties", "contains", "propertyNames", "not", "if",
+        "then", "else", "unevaluatedItems", "unevaluatedProperties", "allOf", "anyOf", "oneOf", "prefixItems"];
+
+    /// <summary>
+    /// Throws when a <c>type</c> is not a JSON Schema type name (or a list of them), wherever a subschema can be. NJsonSchema
+    /// reads an unknown type as "any type", so <c>{"type":"nonsense"}</c> would let every input through. Values that are
+    /// data, not schemas (<c>enum</c>, <c>const</c>, <c>default</c>, <c>examples</c>), are not looked into.
+    /// </summary>
+    private static void CheckTypes(JsonNode? schema)
+    {
+        if (schema is not JsonObject node) return;
+        var type = node["type"];
+        var names = type is JsonArray many ? many.ToArray() : type is null ? [] : new[] { type };
+        if (names.Any(n => n is not JsonValue v || !v.TryGetValue<string>(out var name) || !TypeNames.Contains(name)))
+        {
+            throw new ArgumentException($"{node["type"]!.ToJsonString()} is not a JSON Schema type.");
+        }
+        foreach (var key in SubschemaMaps)
+        {
+            if (node[key] is JsonObject map) foreach (var (_, sub) in map) CheckTypes(sub);
+        }
+        foreach (var key in Subschemas)
+        {
+            if (node[key] is JsonArray list) foreach (var sub in list) CheckTypes(sub);
+            else CheckTypes(node[key]);
         }
     }
 

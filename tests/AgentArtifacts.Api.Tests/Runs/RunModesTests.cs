@@ -337,6 +337,9 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
     [InlineData("""{"$ref":"{peer}/schema.json"}""")]
     [InlineData("""{"$ref":"file:///etc/hostname"}""")]
     [InlineData("""{"$ref":"/etc/hostname"}""")]
+    [InlineData("""{"type":"nonsense"}""")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":["string","strin"]}}}""")]
+    [InlineData("""{"type":"array","items":{"anyOf":[{"type":5}]}}""")]
     public async Task an_input_schema_that_is_not_a_usable_json_schema_is_400_on_input_schema_and_nothing_runs(string schema)
     {
         var ada = await Fixture.NewUserAsync();
@@ -355,6 +358,21 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
         (await Fixture.EventCountAsync()).ShouldBe(before);
         (await Fixture.SqlScalarAsync<long>("select count(*) from agentartifacts.mt_streams where type = 'run'")).ShouldBe(0);
         _peer.Calls.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task a_property_named_type_and_data_holding_a_type_key_are_not_taken_for_schema_types()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var tool = await ada.HttpToolAsync(_peer, "/echo", c => c["inputSchema"] = JsonNode.Parse(
+            """{"type":"object","properties":{"type":{"type":"string","enum":["car","bike"]}},"default":{"type":"boat"},"examples":[{"type":"x"}]}"""));
+
+        var run = await (await ada.Client.InvokeAsync(tool, new { type = "car" })).Json();
+        var wrong = await ada.Client.InvokeAsync(tool, new { type = "boat" });
+
+        run["status"]!.GetValue<string>().ShouldBe("completed", run.ToJsonString());
+        wrong.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await wrong.Json())["errors"]!.AsObject().Select(e => e.Key).ShouldBe(["input.type"]);
     }
 
     [Fact]
