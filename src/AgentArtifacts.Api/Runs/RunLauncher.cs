@@ -142,7 +142,7 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         var names = type is JsonArray many ? many.ToArray() : type is null ? [] : new[] { type };
         if (names.Any(n => n is not JsonValue v || !v.TryGetValue<string>(out var name) || !TypeNames.Contains(name)))
         {
-            throw new ArgumentException($"{node["type"]!.ToJsonString()} is not a JSON Schema type.");
+            throw new ArgumentException($"{type!.ToJsonString()} is not a JSON Schema type.");
         }
         foreach (var key in SubschemaMaps)
         {
