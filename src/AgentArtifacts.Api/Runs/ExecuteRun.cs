@@ -37,17 +37,17 @@ public sealed record ExecuteRun(Guid RunId)
 /// </summary>
 public sealed class InlineRun(IDocumentSession session)
 {
+    private bool _stale;
+
     /// <summary>The session holding the run, while its copy is current.</summary>
-    public IDocumentSession? Session => Current ? session : null;
+    public IDocumentSession? Session => _stale ? null : session;
 
-    public bool Current { get; private set; } = true;
-
-    public void Stale() => Current = false;
+    public void Stale() => _stale = true;
 
     /// <summary>The run as it is now: the session's copy while it is current, else the stored one.</summary>
     public async Task<Run?> LoadAsync(Guid runId, CancellationToken ct)
     {
-        if (Current) return await session.LoadAsync<Run>(runId, ct);
+        if (!_stale) return await session.LoadAsync<Run>(runId, ct);
         await using var query = session.DocumentStore.QuerySession();
         return await query.LoadAsync<Run>(runId, ct);
     }

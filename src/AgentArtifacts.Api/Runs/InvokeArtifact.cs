@@ -61,8 +61,7 @@ public static class InvokeArtifactEndpoint
         var run = launch.Run!;
         var location = $"/runs/{run.Id}";
         if (streaming) return new RunEventStream(run.Id, 0, location);
-        return run.Mode == RunModes.Sync && run.Status != RunStatus.AwaitingApproval
-            ? Results.Ok(RunResponse.From(run))
-            : Results.Accepted(location, RunResponse.From(run));
+        var response = RunResponse.From(run);
+        return run.Mode == RunModes.Sync && run.Status != RunStatus.AwaitingApproval ? Results.Ok(response) : Results.Accepted(location, response);
     }
 }
