@@ -56,6 +56,9 @@ public sealed class AgentTests(ApiFixture fixture) : ApiTest(fixture), IAsyncLif
         run["status"]!.GetValue<string>().ShouldBe("completed", run.ToJsonString());
         (run["output"]!["text"]!.GetValue<string>(), run["output"]!["turns"]!.GetValue<int>()).ShouldBe(("The answer is 42.", 2));
         var runId = run["id"]!.GetValue<Guid>();
+        // The agent's own events reached the stream during the run, so the answer is the stored run, not the caller session's copy.
+        var stored = await (await ada.Client.GetAsync($"/runs/{runId}")).Json();
+        JsonNode.DeepEquals(stored, run).ShouldBeTrue($"stored {stored.ToJsonString()}, answered {run.ToJsonString()}");
         await using var session = Fixture.Host.Store.QuerySession();
         var events = await session.Events.FetchStreamAsync(runId);
         var called = events.Select(e => e.Data).OfType<Api.Runs.RunToolCalled>().Single();
