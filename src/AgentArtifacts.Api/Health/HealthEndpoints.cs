@@ -6,10 +6,16 @@ namespace AgentArtifacts.Api.Health;
 
 public sealed record Liveness(string Status);
 
-public sealed record ProjectionLag(string Shard, long Sequence, long Lag);
+/// <param name="WaitingSeconds">How long the oldest event this shard has not yet processed has waited; null when caught up.</param>
+/// <param name="Stalled">Behind, and neither advanced nor caught up for <c>Health:StalledProjectionSeconds</c>.</param>
+public sealed record ProjectionLag(string Shard, long Sequence, long Lag, double? WaitingSeconds, bool Stalled);
 
-/// <summary>Readiness: PostgreSQL answers, and the async projections (run by whichever node leads) are within the allowed lag.</summary>
-public sealed record Readiness(string Status, string Postgres, long? HighWaterMark, IReadOnlyList<ProjectionLag> Projections, long MaxAllowedLag);
+/// <summary>
+/// Readiness: PostgreSQL answers, the async projections (run by whichever node leads) are within the allowed lag, and some
+/// node is advancing them.
+/// </summary>
+public sealed record Readiness(string Status, string Postgres, long? HighWaterMark, IReadOnlyList<ProjectionLag> Projections, long MaxAllowedLag,
+    int StalledAfterSeconds);
 
 public static class HealthEndpoints
 {
@@ -18,13 +24,19 @@ public static class HealthEndpoints
     [WolverineGet("/health/live", OperationId = "getLiveness"), Tags("Health")]
     public static Liveness Live() => new("ok");
 
-    /// <summary>Ready to serve: 200 when ready, 503 with the failing dependency otherwise.</summary>
+    /// <summary>
+    /// Ready to serve: 200 when ready; 503 when PostgreSQL does not answer (<c>postgres_unavailable</c>), when a projection
+    /// lags by more than <c>Health:MaxProjectionLag</c> events (<c>projections_lagging</c>), or when events have waited
+    /// longer than <c>Health:StalledProjectionSeconds</c> for a projection that has not advanced in that time
+    /// (<c>projections_stalled</c>: no node is running the projections, so listings and search are frozen).
+    /// </summary>
     [AllowAnonymous]
     [WolverineGet("/health/ready", OperationId = "getReadiness"), Tags("Health")]
     [ProducesResponseType<Readiness>(200), ProducesResponseType<Readiness>(503)]
     public static async Task<IResult> Ready(NpgsqlDataSource db, IDocumentStore store, IConfiguration configuration, CancellationToken ct)
     {
         var maxLag = configuration.GetValue("Health:MaxProjectionLag", 10_000L);
+        var stalledAfter = configuration.GetValue("Health:StalledProjectionSeconds", 15);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(3));
         try
@@ -33,22 +45,55 @@ public static class HealthEndpoints
             // statistics count every event and stream, too costly for a probe that runs every few seconds.)
             await using var newest = db.CreateCommand("select coalesce(max(seq_id), 0) from agentartifacts.mt_events");
             var highWater = (long)(await newest.ExecuteScalarAsync(timeout.Token))!;
-            var progress = (await store.Advanced.AllProjectionProgress(token: timeout.Token))
-                .Where(s => s.ShardName != "HighWaterMark")
-                .ToDictionary(s => s.ShardName, s => s.Sequence);
+            var progress = await ProgressAsync(db, timeout.Token);
             // Every registered async shard, so one that has not written its progress row yet (a new projection) shows as lagging.
-            foreach (var shard in store.Advanced.AllAsyncProjectionShardNames()) progress.TryAdd(shard.Identity, 0);
-            var shards = progress.OrderBy(p => p.Key, StringComparer.Ordinal)
-                .Select(p => new ProjectionLag(p.Key, p.Value, Math.Max(0, highWater - p.Value)))
-                .ToList();
+            foreach (var shard in store.Advanced.AllAsyncProjectionShardNames()) progress.TryAdd(shard.Identity, new ShardProgress(0, null));
+
+            var shards = new List<ProjectionLag>();
+            foreach (var (name, shard) in progress.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                var waiting = shard.Sequence < highWater ? await OldestWaitingAsync(db, shard.Sequence, timeout.Token) : null;
+                // Time from the database's clock on both sides, so clock skew between nodes cannot fake or hide a stall.
+                var stalled = waiting > stalledAfter && (shard.SecondsSinceProgress is null || shard.SecondsSinceProgress > stalledAfter);
+                shards.Add(new ProjectionLag(name, shard.Sequence, Math.Max(0, highWater - shard.Sequence), waiting, stalled));
+            }
             // Before any event exists no shard has progress; with events, a projection with no progress row lags fully.
-            var lagging = shards.Any(s => s.Lag > maxLag) || (shards.Count == 0 && highWater > maxLag);
-            var readiness = new Readiness(lagging ? "projections_lagging" : "ready", "ok", highWater, shards, maxLag);
-            return lagging ? Results.Json(readiness, statusCode: 503) : Results.Ok(readiness);
+            var status = shards.Any(s => s.Stalled) ? "projections_stalled"
+                : shards.Any(s => s.Lag > maxLag) || (shards.Count == 0 && highWater > maxLag) ? "projections_lagging"
+                : "ready";
+            var readiness = new Readiness(status, "ok", highWater, shards, maxLag, stalledAfter);
+            return status == "ready" ? Results.Ok(readiness) : Results.Json(readiness, statusCode: 503);
         }
         catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
         {
-            return Results.Json(new Readiness("postgres_unavailable", e.GetType().Name, null, [], maxLag), statusCode: 503);
+            return Results.Json(new Readiness("postgres_unavailable", e.GetType().Name, null, [], maxLag, stalledAfter), statusCode: 503);
         }
+    }
+
+    private sealed record ShardProgress(long Sequence, double? SecondsSinceProgress);
+
+    private static async Task<Dictionary<string, ShardProgress>> ProgressAsync(NpgsqlDataSource db, CancellationToken ct)
+    {
+        // Marten sets last_updated whenever a shard records progress.
+        await using var command = db.CreateCommand("""
+            select name, coalesce(last_seq_id, 0), extract(epoch from now() - last_updated)::float8
+            from agentartifacts.mt_event_progression where name <> 'HighWaterMark'
+            """);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var progress = new Dictionary<string, ShardProgress>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            progress[reader.GetString(0)] = new ShardProgress(reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetDouble(2));
+        }
+        return progress;
+    }
+
+    /// <summary>Seconds since the first event after <paramref name="sequence"/> was appended (one primary-key index probe).</summary>
+    private static async Task<double?> OldestWaitingAsync(NpgsqlDataSource db, long sequence, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand(
+            "select extract(epoch from now() - timestamp)::float8 from agentartifacts.mt_events where seq_id > $1 order by seq_id limit 1");
+        command.Parameters.AddWithValue(sequence);
+        return await command.ExecuteScalarAsync(ct) is double seconds ? Math.Max(0, Math.Round(seconds, 1)) : null;
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Marten;
+using Npgsql;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
@@ -75,11 +76,14 @@ public static class KeyRing
 /// Loads the key ring from PostgreSQL, creates the first key or the next one when due, and serves it to the token
 /// issuer and, as an OpenID configuration, to JwtBearer validation. Cached for <see cref="KeyRing.RefreshInterval"/>.
 /// </summary>
-public sealed class SigningKeys(IDocumentStore store, TimeProvider clock, Microsoft.Extensions.Options.IOptions<SigningKeyOptions> options)
-    : IConfigurationManager<OpenIdConnectConfiguration>
+public sealed class SigningKeys(IDocumentStore store, NpgsqlDataSource db, TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<SigningKeyOptions> options) : IConfigurationManager<OpenIdConnectConfiguration>
 {
+    // Key creation is serialised across nodes, so two nodes starting on an empty database store one key, not two.
+    private const long KeyCreationLock = 7300003;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Snapshot? _current;
+    private long _lastUnknownKeyReload;
 
     private sealed record Snapshot(IReadOnlyList<SigningKey> Keys, IReadOnlyList<SecurityKey> Published, SigningCredentials Active, DateTimeOffset LoadedAt);
 
@@ -110,18 +114,37 @@ public sealed class SigningKeys(IDocumentStore store, TimeProvider clock, Micros
     }
 
     /// <summary>
-    /// JwtBearer asks for this when a token names an unknown key id (e.g. one just created on another node). At most one
-    /// reload per <see cref="MinRefreshSpacing"/>: forged tokens with made-up key ids must not turn into database load.
+    /// JwtBearer asks for this after refusing a token whose key id the ring does not hold. Nothing to do: a key id is
+    /// looked up before validation (<see cref="KnowKeyOfAsync"/>), which reloads the ring when it is worth it.
     /// </summary>
-    public void RequestRefresh()
+    public void RequestRefresh() { }
+
+    /// <summary>
+    /// Before a local token is validated: if it names a key id this node's ring does not hold (a key another node has just
+    /// stored), reload the ring once, so the token is accepted on its first request instead of being refused until the
+    /// next periodic refresh. At most one such reload per <see cref="MinRefreshSpacing"/> on a node: forged tokens with
+    /// made-up key ids must not turn into database load.
+    /// </summary>
+    public async Task KnowKeyOfAsync(string token, CancellationToken ct)
     {
-        if (_current is { } current && clock.GetUtcNow() - current.LoadedAt >= MinRefreshSpacing) _current = current with { LoadedAt = DateTimeOffset.MinValue };
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        if (!handler.CanReadToken(token)) return;
+        string kid;
+        try { kid = handler.ReadJsonWebToken(token).Kid; }
+        catch (ArgumentException) { return; }
+        if (string.IsNullOrEmpty(kid) || (await LoadAsync(ct)).Keys.Any(k => k.Id == kid)) return;
+
+        var now = clock.GetUtcNow().UtcTicks;
+        var last = Interlocked.Read(ref _lastUnknownKeyReload);
+        if (now - last < MinRefreshSpacing.Ticks || Interlocked.CompareExchange(ref _lastUnknownKeyReload, now, last) != last) return;
+        _current = null;
+        await LoadAsync(ct);
     }
 
     /// <summary>Forget the cached ring; the next use reloads it from the database.</summary>
     public void Invalidate() => _current = null;
 
-    private static readonly TimeSpan MinRefreshSpacing = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MinRefreshSpacing = TimeSpan.FromSeconds(10);
 
     private async Task<Snapshot> LoadAsync(CancellationToken ct)
     {
@@ -133,28 +156,47 @@ public sealed class SigningKeys(IDocumentStore store, TimeProvider clock, Micros
         {
             if (_current is { } loaded && now - loaded.LoadedAt < KeyRing.RefreshInterval) return loaded;
 
-            await using var session = store.LightweightSession();
-            var keys = await session.Query<SigningKey>().ToListAsync(ct);
+            IReadOnlyList<SigningKey> keys;
+            await using (var session = store.QuerySession()) keys = await session.Query<SigningKey>().ToListAsync(ct);
             var lifetime = TimeSpan.FromDays(options.Value.KeyLifetimeDays);
-            if (KeyRing.NeedsSuccessor(keys, now, lifetime))
-            {
-                // The very first key signs at once; successors wait until every node has refreshed its ring.
-                var key = SigningKey.Generate(now, keys.Count == 0 ? now : now + KeyRing.RefreshInterval);
-                session.Store(key);
-                await session.SaveChangesAsync(ct);
-                keys = [.. keys, key];
-            }
+            if (KeyRing.NeedsSuccessor(keys, now, lifetime)) keys = await CreateKeyUnlessAnotherNodeDidAsync(now, lifetime, ct);
 
             // Admins may lengthen access tokens up to the maximum (platform settings): keep keys for the longest possible token.
             var tokenLifetime = TimeSpan.FromMinutes(Math.Max(options.Value.AccessTokenMinutes, options.Value.MaxAccessTokenMinutes));
             var active = KeyRing.Active(keys, now)!;
             var published = KeyRing.Published(keys, now, tokenLifetime).Select(k => (SecurityKey)k.ToSecurityKey()).ToList();
-            return _current = new Snapshot(keys.ToList(), published,
+            return _current = new Snapshot(keys, published,
                 new SigningCredentials(active.ToSecurityKey(), SecurityAlgorithms.RsaSha256), now);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Under a transaction-scoped advisory lock, reads the keys again and stores a new one only if they still need it: of
+    /// nodes that find the ring empty (or due) at once, one stores the key and the others read it.
+    /// </summary>
+    private async Task<IReadOnlyList<SigningKey>> CreateKeyUnlessAnotherNodeDidAsync(DateTimeOffset now, TimeSpan lifetime, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var lockCommand = new NpgsqlCommand($"select pg_advisory_xact_lock({KeyCreationLock})", connection, transaction))
+        {
+            await lockCommand.ExecuteNonQueryAsync(ct);
+        }
+        await using var session = store.LightweightSession(Marten.Services.SessionOptions.ForTransaction(transaction));
+        var keys = await session.Query<SigningKey>().ToListAsync(ct);
+        if (KeyRing.NeedsSuccessor(keys, now, lifetime))
+        {
+            // The very first key signs at once; successors wait until every node has refreshed its ring.
+            var key = SigningKey.Generate(now, keys.Count == 0 ? now : now + KeyRing.RefreshInterval);
+            session.Insert(key);
+            await session.SaveChangesAsync(ct);
+            keys = [.. keys, key];
+        }
+        await transaction.CommitAsync(ct);
+        return keys;
     }
 }

@@ -91,8 +91,13 @@ public sealed class ExceptionMapping(IProblemDetailsService problems, ILogger<Ex
             ConcurrencyException => Problems.Create(409, "concurrent_modification", "The resource was changed concurrently; retry the request."),
             JasperFx.Events.ExistingStreamIdCollisionException or Marten.Exceptions.ExistingStreamIdCollisionException =>Problems.Create(409, "already_exists", "A resource with this id already exists."),
             BadHttpRequestException bad => Problems.Create(bad.StatusCode, Problems.DefaultCode(bad.StatusCode), bad.Message),
+            // PostgreSQL cannot be reached (refused, reset, timed out, shutting down, out of connections): the request did
+            // not happen, and retrying later is the remedy. /health/ready says the same.
+            _ when DatabaseUnreachable(exception) =>
+                Problems.Create(503, "database_unavailable", "The database cannot be reached at the moment; retry after the Retry-After delay (a POST with the same Idempotency-Key)."),
             _ => null,
         };
+        if (problem?.Status == 503) context.Response.Headers.RetryAfter = "5";
         if (problem is null)
         {
             logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
@@ -102,4 +107,17 @@ public sealed class ExceptionMapping(IProblemDetailsService problems, ILogger<Ex
         context.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>Marten and Wolverine wrap Npgsql's exceptions, so the whole chain is searched.</summary>
+    private static bool DatabaseUnreachable(Exception? exception) => exception switch
+    {
+        null => false,
+        // Connection-level SQLSTATEs only: serialization failures and deadlocks are transient too, but they are answers.
+        Npgsql.PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+                                       || pg.SqlState is "57P01" or "57P02" or "57P03" or "53300",
+        // Refused, reset or timed-out connections, and an exhausted pool, are transient NpgsqlExceptions.
+        Npgsql.NpgsqlException { IsTransient: true } => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(DatabaseUnreachable),
+        _ => DatabaseUnreachable(exception.InnerException),
+    };
 }

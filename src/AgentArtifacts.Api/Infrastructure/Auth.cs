@@ -48,14 +48,17 @@ public static class Auth
             };
             o.Events = new JwtBearerEvents
             {
-                OnMessageReceived = context =>
+                OnMessageReceived = async context =>
                 {
-                    if (BearerToken(context.Request) is { } token && validated.TryGet(token, out var principal))
+                    if (BearerToken(context.Request) is not { } token) return;
+                    if (validated.TryGet(token, out var principal))
                     {
                         context.Principal = principal;
                         context.Success();
+                        return;
                     }
-                    return Task.CompletedTask;
+                    // A key another node has just stored is loaded before the token is judged, not after refusing it.
+                    await keys.KnowKeyOfAsync(token, context.HttpContext.RequestAborted);
                 },
                 OnTokenValidated = context =>
                 {

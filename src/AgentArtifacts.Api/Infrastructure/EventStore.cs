@@ -21,7 +21,7 @@ public static class EventStore
         // One connection pool for Marten, Wolverine and the few raw SQL statements (idempotency, health).
         // MaxAutoPrepare: the hot statements are parsed and planned once per connection (docs/benchmarks.md). The pool's
         // reset stays on: it keeps prepared statements but releases session advisory locks a failed unlock could leave behind.
-        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 50 });
+        var dataSource = NpgsqlDataSource.Create(WithDeadClientDetection(new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 50 }));
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddHostedService<IdempotencyPurge>();
 
@@ -37,6 +37,9 @@ public static class EventStore
                 opts.Events.MetadataConfig.HeadersEnabled = false;
                 // Fix 4 (ENVIRONMENT.md): with the shimmed DistributedLock library, HotCold leader election only works with advisory locks taken in a transaction.
                 opts.Events.UseAdvisoryLockTransaction = true;
+                // A node that is not leading asks for the projections' locks every second (default 5 s), so together with
+                // the server noticing a dead leader within a second (WithDeadClientDetection) fail-over takes ≤ 5 s.
+                opts.Projections.LeadershipPollingTime = builder.Configuration.GetValue("Marten:LeadershipPollingMs", 1000);
                 // Opt-in: one pooled connection per session (a read then a write share it: one pool reset, one backend).
                 // Off by default because a session then holds its connection until disposed, and the run executor's and the
                 // sync invoke's sessions stay open across the tool call (docs/benchmarks.md, "Where one write's time goes").
@@ -53,5 +56,29 @@ public static class EventStore
         {
             builder.Services.AddSingleton(typeof(IConfigureMarten), type);
         }
+    }
+
+    /// <summary>
+    /// The projections' leader holds its advisory locks in a transaction whose connection waits in <c>pg_sleep</c>; a backend
+    /// busy in a statement reads its socket only when the statement ends, so a killed leader kept its locks for up to a
+    /// minute. Every session therefore asks PostgreSQL (14+) to check its client every second during a statement, and
+    /// server-side TCP keepalives (probe after 5 s idle, every 2 s, 3 misses) turn a vanished host into a closed socket
+    /// that check sees. Settings already in the connection string's Options win.
+    /// </summary>
+    public static string WithDeadClientDetection(NpgsqlConnectionStringBuilder connection)
+    {
+        string[] settings =
+        [
+            "client_connection_check_interval=1000",
+            "tcp_keepalives_idle=5", "tcp_keepalives_interval=2", "tcp_keepalives_count=3",
+        ];
+        var options = connection.Options ?? "";
+        foreach (var setting in settings)
+        {
+            var name = setting[..setting.IndexOf('=')];
+            if (!options.Contains(name, StringComparison.Ordinal)) options += $" -c {setting}";
+        }
+        connection.Options = options.Trim();
+        return connection.ConnectionString;
     }
 }

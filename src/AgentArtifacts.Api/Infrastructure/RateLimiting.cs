@@ -14,7 +14,10 @@ public sealed class RateLimitOptions
 
 /// <summary>
 /// Fixed-window rate limiting per principal, with X-RateLimit-* headers on every response and 429 + Retry-After past
-/// the limit. Counters live in this node's memory: the limit is per node (docs/architecture.md). The limits themselves are
+/// the limit. Counters live in this node's memory: the limit is per node, and every response says so with
+/// <c>X-RateLimit-Scope: node</c>. A limit shared by all nodes would need a PostgreSQL write on every request, reads
+/// included, on the database every write already waits for; the limits guard against abuse and runaway clients, for which
+/// N nodes allowing up to N× the limit is acceptable (docs/architecture.md, "Several nodes"). The limits themselves are
 /// platform settings (PATCH /platform/settings).
 /// </summary>
 public sealed class RateLimiting(RequestDelegate next, Platform.PlatformSettingsCache platform, TimeProvider clock)
@@ -48,6 +51,7 @@ public sealed class RateLimiting(RequestDelegate next, Platform.PlatformSettings
             headers["X-RateLimit-Limit"] = limit.ToString(CultureInfo.InvariantCulture);
             headers["X-RateLimit-Remaining"] = Math.Max(0, limit - used).ToString(CultureInfo.InvariantCulture);
             headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
+            headers["X-RateLimit-Scope"] = "node";
             return Task.CompletedTask;
         });
 
@@ -75,6 +79,21 @@ public sealed class RateLimiting(RequestDelegate next, Platform.PlatformSettings
 
 public static class RateLimitSetup
 {
-    public static void AddRateLimits(this WebApplicationBuilder builder) =>
+    public const string Documentation =
+        "Rate limits: every response carries X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset (Unix seconds) and " +
+        "X-RateLimit-Scope; past the limit the answer is 429 with Retry-After. Limits are per principal (per client address " +
+        "when anonymous, and at the token endpoint) and counted by each node of the service separately (X-RateLimit-Scope: node): " +
+        "behind a load balancer with N nodes a client may get up to N times the limit through in one window. They protect " +
+        "the service from runaway clients; they are not a quota to bill against.";
+
+    public static void AddRateLimits(this WebApplicationBuilder builder)
+    {
         builder.Services.Configure<RateLimitOptions>(builder.Configuration.GetSection("RateLimiting"));
+        // Runs after the document's own transformer, which sets the description this appends to.
+        builder.Services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            if (document.Info is { } info) info.Description = $"{info.Description}\n\n{Documentation}".Trim();
+            return Task.CompletedTask;
+        }));
+    }
 }

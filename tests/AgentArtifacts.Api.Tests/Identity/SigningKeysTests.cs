@@ -2,7 +2,9 @@ using System.Net;
 using AgentArtifacts.Api.Identity;
 using AgentArtifacts.Api.Tests.Infrastructure;
 using Marten;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Shouldly;
@@ -139,7 +141,7 @@ public sealed class SigningKeysTests(ApiFixture fixture) : ApiTest(fixture)
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var options = Options.Create(new SigningKeyOptions { KeyLifetimeDays = 90, AccessTokenMinutes = 60, MaxAccessTokenMinutes = 60 });
-        var node = new SigningKeys(Fixture.Host.Store, clock, options);
+        var node = new SigningKeys(Fixture.Host.Store, Fixture.Host.Services.GetRequiredService<NpgsqlDataSource>(), clock, options);
 
         var first = (await node.SigningCredentialsAsync(default)).Key.KeyId;
         (await PublishedAsync(node)).ShouldBe([first]);
@@ -152,7 +154,7 @@ public sealed class SigningKeysTests(ApiFixture fixture) : ApiTest(fixture)
         var successor = published.Single(k => k != first);
 
         // Another node that loads now learns the successor too, and adds no key of its own.
-        var otherNode = new SigningKeys(Fixture.Host.Store, clock, options);
+        var otherNode = new SigningKeys(Fixture.Host.Store, Fixture.Host.Services.GetRequiredService<NpgsqlDataSource>(), clock, options);
         (await otherNode.SigningCredentialsAsync(default)).Key.KeyId.ShouldBe(first);
         (await PublishedAsync(otherNode)).ShouldBe(published, ignoreOrder: true);
         await using (var session = Fixture.Host.Store.QuerySession()) (await session.Query<SigningKey>().CountAsync()).ShouldBe(2);
@@ -175,5 +177,50 @@ public sealed class SigningKeysTests(ApiFixture fixture) : ApiTest(fixture)
         var response = await client.GetAsync("/.well-known/jwks.json");
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         return (await response.Json())["keys"]!.AsArray().Select(k => k!["kid"]!.GetValue<string>()).ToList();
+    }
+}
+
+/// <summary>Nodes that meet an empty key table, or a key they have not loaded yet: on a database of their own.</summary>
+public sealed class SigningKeysAcrossNodesTests() : IsolatedHostTest(new Dictionary<string, string?>())
+{
+    [Fact]
+    public async Task nodes_finding_no_key_at_once_store_one_and_all_sign_with_it()
+    {
+        var options = Options.Create(new SigningKeyOptions());
+        var db = Host.Services.GetRequiredService<NpgsqlDataSource>();
+        var nodes = Enumerable.Range(0, 6).Select(_ => new SigningKeys(Host.Store, db, TimeProvider.System, options)).ToList();
+
+        var signingKeyIds = await Task.WhenAll(nodes.Select(async n => (await n.SigningCredentialsAsync(default)).Key.KeyId));
+
+        signingKeyIds.Distinct().Count().ShouldBe(1);
+        await using var session = Host.Store.QuerySession();
+        (await session.Query<SigningKey>().CountAsync()).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task a_token_signed_with_a_key_this_node_has_not_loaded_is_accepted_on_its_first_request()
+    {
+        var adaToken = await RegisterAdaAsync(Host);
+        await using var otherNode = ServiceHost.Start(Database.ConnectionString);
+        (await otherNode.NewClient(adaToken).GetAsync("/auth/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // A newer key appears (as another node stores one) and the first node signs with it; the other node's ring is loaded.
+        await using (var session = Host.Store.LightweightSession())
+        {
+            session.Insert(SigningKey.Generate(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddSeconds(-1)));
+            await session.SaveChangesAsync();
+        }
+        Host.Services.GetRequiredService<SigningKeys>().Invalidate();
+        var grant = await Host.NewClient().PasswordGrant("ada@example.com", "correct horse battery");
+        var newToken = (await grant.Json())["access_token"]!.GetValue<string>();
+        new JsonWebToken(newToken).Kid.ShouldNotBe(new JsonWebToken(adaToken).Kid);
+
+        var me = await otherNode.NewClient(newToken).GetAsync("/auth/me");
+
+        me.StatusCode.ShouldBe(HttpStatusCode.OK);
+        // A made-up key id costs at most one reload and is refused.
+        var forged = newToken.Split('.');
+        forged[0] = Base64UrlEncoder.Encode("""{"alg":"RS256","kid":"made-up","typ":"JWT"}""");
+        (await otherNode.NewClient(string.Join('.', forged)).GetAsync("/auth/me")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
     }
 }
