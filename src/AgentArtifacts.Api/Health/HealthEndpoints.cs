@@ -45,9 +45,11 @@ public static class HealthEndpoints
             // statistics count every event and stream, too costly for a probe that runs every few seconds.)
             await using var newest = db.CreateCommand("select coalesce(max(seq_id), 0) from agentartifacts.mt_events");
             var highWater = (long)(await newest.ExecuteScalarAsync(timeout.Token))!;
-            var progress = await ProgressAsync(db, timeout.Token);
-            // Every registered async shard, so one that has not written its progress row yet (a new projection) shows as lagging.
-            foreach (var shard in store.Advanced.AllAsyncProjectionShardNames()) progress.TryAdd(shard.Identity, new ShardProgress(0, null));
+            // Every registered async shard, so one that has not written its progress row yet (a new projection) shows as
+            // lagging; the daemon's own rows (HighWaterMark, HighWaterAllocationFence) are not projections.
+            var recorded = await ProgressAsync(db, timeout.Token);
+            var progress = store.Advanced.AllAsyncProjectionShardNames().ToDictionary(s => s.Identity,
+                s => recorded.GetValueOrDefault(s.Identity) ?? new ShardProgress(0, null), StringComparer.Ordinal);
 
             var shards = new List<ProjectionLag>();
             foreach (var (name, shard) in progress.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -77,7 +79,7 @@ public static class HealthEndpoints
         // Marten sets last_updated whenever a shard records progress.
         await using var command = db.CreateCommand("""
             select name, coalesce(last_seq_id, 0), extract(epoch from now() - last_updated)::float8
-            from agentartifacts.mt_event_progression where name <> 'HighWaterMark'
+            from agentartifacts.mt_event_progression
             """);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var progress = new Dictionary<string, ShardProgress>(StringComparer.Ordinal);

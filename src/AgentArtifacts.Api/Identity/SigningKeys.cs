@@ -159,7 +159,12 @@ public sealed class SigningKeys(IDocumentStore store, NpgsqlDataSource db, TimeP
             IReadOnlyList<SigningKey> keys;
             await using (var session = store.QuerySession()) keys = await session.Query<SigningKey>().ToListAsync(ct);
             var lifetime = TimeSpan.FromDays(options.Value.KeyLifetimeDays);
-            if (KeyRing.NeedsSuccessor(keys, now, lifetime)) keys = await CreateKeyUnlessAnotherNodeDidAsync(now, lifetime, ct);
+            if (KeyRing.NeedsSuccessor(keys, now, lifetime))
+            {
+                keys = await CreateKeyUnlessAnotherNodeDidAsync(lifetime, ct);
+                // The key may be another node's, created while this one waited for the lock: judge it at the time after the wait.
+                now = clock.GetUtcNow();
+            }
 
             // Admins may lengthen access tokens up to the maximum (platform settings): keep keys for the longest possible token.
             var tokenLifetime = TimeSpan.FromMinutes(Math.Max(options.Value.AccessTokenMinutes, options.Value.MaxAccessTokenMinutes));
@@ -178,7 +183,7 @@ public sealed class SigningKeys(IDocumentStore store, NpgsqlDataSource db, TimeP
     /// Under a transaction-scoped advisory lock, reads the keys again and stores a new one only if they still need it: of
     /// nodes that find the ring empty (or due) at once, one stores the key and the others read it.
     /// </summary>
-    private async Task<IReadOnlyList<SigningKey>> CreateKeyUnlessAnotherNodeDidAsync(DateTimeOffset now, TimeSpan lifetime, CancellationToken ct)
+    private async Task<IReadOnlyList<SigningKey>> CreateKeyUnlessAnotherNodeDidAsync(TimeSpan lifetime, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -188,6 +193,7 @@ public sealed class SigningKeys(IDocumentStore store, NpgsqlDataSource db, TimeP
         }
         await using var session = store.LightweightSession(Marten.Services.SessionOptions.ForTransaction(transaction));
         var keys = await session.Query<SigningKey>().ToListAsync(ct);
+        var now = clock.GetUtcNow();
         if (KeyRing.NeedsSuccessor(keys, now, lifetime))
         {
             // The very first key signs at once; successors wait until every node has refreshed its ring.
