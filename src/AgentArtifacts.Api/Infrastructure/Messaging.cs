@@ -34,9 +34,8 @@ public static class Messaging
 /// writes its heartbeat every 2 s and is declared dead when its heartbeat is 15 s old (seen stale on two consecutive
 /// checks before it is ejected). 15 s is far above any pause a live node has: .NET's blocking GC pauses are
 /// milliseconds to, under severe memory pressure, a second or two, and a starved thread pool delays the heartbeat timer by
-/// seconds at most. A node wrongly declared dead loses nothing either: its messages are run by another node, and the run
-/// executor records each run's end once (docs/architecture.md, "Several nodes"). Bound on a dead node's queued runs being
-/// picked up: stale timeout + two checks + the recovery poll ≈ 15 + 4 + 5 + 5 s, documented as 30 s.
+/// seconds at most. Bound on a dead node's queued runs being picked up: stale timeout + two checks + the recovery polls
+/// ≈ 15 + 4 + 5 + 5 s, documented as 30 s (docs/architecture.md, "Several nodes").
 /// </summary>
 public static class NodeHealth
 {
