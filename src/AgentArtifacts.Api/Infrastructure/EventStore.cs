@@ -21,7 +21,9 @@ public static class EventStore
         // One connection pool for Marten, Wolverine and the few raw SQL statements (idempotency, health).
         // MaxAutoPrepare: the hot statements are parsed and planned once per connection (docs/benchmarks.md). The pool's
         // reset stays on: it keeps prepared statements but releases session advisory locks a failed unlock could leave behind.
-        var dataSource = NpgsqlDataSource.Create(WithDeadClientDetection(new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 50 }));
+        var connection = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 50 };
+        var dataSource = NpgsqlDataSource.Create(builder.Configuration.GetValue("Marten:DeadClientDetection", true)
+            ? WithDeadClientDetection(connection) : connection.ConnectionString);
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddHostedService<IdempotencyPurge>();
 
@@ -37,9 +39,13 @@ public static class EventStore
                 opts.Events.MetadataConfig.HeadersEnabled = false;
                 // Fix 4 (ENVIRONMENT.md): with the shimmed DistributedLock library, HotCold leader election only works with advisory locks taken in a transaction.
                 opts.Events.UseAdvisoryLockTransaction = true;
-                // A node that is not leading asks for the projections' locks every second (default 5 s), so together with
-                // the server noticing a dead leader within a second (WithDeadClientDetection) fail-over takes ≤ 5 s.
-                opts.Projections.LeadershipPollingTime = builder.Configuration.GetValue("Marten:LeadershipPollingMs", 1000);
+                // A node that is not leading asks for the projections' locks twice a second (default every 5 s), so together with
+                // the server noticing a dead leader within half a second (WithDeadClientDetection) fail-over takes ≤ 5 s.
+                opts.Projections.LeadershipPollingTime = builder.Configuration.GetValue("Marten:LeadershipPollingMs", 500);
+                // A dead node's unfinished appends leave gaps in the event sequence that the high-water mark waits out before
+                // moving on (default 3 s, most of a fail-over). Marten skips a gap only when no live transaction can still
+                // fill it, so a shorter wait cannot skip a slow commit's events.
+                opts.Projections.StaleSequenceThreshold = TimeSpan.FromSeconds(1);
                 // Opt-in: one pooled connection per session (a read then a write share it: one pool reset, one backend).
                 // Off by default because a session then holds its connection until disposed, and the run executor's and the
                 // sync invoke's sessions stay open across the tool call (docs/benchmarks.md, "Where one write's time goes").
@@ -61,7 +67,7 @@ public static class EventStore
     /// <summary>
     /// The projections' leader holds its advisory locks in a transaction whose connection waits in <c>pg_sleep</c>; a backend
     /// busy in a statement reads its socket only when the statement ends, so a killed leader kept its locks for up to a
-    /// minute. Every session therefore asks PostgreSQL (14+) to check its client every second during a statement, and
+    /// minute. Every session therefore asks PostgreSQL (14+) to check its client every 500 ms during a statement, and
     /// server-side TCP keepalives (probe after 5 s idle, every 2 s, 3 misses) turn a vanished host into a closed socket
     /// that check sees. Settings already in the connection string's Options win.
     /// </summary>
@@ -69,7 +75,7 @@ public static class EventStore
     {
         string[] settings =
         [
-            "client_connection_check_interval=1000",
+            "client_connection_check_interval=500",
             "tcp_keepalives_idle=5", "tcp_keepalives_interval=2", "tcp_keepalives_count=3",
         ];
         var options = connection.Options ?? "";

@@ -13,7 +13,7 @@ public sealed class EventStoreTests
     {
         var options = new NpgsqlConnectionStringBuilder(EventStore.WithDeadClientDetection(new NpgsqlConnectionStringBuilder("Host=db"))).Options;
 
-        options.ShouldBe("-c client_connection_check_interval=1000 -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3");
+        options.ShouldBe("-c client_connection_check_interval=500 -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3");
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly TimeSpan FailoverBound = TimeSpan.FromSeconds(5);
     /// <summary>Async runs queued on a node that dies are taken over by another node within this (docs/architecture.md).</summary>
     private static readonly TimeSpan DeadNodeRunBound = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan ToolDelay = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ToolDelay = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Set to true once HTTP dispatch sends an Idempotency-Key with every call: then every call must carry one. Until then
@@ -87,15 +87,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output) : IAsyncLifetime
         using var onVictim = victim.Client(tokens[0]);
         using var onSurvivor = survivor.Client(tokens[0]);
 
-        // ---- Load: async runs queued on the victim, writes on both nodes.
-        var runs = new List<(Guid Id, string Nonce)>();
-        for (var i = 0; i < 6; i++)
-        {
-            var nonce = $"run-{i}-{Guid.NewGuid():N}";
-            var accepted = await onVictim.PostJson($"/artifacts/{tool}/invoke", new { input = new { nonce }, mode = "async" });
-            accepted.StatusCode.ShouldBe(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
-            runs.Add(((await accepted.Json())["id"]!.GetValue<Guid>(), nonce));
-        }
+        // ---- Load: writes on both nodes.
         var acknowledged = new ConcurrentBag<Guid>();
         using var stopWriting = new CancellationTokenSource();
         var writers = new[] { adaA, adaB }.Select(client => Task.Run(async () =>
@@ -112,15 +104,32 @@ public sealed class NodeFailureTests(ITestOutputHelper output) : IAsyncLifetime
         })).ToList();
         await Task.Delay(1500);
 
+        // Async runs queued on the victim, each a tool call of ToolDelay: still running or waiting when it dies.
+        var runs = new List<(Guid Id, string Nonce)>();
+        for (var i = 0; i < 6; i++)
+        {
+            var nonce = $"run-{i}-{Guid.NewGuid():N}";
+            var accepted = await onVictim.PostJson($"/artifacts/{tool}/invoke", new { input = new { nonce }, mode = "async" });
+            accepted.StatusCode.ShouldBe(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
+            runs.Add(((await accepted.Json())["id"]!.GetValue<Guid>(), nonce));
+        }
+
         // ---- Kill the victim while it commits 150 drafts, runs tool calls and takes writes.
         var commit = Task.Run(async () =>
         {
             try { return (await onVictim.PostJson($"/workspaces/{draftsWorkspace}/commit", new { message = "All or nothing" })).StatusCode; }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return (HttpStatusCode?)null; }
         });
-        await Task.Delay(150);
+        // Killed inside the commit's transaction when it can be seen there: it has written revision documents (only a
+        // commit does) and not committed yet. Otherwise, after the commit ended, which the assertions below also cover.
+        var caughtMidway = await CommitTransactionOpenAsync(victim.Name, commit, TimeSpan.FromSeconds(10));
         victim.Kill();
         var sinceKill = Stopwatch.StartNew();
+        var unfinishedAtKill = 0;
+        foreach (var (id, _) in runs)
+        {
+            if ((await (await onSurvivor.GetAsync($"/runs/{id}")).Json())["status"]?.GetValue<string>() != "completed") unfinishedAtKill++;
+        }
 
         // ---- Fail-over: a write on the survivor reaches its listing (ArtifactSummary) and search (SearchProjection).
         var marker = $"failover{Guid.NewGuid():N}"[..24];
@@ -155,7 +164,8 @@ public sealed class NodeFailureTests(ITestOutputHelper output) : IAsyncLifetime
         var revisions = new List<long>();
         foreach (var id in drafts) revisions.Add((await (await onSurvivor.GetAsync($"/artifacts/{id}")).Json())["revision"]!.GetValue<long>());
         var committed = revisions.Count(r => r == 1);
-        output.WriteLine($"commit answered {commitStatus?.ToString() ?? "nothing (killed)"}; {committed} of {drafts.Count} drafts committed");
+        output.WriteLine($"commit {(caughtMidway ? "killed inside its transaction" : "not seen in its transaction")}, answered " +
+                         $"{commitStatus?.ToString() ?? "nothing"}; {committed} of {drafts.Count} drafts committed");
         committed.ShouldBeOneOf(0, drafts.Count);
         if (commitStatus == HttpStatusCode.OK) committed.ShouldBe(drafts.Count);
 
@@ -166,7 +176,8 @@ public sealed class NodeFailureTests(ITestOutputHelper output) : IAsyncLifetime
                 (await (await onSurvivor.GetAsync($"/runs/{id}")).Json())["status"]?.GetValue<string>() == "completed" ? (object)true : null,
                 $"run {id} to complete on the survivor");
         }
-        output.WriteLine($"runs: all {runs.Count} completed {sinceKill.Elapsed.TotalSeconds:F1} s after the kill; tool calls: {peer.Calls.Count}");
+        output.WriteLine($"runs: {unfinishedAtKill} of {runs.Count} unfinished at the kill, all completed {sinceKill.Elapsed.TotalSeconds:F1} s after it; tool calls: {peer.Calls.Count}");
+        unfinishedAtKill.ShouldBe(runs.Count, "every run should still have been running or queued on the victim when it died");
 
         // ---- A repeated tool call is recognisable: every call for one run carries the same Idempotency-Key, unique to the run.
         var callsByRun = peer.Calls.GroupBy(c => c.Nonce).ToDictionary(g => g.Key, g => g.ToList());
@@ -268,6 +279,25 @@ public sealed class NodeFailureTests(ITestOutputHelper output) : IAsyncLifetime
         var held = new Dictionary<string, int>();
         while (await reader.ReadAsync()) held[reader.GetString(0)] = reader.GetInt32(1);
         return held;
+    }
+
+    /// <summary>Waits until <paramref name="node"/> holds a write lock on the revision documents' table in an open transaction.</summary>
+    private async Task<bool> CommitTransactionOpenAsync(string node, Task commit, TimeSpan within)
+    {
+        await using var connection = new NpgsqlConnection(_database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            select exists (select 1 from pg_locks l join pg_stat_activity a on a.pid = l.pid
+                           where a.application_name = $1 and l.mode = 'RowExclusiveLock'
+                             and l.relation = 'agentartifacts.mt_doc_artifactrevision'::regclass)
+            """, connection) { Parameters = { new() { Value = node } } };
+        await command.PrepareAsync();
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < within && !commit.IsCompleted)
+        {
+            if ((bool)(await command.ExecuteScalarAsync())!) return true;
+        }
+        return false;
     }
 
     private async Task<T> ScalarAsync<T>(string sql)
