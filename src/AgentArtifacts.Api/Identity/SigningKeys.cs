@@ -131,7 +131,7 @@ public sealed class SigningKeys(IDocumentStore store, NpgsqlDataSource db, TimeP
         if (!handler.CanReadToken(token)) return;
         string kid;
         try { kid = handler.ReadJsonWebToken(token).Kid; }
-        catch (ArgumentException) { return; }
+        catch (Exception e) when (e is ArgumentException or SecurityTokenException) { return; }  // JwtBearer answers it
         if (string.IsNullOrEmpty(kid) || (await LoadAsync(ct)).Keys.Any(k => k.Id == kid)) return;
 
         var now = clock.GetUtcNow().UtcTicks;
