@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Diagnostics;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -36,20 +37,20 @@ public static partial class AgentDispatchHandler
     private const int DefaultMaxTurns = 8;
 
     public static async Task<RunResult> Handle(AgentDispatch message, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
-        IHttpMessageHandlerFactory handlers, IConfiguration configuration, SecretResolver secrets, CancellationToken ct)
+        IHttpMessageHandlerFactory handlers, IConfiguration configuration, SecretResolver secrets, TimeProvider clock, CancellationToken ct)
     {
         // The endpoint's key: the caller's secret named by context.apiKeySecret, else the platform's Agents:ApiKey.
         var key = await secrets.ResolveAsync(message.Run.Artifact.Context["apiKeySecret"]?.GetValue<string>() is { } name
             ? new JsonObject { [KeyHeader] = $"{{{{secret:{name}}}}}" }
             : new JsonObject { [KeyHeader] = configuration["Agents:ApiKey"] ?? "" }, message.Run.Caller.Id, ct);
         if (key.Failure is { } failed) return failed;
-        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, handlers, configuration, ct));
+        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, handlers, configuration, clock, ct));
     }
 
     private const string KeyHeader = "Authorization";
 
     private static async Task<RunResult> RunAsync(RunContext run, string apiKey, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
-        IHttpMessageHandlerFactory handlers, IConfiguration configuration, CancellationToken ct)
+        IHttpMessageHandlerFactory handlers, IConfiguration configuration, TimeProvider clock, CancellationToken ct)
     {
         var context = run.Artifact.Context;
         var endpoint = context["endpoint"]?["url"]?.GetValue<string>() ?? configuration["Agents:Endpoint"];
@@ -108,9 +109,16 @@ public static partial class AgentDispatchHandler
             }
             return RunResult.Failed("max_turns_exceeded", $"The agent did not finish within {maxTurns} turns.");
         }
+        catch (ClientResultException e) when (e.Status != 0)
+        {
+            // A rate-limited or overloaded model endpoint's Retry-After is honoured as an HTTP tool's is.
+            var retryAfter = e.GetRawResponse()?.Headers.TryGetValue("Retry-After", out var header) == true
+                && RetryConditionHeaderValue.TryParse(header, out var parsed) ? parsed : null;
+            return HttpDispatchHandler.UpstreamError($"The model endpoint answered {e.Status}.", e.Status, retryAfter, clock.GetUtcNow());
+        }
         catch (ClientResultException e)
         {
-            return RunResult.Failed("upstream_error", $"The model endpoint answered {e.Status}.", e.Status == 0 ? null : e.Status);
+            return RunResult.Failed("upstream_error", $"The model endpoint failed: {e.Message}");
         }
         catch (HttpRequestException e) when (e.InnerException is EgressRefusedException refused)
         {

@@ -104,10 +104,7 @@ public static class HttpDispatchHandler
             if (!response.IsSuccessStatusCode)
             {
                 var excerpt = body.Length > 500 ? body[..500] : body;
-                var failed = RunResult.Failed("upstream_error", $"The endpoint answered {status}: {excerpt}", status);
-                if (RetryAfter(response.Headers.RetryAfter, clock.GetUtcNow()) is not { } wait) return failed;
-                failed.Error!["retryAfterSeconds"] = (long)Math.Ceiling(wait.TotalSeconds);
-                return failed with { RetryAfter = wait };
+                return UpstreamError($"The endpoint answered {status}: {excerpt}", status, response.Headers.RetryAfter, clock.GetUtcNow());
             }
             return new RunResult(ParseOutput(body, response.Content.Headers.ContentType?.MediaType), null);
         }
@@ -131,6 +128,15 @@ public static class HttpDispatchHandler
         {
             return RunResult.Failed("upstream_disconnected", "The endpoint closed the connection before the body of its answer ended.");
         }
+    }
+
+    /// <summary>A non-2xx answer, with how long it asked to wait (<c>Retry-After</c>) when it did, for the retry policy and the caller.</summary>
+    public static RunResult UpstreamError(string detail, int status, RetryConditionHeaderValue? retryAfter, DateTimeOffset now)
+    {
+        var failed = RunResult.Failed("upstream_error", detail, status);
+        if (RetryAfter(retryAfter, now) is not { } wait) return failed;
+        failed.Error!["retryAfterSeconds"] = (long)Math.Ceiling(wait.TotalSeconds);
+        return failed with { RetryAfter = wait };
     }
 
     /// <summary>How long a <c>Retry-After</c> asks to wait: its seconds, or the time to its date (zero once that has passed).</summary>

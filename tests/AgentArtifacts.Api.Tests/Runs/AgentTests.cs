@@ -199,4 +199,18 @@ public sealed class AgentTests(ApiFixture fixture) : ApiTest(fixture), IAsyncLif
         var toolMessage = _model.Requests.Last()["messages"]!.AsArray().Single(m => m!["role"]!.GetValue<string>() == "tool")!;
         toolMessage["content"]!.ToJsonString().ShouldContain("tool_call_rejected");
     }
+
+    [Fact]
+    public async Task a_model_endpoint_that_answers_429_asking_for_longer_than_the_service_waits_fails_the_run_saying_so()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, _) = await AgentAsync(ada);
+        (_model.FailuresAfterToolResult, _model.FailureStatus, _model.FailureRetryAfter) = (1, 429, "120");
+
+        var run = await (await ada.Client.InvokeAsync(agent, "What is the answer?")).Json();
+
+        (run["status"]!.GetValue<string>(), run["error"]?["code"]?.GetValue<string>()).ShouldBe(("failed", "upstream_retry_after_too_long"), run.ToJsonString());
+        (run["error"]!["status"]!.GetValue<int>(), run["error"]!["retryAfterSeconds"]!.GetValue<long>(), run["attempts"]!.GetValue<int>()).ShouldBe((429, 120, 1));
+        _model.Requests.Count.ShouldBe(2);
+    }
 }

@@ -12,7 +12,7 @@ namespace AgentArtifacts.Api.Tests.Runs;
 /// the tool <see cref="ToolName"/> with <see cref="ToolArguments"/>; once it has one, the answer in <see cref="AnswerChunks"/>.
 /// With <see cref="AlwaysCallTools"/> it never answers. With <see cref="AnswerAsJson"/> it ignores <c>stream: true</c> and answers
 /// each request with one <c>chat.completion</c> JSON body, as some compatible servers do. <see cref="FailuresAfterToolResult"/>
-/// requests that carry a tool result are answered 500 first.
+/// requests that carry a tool result are answered <see cref="FailureStatus"/> first (with <see cref="FailureRetryAfter"/>).
 /// </summary>
 public sealed class ChatPeer : IAsyncDisposable
 {
@@ -25,6 +25,8 @@ public sealed class ChatPeer : IAsyncDisposable
     public bool AlwaysCallTools { get; set; }
     public bool AnswerAsJson { get; set; }
     public int FailuresAfterToolResult;
+    public int FailureStatus { get; set; } = 500;
+    public string? FailureRetryAfter { get; set; }
 
     private ChatPeer(WebApplication app) => _app = app;
 
@@ -43,7 +45,8 @@ public sealed class ChatPeer : IAsyncDisposable
             var hasToolResult = body["messages"]!.AsArray().Any(m => m!["role"]!.GetValue<string>() == "tool");
             if (hasToolResult && Interlocked.Decrement(ref peer.FailuresAfterToolResult) >= 0)
             {
-                http.Response.StatusCode = 500;
+                http.Response.StatusCode = peer.FailureStatus;
+                if (peer.FailureRetryAfter is { } retryAfter) http.Response.Headers.RetryAfter = retryAfter;
                 await http.Response.WriteAsJsonAsync(new { error = new { message = "overloaded", type = "server_error" } });
                 return;
             }

@@ -57,6 +57,8 @@ public sealed class HttpPeerBehaviourTests(ApiFixture fixture) : ApiTest(fixture
             "failed", "upstream_disconnected", ["upstream_disconnected", "upstream_disconnected", "upstream_disconnected"], 4),
         ["answers 429 with Retry-After in seconds"] = new(First(RawPeer.Json(429, "{}", "Retry-After: 1\r\n")),
             "completed", null, ["upstream_error"], 2, MinGap: TimeSpan.FromSeconds(1)),
+        ["answers 429 with Retry-After in seconds to a call carrying a secret"] = new(First(RawPeer.Json(429, "{}", "Retry-After: 1\r\n")),
+            "completed", null, ["upstream_error"], 2, Secret: "tok-9d1e-valid", MinGap: TimeSpan.FromSeconds(1)),
         ["answers 503 with Retry-After as an HTTP date"] = new(First((c, ct) =>
             RawPeer.Json(503, "{}", $"Retry-After: {DateTimeOffset.UtcNow.AddSeconds(2):R}\r\n")(c, ct)),
             "completed", null, ["upstream_error"], 2, MinGap: TimeSpan.FromSeconds(0.9)),
