@@ -213,4 +213,19 @@ public sealed class AgentTests(ApiFixture fixture) : ApiTest(fixture), IAsyncLif
         (run["error"]!["status"]!.GetValue<int>(), run["error"]!["retryAfterSeconds"]!.GetValue<long>(), run["attempts"]!.GetValue<int>()).ShouldBe((429, 120, 1));
         _model.Requests.Count.ShouldBe(2);
     }
+
+    [Fact]
+    public async Task an_endpoint_that_answers_200_with_neither_a_stream_nor_a_completion_fails_the_run_instead_of_completing_it_empty()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, _) = await AgentAsync(ada);
+        _model.AnswerPageOfType = "text/html";
+
+        var run = await (await ada.Client.InvokeAsync(agent, "What is the answer?")).Json();
+
+        (run["status"]!.GetValue<string>(), run["error"]?["code"]?.GetValue<string>(), run["attempts"]!.GetValue<int>())
+            .ShouldBe(("failed", "upstream_invalid_response", 1), run.ToJsonString());
+        run["error"]!["detail"]!.GetValue<string>().ShouldContain("text/html");
+        _tools.Calls.ShouldBe(0);
+    }
 }

@@ -24,6 +24,8 @@ public sealed class ChatPeer : IAsyncDisposable
     public string[] AnswerChunks { get; set; } = ["The answer ", "is 42."];
     public bool AlwaysCallTools { get; set; }
     public bool AnswerAsJson { get; set; }
+    /// <summary>When set, every request is answered 200 with a page of this content type instead (a proxy's, say).</summary>
+    public string? AnswerPageOfType { get; set; }
     public int FailuresAfterToolResult;
     public int FailureStatus { get; set; } = 500;
     public string? FailureRetryAfter { get; set; }
@@ -48,6 +50,12 @@ public sealed class ChatPeer : IAsyncDisposable
                 http.Response.StatusCode = peer.FailureStatus;
                 if (peer.FailureRetryAfter is { } retryAfter) http.Response.Headers.RetryAfter = retryAfter;
                 await http.Response.WriteAsJsonAsync(new { error = new { message = "overloaded", type = "server_error" } });
+                return;
+            }
+            if (peer.AnswerPageOfType is { } type)
+            {
+                http.Response.ContentType = type;
+                await http.Response.WriteAsync("<html><body>Please sign in</body></html>");
                 return;
             }
             if (peer.AnswerAsJson)
