@@ -1,11 +1,13 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Diagnostics;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Marten;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using Wolverine;
@@ -35,20 +37,20 @@ public static partial class AgentDispatchHandler
     private const int DefaultMaxTurns = 8;
 
     public static async Task<RunResult> Handle(AgentDispatch message, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
-        IHttpClientFactory clients, IConfiguration configuration, SecretResolver secrets, CancellationToken ct)
+        IHttpMessageHandlerFactory handlers, IConfiguration configuration, SecretResolver secrets, TimeProvider clock, CancellationToken ct)
     {
         // The endpoint's key: the caller's secret named by context.apiKeySecret, else the platform's Agents:ApiKey.
         var key = await secrets.ResolveAsync(message.Run.Artifact.Context["apiKeySecret"]?.GetValue<string>() is { } name
             ? new JsonObject { [KeyHeader] = $"{{{{secret:{name}}}}}" }
             : new JsonObject { [KeyHeader] = configuration["Agents:ApiKey"] ?? "" }, message.Run.Caller.Id, ct);
         if (key.Failure is { } failed) return failed;
-        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, clients, configuration, ct));
+        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, handlers, configuration, clock, ct));
     }
 
     private const string KeyHeader = "Authorization";
 
     private static async Task<RunResult> RunAsync(RunContext run, string apiKey, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
-        IHttpClientFactory clients, IConfiguration configuration, CancellationToken ct)
+        IHttpMessageHandlerFactory handlers, IConfiguration configuration, TimeProvider clock, CancellationToken ct)
     {
         var context = run.Artifact.Context;
         var endpoint = context["endpoint"]?["url"]?.GetValue<string>() ?? configuration["Agents:Endpoint"];
@@ -59,10 +61,16 @@ public static partial class AgentDispatchHandler
         var tools = await ToolsAsync(store, run, ct);
         if (tools.Problem is { } unavailable) return unavailable;
 
+        // The egress handler, behind one that reads an endpoint's single JSON answer as the stream it was asked for. The
+        // client's own timeout is off: NetworkTimeout below governs, also beyond HttpClient's default 100 s.
+        var http = new HttpClient(new CompletionAsEventStream { InnerHandler = handlers.CreateHandler(HttpDispatchHandler.Client) }, disposeHandler: false)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
         var chat = new OpenAI.Chat.ChatClient(context["model"]!.GetValue<string>(), new ApiKeyCredential(apiKey.Length > 0 ? apiKey : "none"), new OpenAIClientOptions
         {
             Endpoint = baseUrl,
-            Transport = new HttpClientPipelineTransport(clients.CreateClient(HttpDispatchHandler.Client)),
+            Transport = new HttpClientPipelineTransport(http),
             RetryPolicy = new ClientRetryPolicy(0),  // retries are the run's, per its policy, each one an event
             NetworkTimeout = TimeSpan.FromSeconds(context["timeoutSeconds"]?.GetValue<int>() ?? 120),
         }).AsIChatClient();
@@ -77,10 +85,14 @@ public static partial class AgentDispatchHandler
             new(ChatRole.User, run.Input is JsonValue value && value.TryGetValue<string>(out var text) ? text : run.Input?.ToJsonString() ?? ""),
         ];
 
+        // A retried run goes on from the tool calls its earlier attempts completed: their recorded results go back into the
+        // conversation, and the tools are not called again.
+        var replayed = await ReplayToolCallsAsync(store, run.RunId, messages, ct);
+
         var maxTurns = context["maxTurns"]?.GetValue<int>() ?? DefaultMaxTurns;
         try
         {
-            for (var turn = 1; turn <= maxTurns; turn++)
+            for (var turn = replayed + 1; turn <= maxTurns; turn++)
             {
                 var response = await StreamTurnAsync(store, run, chat, messages, options, ct);
                 messages.AddMessages(response);
@@ -97,9 +109,16 @@ public static partial class AgentDispatchHandler
             }
             return RunResult.Failed("max_turns_exceeded", $"The agent did not finish within {maxTurns} turns.");
         }
+        catch (ClientResultException e) when (e.Status != 0)
+        {
+            // A rate-limited or overloaded model endpoint's Retry-After is honoured as an HTTP tool's is.
+            var retryAfter = e.GetRawResponse()?.Headers.TryGetValue("Retry-After", out var header) == true
+                && RetryConditionHeaderValue.TryParse(header, out var parsed) ? parsed : null;
+            return HttpDispatchHandler.UpstreamError($"The model endpoint answered {e.Status}.", e.Status, retryAfter, clock.GetUtcNow());
+        }
         catch (ClientResultException e)
         {
-            return RunResult.Failed("upstream_error", $"The model endpoint answered {e.Status}.", e.Status == 0 ? null : e.Status);
+            return RunResult.Failed("upstream_error", $"The model endpoint failed: {e.Message}");
         }
         catch (HttpRequestException e) when (e.InnerException is EgressRefusedException refused)
         {
@@ -113,6 +132,46 @@ public static partial class AgentDispatchHandler
         {
             return RunResult.Failed("upstream_timeout", "The model endpoint did not answer in time.");
         }
+        catch (ModelAnswerUnreadable e)
+        {
+            return RunResult.Failed("upstream_invalid_response", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Puts the tool calls this run's earlier attempts completed (<see cref="RunToolCalled"/> with its
+    /// <see cref="RunToolReturned"/>) back into the conversation, as the model asked for them and as they answered, and returns
+    /// how many turns that makes. Calls recorded one after another, with no text of the model between them, are taken as one
+    /// turn. A call without a recorded result (the attempt ended while the tool ran) is not replayed: the model asks again.
+    /// </summary>
+    private static async Task<int> ReplayToolCallsAsync(IDocumentStore store, Guid runId, List<ChatMessage> messages, CancellationToken ct)
+    {
+        IReadOnlyList<JasperFx.Events.IEvent> events;
+        await using (var session = store.QuerySession())
+        {
+            events = await session.Events.FetchStreamAsync(runId, token: ct);
+        }
+        var returned = events.Select(e => e.Data).OfType<RunToolReturned>().ToDictionary(r => r.CallId, StringComparer.Ordinal);
+        var turns = new List<List<(RunToolCalled Called, RunToolReturned Returned)>>();
+        var sameTurn = false;
+        foreach (var data in events.Select(e => e.Data))
+        {
+            if (data is RunToolCalled called && returned.TryGetValue(called.CallId, out var result))
+            {
+                if (!sameTurn) turns.Add([]);
+                turns[^1].Add((called, result));
+                sameTurn = true;
+            }
+            else if (data is not RunToolReturned) sameTurn = false;
+        }
+        foreach (var turn in turns)
+        {
+            messages.Add(new ChatMessage(ChatRole.Assistant, [.. turn.Select(c => new FunctionCallContent(c.Called.CallId, c.Called.Name,
+                (c.Called.Arguments as JsonObject)?.ToDictionary(a => a.Key, a => (object?)JsonSerializer.SerializeToElement(a.Value))))]));
+            messages.AddRange(turn.Select(c => new ChatMessage(ChatRole.Tool,
+                [new FunctionResultContent(c.Called.CallId, c.Returned.Result?.ToJsonString() ?? "null")])));
+        }
+        return turns.Count;
     }
 
     /// <summary>One model turn, streamed: text deltas become run events as they come; the whole turn is returned.</summary>
@@ -137,6 +196,8 @@ public static partial class AgentDispatchHandler
             }
         }
         if (pending.Length > 0) await AppendAsync(store, run, new RunOutputDelta(run.RunId, pending.ToString()), ct);
+        // Nothing at all (not even an empty delta) is no answer: said so, rather than completing the run with empty text.
+        if (updates.Count == 0) throw new ModelAnswerUnreadable("The model endpoint's answer held no completion.");
         return updates.ToChatResponse();
     }
 
@@ -147,8 +208,9 @@ public static partial class AgentDispatchHandler
         var arguments = call.Arguments is null ? null : JsonSerializer.SerializeToNode(call.Arguments);
         if (!byName.TryGetValue(call.Name, out var tool))
         {
-            var unknown = new JsonObject { ["error"] = $"There is no tool named '{call.Name}'." };
-            await AppendAsync(store, run, new RunToolReturned(run.RunId, call.CallId, null, "failed", unknown), ct);
+            var unknown = new JsonObject { ["error"] = RunResult.Failed("tool_call_rejected",
+                $"There is no tool named '{call.Name}'; the tools are: {string.Join(", ", byName.Keys)}.").Error };
+            await AppendAsync(store, run, new RunToolReturned(run.RunId, call.CallId, null, "rejected", unknown), ct);
             return unknown;
         }
         await AppendAsync(store, run, new RunToolCalled(run.RunId, call.CallId, tool.Id, call.Name, arguments), ct);
@@ -160,7 +222,7 @@ public static partial class AgentDispatchHandler
         string status;
         if (launch.Run is not { } child)
         {
-            (status, result) = ("refused", new JsonObject { ["error"] = "The tool could not be run for this caller." });
+            (status, result) = Refusal(launch.Problem);
         }
         else
         {
@@ -171,6 +233,22 @@ public static partial class AgentDispatchHandler
         }
         await AppendAsync(store, run, new RunToolReturned(run.RunId, call.CallId, launch.Run?.Id, status, result), ct);
         return result;
+    }
+
+    /// <summary>
+    /// What the model hears when a tool call could not start: arguments that fail the tool's input schema are
+    /// <c>tool_call_rejected</c> with the failing paths, so the model can correct them; anything else (the caller may not run
+    /// the tool) is <c>tool_unavailable</c>.
+    /// </summary>
+    private static (string Status, JsonObject Result) Refusal(IResult? problem)
+    {
+        if (problem is ProblemHttpResult { ProblemDetails: { Status: 400 } details })
+        {
+            var rejected = RunResult.Failed("tool_call_rejected", $"The arguments do not match the tool's input schema. {details.Detail}").Error!;
+            if (details.Extensions.TryGetValue("errors", out var errors)) rejected["errors"] = JsonSerializer.SerializeToNode(errors);
+            return ("rejected", new JsonObject { ["error"] = rejected });
+        }
+        return ("refused", new JsonObject { ["error"] = RunResult.Failed("tool_unavailable", "The tool could not be run for this caller.").Error });
     }
 
     private sealed record AgentTools(IReadOnlyList<AITool> Declarations, IReadOnlyDictionary<string, Artifact> ByName, RunResult? Problem);
@@ -221,4 +299,75 @@ public static partial class AgentDispatchHandler
 
     [GeneratedRegex("[^a-zA-Z0-9_-]+")]
     private static partial Regex NotAllowed();
+}
+
+/// <summary>The model endpoint answered 2xx with something that is neither an event stream nor a chat completion.</summary>
+public sealed class ModelAnswerUnreadable(string message) : Exception(message);
+
+/// <summary>
+/// Some OpenAI-compatible endpoints ignore <c>stream: true</c> and answer with one <c>chat.completion</c> JSON body. Read as an
+/// event stream, that body holds no event and the answer would be lost silently; this handler turns it into the one
+/// <c>chat.completion.chunk</c> it amounts to (text, tool calls, finish reason, usage). An event stream and any non-2xx answer
+/// pass through untouched; a 2xx answer that is neither is <see cref="ModelAnswerUnreadable"/>.
+/// </summary>
+public sealed class CompletionAsEventStream : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        if (!response.IsSuccessStatusCode || string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)) return response;
+        using (response)
+        {
+            if (mediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) != true)
+            {
+                throw new ModelAnswerUnreadable($"The model endpoint answered {mediaType ?? "a body without a content type"}, neither an event stream nor JSON.");
+            }
+            JsonObject? completion;
+            try
+            {
+                completion = await JsonNode.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken) as JsonObject;
+            }
+            catch (JsonException)
+            {
+                completion = null;
+            }
+            if (completion?["choices"] is not JsonArray choices)
+            {
+                throw new ModelAnswerUnreadable("The model endpoint answered JSON that is not a chat completion.");
+            }
+            var chunk = new JsonObject
+            {
+                ["id"] = completion["id"]?.DeepClone(),
+                ["object"] = "chat.completion.chunk",
+                ["created"] = completion["created"]?.DeepClone(),
+                ["model"] = completion["model"]?.DeepClone(),
+                ["choices"] = new JsonArray([.. choices.OfType<JsonObject>().Select(Delta)]),
+                ["usage"] = completion["usage"]?.DeepClone(),
+            };
+            var stream = new HttpResponseMessage(response.StatusCode)
+            {
+                RequestMessage = response.RequestMessage,
+                Content = new StringContent($"data: {chunk.ToJsonString()}\n\ndata: [DONE]\n\n", Encoding.UTF8, "text/event-stream"),
+            };
+            return stream;
+        }
+    }
+
+    /// <summary>A completion's choice as a chunk's: its message becomes the delta, each tool call with its index.</summary>
+    private static JsonObject Delta(JsonObject choice)
+    {
+        var message = choice["message"] as JsonObject ?? [];
+        var delta = new JsonObject { ["role"] = message["role"]?.DeepClone() ?? "assistant", ["content"] = message["content"]?.DeepClone() };
+        if (message["tool_calls"] is JsonArray calls)
+        {
+            delta["tool_calls"] = new JsonArray([.. calls.OfType<JsonObject>().Select((call, index) =>
+            {
+                var copy = call.DeepClone().AsObject();
+                copy["index"] = index;
+                return copy;
+            })]);
+        }
+        return new JsonObject { ["index"] = choice["index"]?.DeepClone() ?? 0, ["delta"] = delta, ["finish_reason"] = choice["finish_reason"]?.DeepClone() };
+    }
 }

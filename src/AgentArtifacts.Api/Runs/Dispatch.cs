@@ -7,9 +7,14 @@ namespace AgentArtifacts.Api.Runs;
 /// <summary>What a dispatch handler works with: the run, the artifact as it was invoked, the operation and its declaration.</summary>
 public sealed record RunContext(Guid RunId, Artifact Artifact, string Operation, JsonObject Declaration, JsonNode? Input, Caller Caller);
 
-/// <summary>What a dispatch produced: an output, or a problem-shaped error (the run then fails; the invoke call itself succeeds).</summary>
+/// <summary>
+/// What a dispatch produced: an output, or a problem-shaped error (the run then fails; the invoke call itself succeeds).
+/// <see cref="RetryAfter"/> is how long the target asked to be left alone (its <c>Retry-After</c>), when it said.
+/// </summary>
 public sealed record RunResult(JsonNode? Output, JsonObject? Error)
 {
+    public TimeSpan? RetryAfter { get; init; }
+
     public static RunResult Failed(string code, string detail, int? status = null) => new(null, new JsonObject
     {
         ["type"] = $"https://agentartifacts.dev/problems/{code.Replace('_', '-')}",
@@ -20,12 +25,13 @@ public sealed record RunResult(JsonNode? Output, JsonObject? Error)
     });
 
     /// <summary>
-    /// Worth another attempt: the target could not be reached, did not answer in time, or answered 5xx or 429. Anything else
-    /// (a 4xx, a refused address, a bad configuration) fails the same way every time and fails the run at once.
+    /// Worth another attempt: the target could not be reached, did not answer in time, dropped the connection before its
+    /// answer ended, or answered 5xx or 429. Anything else (a 4xx, a refused address, a bad configuration) fails the same way
+    /// every time and fails the run at once.
     /// </summary>
     public bool IsTransient => Error?["code"]?.GetValue<string>() switch
     {
-        "upstream_unreachable" or "upstream_timeout" => true,
+        "upstream_unreachable" or "upstream_timeout" or "upstream_disconnected" => true,
         "upstream_error" => Error["status"]?.GetValue<int>() is >= 500 or 429,
         _ => false,
     };

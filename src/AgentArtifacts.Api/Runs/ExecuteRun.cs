@@ -53,8 +53,11 @@ public sealed class InlineRun(IDocumentSession session)
     }
 }
 
-/// <summary>The pauses between a run's attempts, read once from configuration: the policy's and the handler's, the same.</summary>
-public sealed record RunRetryDelays(TimeSpan[] Pauses);
+/// <summary>
+/// The pauses between a run's attempts, and the longest pause a target may ask for with <c>Retry-After</c>, read once from
+/// configuration.
+/// </summary>
+public sealed record RunRetryDelays(TimeSpan[] Pauses, TimeSpan MaxRetryAfter);
 
 /// <summary>The host stopped during a queued run: the message is scheduled again, in PostgreSQL, for whichever host runs next.</summary>
 public sealed class RunInterrupted(Guid runId) : Exception($"Run {runId}: interrupted by the host stopping; scheduled again.");
@@ -71,7 +74,7 @@ public static class RunsSetup
     public static void AddRuns(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        var delays = new RunRetryDelays(Delays(configuration));
+        var delays = new RunRetryDelays(Delays(configuration), TimeSpan.FromSeconds(configuration.GetValue("Runs:MaxRetryAfterSeconds", 30)));
         builder.Services.AddSingleton(delays);
         builder.Services.AddSingleton<RunLauncher>();
         builder.Services.AddSingleton<RunSignals>();
@@ -81,13 +84,17 @@ public static class RunsSetup
         {
             opts.PublishMessage<ExecuteRun>().ToLocalQueue("runs");
             opts.LocalQueue("runs").UseDurableInbox().MaximumParallelMessages(configuration.GetValue("Runs:Parallelism", 32));
-            opts.Policies.OnException<TransientRunFailure>().RetryWithCooldown(delays.Pauses);
+            // The handler has already waited the pause (its own, or the target's Retry-After) when it throws this.
+            opts.Policies.OnException<TransientRunFailure>().RetryTimes(delays.Pauses.Length);
             opts.Policies.OnException<RunInterrupted>().ScheduleRetryIndefinitely(TimeSpan.FromSeconds(1));
         });
         Egress.AddEgress(builder.Services, configuration);
     }
 
-    /// <summary>The pauses between attempts, <c>Runs:RetryDelaysMs</c> (default 1 s, 5 s, 30 s): three retries, four attempts.</summary>
+    /// <summary>
+    /// The pauses between attempts, <c>Runs:RetryDelaysMs</c> (default 1 s, 5 s, 30 s): three retries, four attempts. A target's
+    /// <c>Retry-After</c> lengthens a pause up to <c>Runs:MaxRetryAfterSeconds</c> (30 s); beyond that the run fails at once.
+    /// </summary>
     public static TimeSpan[] Delays(IConfiguration configuration) =>
         (configuration.GetSection("Runs:RetryDelaysMs").Get<int[]>() is { Length: > 0 } ms ? ms : [1000, 5000, 30000])
         .Select(d => TimeSpan.FromMilliseconds(d)).ToArray();
@@ -99,12 +106,13 @@ public static class ExecuteRunHandler
     /// One attempt of a run. Does nothing for a run that has finished, was cancelled, or awaits an approval (a redelivered
     /// message after a crash finds the run as it was left). Records <see cref="RunStarted"/>, dispatches to the kind's handler
     /// under a token its cancel route can trip, and records the end; a transient failure with attempts left is recorded as
-    /// <see cref="RunAttemptFailed"/> and thrown, so the retry policy runs the next attempt. A stopping host throws
-    /// <see cref="RunInterrupted"/>, which schedules the message again in PostgreSQL for the next host.
+    /// <see cref="RunAttemptFailed"/>, waited out (the configured pause, or the target's <c>Retry-After</c> when longer) and
+    /// thrown, so the retry policy runs the next attempt. A stopping host throws <see cref="RunInterrupted"/>, which schedules
+    /// the message again in PostgreSQL for the next host.
     /// </summary>
     [MessageTimeout(3600)]
     public static async Task Handle(ExecuteRun message, Envelope envelope, IDocumentStore store, TypeRegistry types, IMessageBus bus,
-        RunSignals signals, RunRetryDelays retries, ILogger<ExecuteRun> logger, CancellationToken ct)
+        RunSignals signals, RunRetryDelays retries, TimeProvider clock, ILogger<ExecuteRun> logger, CancellationToken ct)
     {
         var runId = message.RunId;
         var inline = message.Inline;
@@ -143,12 +151,7 @@ public static class ExecuteRunHandler
             }
             catch (OperationCanceledException)
             {
-                // This host is stopping. A queued run goes back to the durable store for the next host; a sync run's caller
-                // is being cut off with it, so the run ends here, marked as what happened.
-                if (run.Mode != RunModes.Sync) throw new RunInterrupted(runId);
-                inline?.Stale();
-                await RunJournal.AppendUnlessFinishedAsync(store, runId, run.CallerId,
-                    new RunFailed(runId, RunResult.Failed("interrupted", "The service stopped while the run was executing.", 503).Error!), CancellationToken.None);
+                await InterruptedAsync(store, inline, run);
                 throw;
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -159,16 +162,66 @@ public static class ExecuteRunHandler
             }
         }
 
-        var delays = retries.Pauses;
-        var retry = result.IsTransient && attempt <= delays.Length;
+        // A target that asks for a longer pause than the service waits (a sync caller is held meanwhile) fails the run now,
+        // saying when to call again, rather than being called before it said or holding the run.
+        if (result.IsTransient && result.RetryAfter > retries.MaxRetryAfter) result = RetryAfterTooLong(result, retries.MaxRetryAfter, clock.GetUtcNow());
+        var retry = result.IsTransient && attempt <= retries.Pauses.Length;
+        var pause = retry ? Max(retries.Pauses[attempt - 1], result.RetryAfter ?? TimeSpan.Zero) : TimeSpan.Zero;
         object end = result switch
         {
-            _ when retry => new RunAttemptFailed(runId, attempt, result.Error!, (int)delays[attempt - 1].TotalMilliseconds),
+            _ when retry => new RunAttemptFailed(runId, attempt, result.Error!, (int)pause.TotalMilliseconds),
             { Error: { } error } => new RunFailed(runId, error),
             _ => new RunCompleted(runId, result.Output),
         };
         if (!await RunJournal.AppendAtAsync(store, inline, runId, started, run.CallerId, end, ct)) return;
-        if (retry) throw new TransientRunFailure(runId);
+        if (!retry) return;
+
+        // The pause, under the same token as the call: a cancel ends the wait (the run is already cancelled), a stopping host too.
+        using (var waiting = signals.Running(runId, ct))
+        {
+            try
+            {
+                await Task.Delay(pause, clock, waiting.Token);
+            }
+            catch (OperationCanceledException) when (waiting.Cancelled)
+            {
+                inline?.Stale();
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                await InterruptedAsync(store, inline, run);
+                throw;
+            }
+        }
+        throw new TransientRunFailure(runId);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>
+    /// This host is stopping. A queued run goes back to the durable store for the next host; a sync run's caller is being cut
+    /// off with it, so the run ends here, marked as what happened.
+    /// </summary>
+    private static async Task InterruptedAsync(IDocumentStore store, InlineRun? inline, Run run)
+    {
+        if (run.Mode != RunModes.Sync) throw new RunInterrupted(run.Id);
+        inline?.Stale();
+        await RunJournal.AppendUnlessFinishedAsync(store, run.Id, run.CallerId,
+            new RunFailed(run.Id, RunResult.Failed("interrupted", "The service stopped while the run was executing.", 503).Error!), CancellationToken.None);
+    }
+
+    /// <summary>The target's failure, recoded: it asked to be called again later than this service waits, and when that is.</summary>
+    private static RunResult RetryAfterTooLong(RunResult result, TimeSpan max, DateTimeOffset now)
+    {
+        var wait = result.RetryAfter!.Value;
+        var status = result.Error?["status"]?.GetValue<int>();
+        var failed = RunResult.Failed("upstream_retry_after_too_long",
+            $"The endpoint answered {status} and asked to be called again in {Math.Ceiling(wait.TotalSeconds)} s, longer than the {max.TotalSeconds} s "
+            + "this service waits between attempts; the run was not retried. Invoke again after retryAt.", status);
+        failed.Error!["retryAfterSeconds"] = (long)Math.Ceiling(wait.TotalSeconds);
+        failed.Error!["retryAt"] = (now + wait).ToString("O");
+        return failed;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
@@ -10,8 +11,10 @@ using AgentArtifacts.Api.StoredSecrets;
 namespace AgentArtifacts.Api.Runs;
 
 /// <summary>
-/// Dispatch kind <c>http</c>: POST the input as JSON to the artifact's <c>context.endpoint.url</c> with its headers; the
-/// response body is the output. Timeouts, a response size limit, and the egress policy apply.
+/// Dispatch kind <c>http</c>: POST the input as JSON to the artifact's <c>context.endpoint.url</c> with its headers and an
+/// <c>Idempotency-Key</c> (the run's id, the same on every attempt); the response body is the output. Timeouts, a response
+/// size limit, header rules and the egress policy apply; a failure says whether another attempt is worth it, and how long
+/// the endpoint asked to wait (<c>Retry-After</c>).
 /// </summary>
 [DispatchKind("http")]
 public sealed record HttpDispatch(RunContext Run) : IDispatch;
@@ -20,8 +23,11 @@ public static class HttpDispatchHandler
 {
     public const string Client = "egress";
 
+    /// <summary>The header that carries the run's id to the tool on every attempt, unless the tool's own headers set it.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
     public static async Task<RunResult> Handle(HttpDispatch message, IHttpClientFactory clients, IConfiguration configuration, SecretResolver secrets,
-        CancellationToken ct)
+        TimeProvider clock, CancellationToken ct)
     {
         var run = message.Run;
         var endpoint = run.Artifact.Context["endpoint"] as JsonObject;
@@ -35,6 +41,7 @@ public static class HttpDispatchHandler
         // {{secret:NAME}} in header values: the invoking caller's secrets, filled in here so no message or event holds them.
         var headers = await secrets.ResolveAsync(endpoint["headers"] as JsonObject, run.Caller.Id, ct);
         if (headers.Failure is { } unresolved) return unresolved;
+        if (HeaderProblem(headers.Values) is { } refused) return refused;
         using var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Content = new StringContent(run.Input?.ToJsonString() ?? "null", Encoding.UTF8, "application/json"),
@@ -43,23 +50,61 @@ public static class HttpDispatchHandler
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
+        // The same key on every attempt of the run, so the tool can recognise a call it has already acted on. A key the tool's
+        // author configured is theirs to choose, and is sent instead.
+        if (!headers.Values.Any(h => string.Equals(h.Key, IdempotencyKeyHeader, StringComparison.OrdinalIgnoreCase)))
+        {
+            request.Headers.TryAddWithoutValidation(IdempotencyKeyHeader, run.RunId.ToString());
+        }
         // An upstream may echo a header back (or name it in an error): no secret value it was sent survives into the run.
-        return headers.Redact(await SendAsync(clients, request, seconds, maxBytes, ct));
+        return headers.Redact(await SendAsync(clients, request, seconds, maxBytes, clock, ct));
     }
 
-    private static async Task<RunResult> SendAsync(IHttpClientFactory clients, HttpRequestMessage request, int seconds, int maxBytes, CancellationToken ct)
+    private static readonly SearchValues<char> TokenChars =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    private static readonly SearchValues<char> FieldValueChars =
+        SearchValues.Create("\t !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
+    /// <summary>
+    /// Header names must be HTTP tokens and values visible ASCII, space or tab (RFC 9110 §5). Anything else (a CR or LF above
+    /// all) would let a value write headers of its own into the request, and values are often secrets, which can hold
+    /// anything: so the check is made on the values as sent, after secrets are filled in, and names the header, never its value.
+    /// </summary>
+    private static RunResult? HeaderProblem(IEnumerable<KeyValuePair<string, string>> headers)
+    {
+        foreach (var (name, value) in headers)
+        {
+            if (name.Length == 0 || name.AsSpan().ContainsAnyExcept(TokenChars))
+            {
+                return RunResult.Failed("invalid_header_name", $"The header name {JsonSerializer.Serialize(name)} is not an HTTP token; nothing was sent.");
+            }
+            if (value.AsSpan().ContainsAnyExcept(FieldValueChars))
+            {
+                return RunResult.Failed("invalid_header_value",
+                    $"The value of header '{name}', with its secrets filled in, holds a control character (such as CR or LF) or a non-ASCII character; nothing was sent.");
+            }
+        }
+        return null;
+    }
+
+    private static async Task<RunResult> SendAsync(IHttpClientFactory clients, HttpRequestMessage request, int seconds, int maxBytes, TimeProvider clock,
+        CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
+        var client = clients.CreateClient(Client);
+        client.Timeout = Timeout.InfiniteTimeSpan;  // the tool's own timeout governs, also beyond HttpClient's default 100 s
         try
         {
-            using var response = await clients.CreateClient(Client).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            var (body, tooLarge) = await ReadLimitedAsync(response.Content, maxBytes, timeout.Token);
-            if (tooLarge) return RunResult.Failed("response_too_large", $"The endpoint answered more than {maxBytes} bytes.", (int)response.StatusCode);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var status = (int)response.StatusCode;
+            // A declared length over the limit is refused unread; a body without one (chunked) is counted as it arrives.
+            var (body, tooLarge) = response.Content.Headers.ContentLength > maxBytes ? ("", true) : await ReadLimitedAsync(response.Content, maxBytes, timeout.Token);
+            if (tooLarge) return RunResult.Failed("response_too_large", $"The endpoint answered more than {maxBytes} bytes.", status);
             if (!response.IsSuccessStatusCode)
             {
                 var excerpt = body.Length > 500 ? body[..500] : body;
-                return RunResult.Failed("upstream_error", $"The endpoint answered {(int)response.StatusCode}: {excerpt}", (int)response.StatusCode);
+                return UpstreamError($"The endpoint answered {status}: {excerpt}", status, response.Headers.RetryAfter, clock.GetUtcNow());
             }
             return new RunResult(ParseOutput(body, response.Content.Headers.ContentType?.MediaType), null);
         }
@@ -71,11 +116,36 @@ public static class HttpDispatchHandler
         {
             return RunResult.Failed("egress_refused", refused.Message);
         }
+        catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ResponseEnded)
+        {
+            return RunResult.Failed("upstream_disconnected", "The endpoint closed the connection before the headers of its answer ended.");
+        }
         catch (HttpRequestException e)
         {
             return RunResult.Failed("upstream_unreachable", $"The endpoint could not be reached: {e.Message}");
         }
+        catch (IOException) when (!ct.IsCancellationRequested)
+        {
+            return RunResult.Failed("upstream_disconnected", "The endpoint closed the connection before the body of its answer ended.");
+        }
     }
+
+    /// <summary>A non-2xx answer, with how long it asked to wait (<c>Retry-After</c>) when it did, for the retry policy and the caller.</summary>
+    public static RunResult UpstreamError(string detail, int status, RetryConditionHeaderValue? retryAfter, DateTimeOffset now)
+    {
+        var failed = RunResult.Failed("upstream_error", detail, status);
+        if (RetryAfter(retryAfter, now) is not { } wait) return failed;
+        failed.Error!["retryAfterSeconds"] = (long)Math.Ceiling(wait.TotalSeconds);
+        return failed with { RetryAfter = wait };
+    }
+
+    /// <summary>How long a <c>Retry-After</c> asks to wait: its seconds, or the time to its date (zero once that has passed).</summary>
+    public static TimeSpan? RetryAfter(RetryConditionHeaderValue? header, DateTimeOffset now) => header switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date > now ? date - now : TimeSpan.Zero,
+        _ => null,
+    };
 
     /// <summary>
     /// The body, read until it ends or passes <paramref name="maxBytes"/>. The buffer grows with what arrives: a buffer of the

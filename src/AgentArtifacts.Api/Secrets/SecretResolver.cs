@@ -124,7 +124,7 @@ public sealed class ResolvedHeaders
 
     /// <summary>The result with every used secret value removed from its output and error, at any depth, keys included.</summary>
     public RunResult Redact(RunResult result) =>
-        _redactions.Count == 0 ? result : new RunResult(Redact(result.Output), Redact(result.Error) as JsonObject);
+        _redactions.Count == 0 ? result : result with { Output = Redact(result.Output), Error = Redact(result.Error) as JsonObject };
 
     public JsonNode? Redact(JsonNode? node)
     {

@@ -133,4 +133,99 @@ public sealed class AgentTests(ApiFixture fixture) : ApiTest(fixture), IAsyncLif
         _model.Requests.Count.ShouldBe(requestsBefore);
         _tools.Calls.ShouldBe(2);
     }
+
+    [Fact]
+    public async Task an_endpoint_that_ignores_stream_and_answers_one_json_body_still_gives_the_agent_its_tool_call_and_its_answer()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, _) = await AgentAsync(ada);
+        _model.AnswerAsJson = true;
+
+        var run = await (await ada.Client.InvokeAsync(agent, "What is the answer?")).Json();
+
+        run["status"]!.GetValue<string>().ShouldBe("completed", run.ToJsonString());
+        (run["output"]!["text"]!.GetValue<string>(), run["output"]!["turns"]!.GetValue<int>()).ShouldBe(("The answer is 42.", 2));
+        _tools.Calls.ShouldBe(1);
+        var events = await Fixture.Host.Store.RunEventNamesAsync(run["id"]!.GetValue<Guid>());
+        events.ShouldContain("run_output_delta");  // the answer reached the run's stream too, as one delta
+    }
+
+    [Fact]
+    public async Task a_run_retried_after_the_model_failed_on_turn_two_replays_the_tool_result_instead_of_calling_the_tool_again()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, _) = await AgentAsync(ada);
+        _model.FailuresAfterToolResult = 1;
+
+        var run = await (await ada.Client.InvokeAsync(agent, "What is the answer?")).Json();
+
+        run["status"]!.GetValue<string>().ShouldBe("completed", run.ToJsonString());
+        (run["output"]!["text"]!.GetValue<string>(), run["output"]!["turns"]!.GetValue<int>(), run["attempts"]!.GetValue<int>())
+            .ShouldBe(("The answer is 42.", 2, 2));
+        _tools.Calls.ShouldBe(1);
+        await using var session = Fixture.Host.Store.QuerySession();
+        var events = (await session.Events.FetchStreamAsync(run["id"]!.GetValue<Guid>())).Select(e => e.Data).ToList();
+        events.OfType<Api.Runs.RunToolCalled>().Count().ShouldBe(1);
+        events.OfType<Api.Runs.RunAttemptFailed>().Single().Error["status"]!.GetValue<int>().ShouldBe(500);
+        // Turn 1 and the failed turn 2, then turn 2 again: the model got the recorded call and its result, as the first time.
+        var requests = _model.Requests.ToList();
+        requests.Count.ShouldBe(3);
+        var retried = requests[2]["messages"]!.AsArray();
+        retried.Select(m => m!["role"]!.GetValue<string>()).ShouldBe(["system", "user", "assistant", "tool"]);
+        retried[2]!["tool_calls"]![0]!["function"]!["name"]!.GetValue<string>().ShouldBe("Lookup");
+        retried[3]!["content"]!.ToJsonString().ShouldContain("forty-two");
+        retried[3]!["tool_call_id"]!.GetValue<string>().ShouldBe(retried[2]!["tool_calls"]![0]!["id"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("Nope", """{"q":"forty-two"}""", null)]
+    [InlineData("Lookup", """{"q":5}""", "input.q")]
+    public async Task a_call_of_an_unknown_tool_or_with_arguments_outside_its_schema_is_tool_call_rejected_and_the_model_hears_why(
+        string name, string arguments, string? failingPath)
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, _) = await AgentAsync(ada);
+        (_model.ToolName, _model.ToolArguments) = (name, arguments);
+
+        var run = await (await ada.Client.InvokeAsync(agent, "What is the answer?")).Json();
+
+        run["status"]!.GetValue<string>().ShouldBe("completed", run.ToJsonString());  // the model heard the refusal and answered
+        _tools.Calls.ShouldBe(0);
+        await using var session = Fixture.Host.Store.QuerySession();
+        var returned = (await session.Events.FetchStreamAsync(run["id"]!.GetValue<Guid>())).Select(e => e.Data).OfType<Api.Runs.RunToolReturned>().Single();
+        (returned.Status, returned.ChildRunId).ShouldBe(("rejected", null));
+        returned.Result!["error"]!["code"]!.GetValue<string>().ShouldBe("tool_call_rejected");
+        if (failingPath is not null) returned.Result["error"]!["errors"]!.AsObject().Select(e => e.Key).ShouldBe([failingPath]);
+        var toolMessage = _model.Requests.Last()["messages"]!.AsArray().Single(m => m!["role"]!.GetValue<string>() == "tool")!;
+        toolMessage["content"]!.ToJsonString().ShouldContain("tool_call_rejected");
+    }
+
+    [Fact]
+    public async Task a_model_endpoint_that_answers_429_asking_for_longer_than_the_service_waits_fails_the_run_saying_so()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, _) = await AgentAsync(ada);
+        (_model.FailuresAfterToolResult, _model.FailureStatus, _model.FailureRetryAfter) = (1, 429, "120");
+
+        var run = await (await ada.Client.InvokeAsync(agent, "What is the answer?")).Json();
+
+        (run["status"]!.GetValue<string>(), run["error"]?["code"]?.GetValue<string>()).ShouldBe(("failed", "upstream_retry_after_too_long"), run.ToJsonString());
+        (run["error"]!["status"]!.GetValue<int>(), run["error"]!["retryAfterSeconds"]!.GetValue<long>(), run["attempts"]!.GetValue<int>()).ShouldBe((429, 120, 1));
+        _model.Requests.Count.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task an_endpoint_that_answers_200_with_neither_a_stream_nor_a_completion_fails_the_run_instead_of_completing_it_empty()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var (agent, _) = await AgentAsync(ada);
+        _model.AnswerPageOfType = "text/html";
+
+        var run = await (await ada.Client.InvokeAsync(agent, "What is the answer?")).Json();
+
+        (run["status"]!.GetValue<string>(), run["error"]?["code"]?.GetValue<string>(), run["attempts"]!.GetValue<int>())
+            .ShouldBe(("failed", "upstream_invalid_response", 1), run.ToJsonString());
+        run["error"]!["detail"]!.GetValue<string>().ShouldContain("text/html");
+        _tools.Calls.ShouldBe(0);
+    }
 }

@@ -10,7 +10,9 @@ namespace AgentArtifacts.Api.Tests.Runs;
 /// An OpenAI-compatible chat-completions server for agent tests (a stand-in for an LLM provider, which cannot run here), on
 /// Kestrel at a free loopback port. It streams, as the real API does: while the conversation has no tool result yet, a call of
 /// the tool <see cref="ToolName"/> with <see cref="ToolArguments"/>; once it has one, the answer in <see cref="AnswerChunks"/>.
-/// With <see cref="AlwaysCallTools"/> it never answers.
+/// With <see cref="AlwaysCallTools"/> it never answers. With <see cref="AnswerAsJson"/> it ignores <c>stream: true</c> and answers
+/// each request with one <c>chat.completion</c> JSON body, as some compatible servers do. <see cref="FailuresAfterToolResult"/>
+/// requests that carry a tool result are answered <see cref="FailureStatus"/> first (with <see cref="FailureRetryAfter"/>).
 /// </summary>
 public sealed class ChatPeer : IAsyncDisposable
 {
@@ -21,6 +23,12 @@ public sealed class ChatPeer : IAsyncDisposable
     public string ToolArguments { get; set; } = """{"q":"forty-two"}""";
     public string[] AnswerChunks { get; set; } = ["The answer ", "is 42."];
     public bool AlwaysCallTools { get; set; }
+    public bool AnswerAsJson { get; set; }
+    /// <summary>When set, every request is answered 200 with a page of this content type instead (a proxy's, say).</summary>
+    public string? AnswerPageOfType { get; set; }
+    public int FailuresAfterToolResult;
+    public int FailureStatus { get; set; } = 500;
+    public string? FailureRetryAfter { get; set; }
 
     private ChatPeer(WebApplication app) => _app = app;
 
@@ -37,6 +45,37 @@ public sealed class ChatPeer : IAsyncDisposable
             peer.Requests.Enqueue(body);
             peer.Authorizations.Enqueue(http.Request.Headers.Authorization.ToString());
             var hasToolResult = body["messages"]!.AsArray().Any(m => m!["role"]!.GetValue<string>() == "tool");
+            if (hasToolResult && Interlocked.Decrement(ref peer.FailuresAfterToolResult) >= 0)
+            {
+                http.Response.StatusCode = peer.FailureStatus;
+                if (peer.FailureRetryAfter is { } retryAfter) http.Response.Headers.RetryAfter = retryAfter;
+                await http.Response.WriteAsJsonAsync(new { error = new { message = "overloaded", type = "server_error" } });
+                return;
+            }
+            if (peer.AnswerPageOfType is { } type)
+            {
+                http.Response.ContentType = type;
+                await http.Response.WriteAsync("<html><body>Please sign in</body></html>");
+                return;
+            }
+            if (peer.AnswerAsJson)
+            {
+                var callsTool = !hasToolResult || peer.AlwaysCallTools;
+                var message = callsTool
+                    ? new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(new JsonObject
+                    {
+                        ["id"] = $"call_{peer.Requests.Count}", ["type"] = "function",
+                        ["function"] = new JsonObject { ["name"] = peer.ToolName, ["arguments"] = peer.ToolArguments },
+                    }) }
+                    : new JsonObject { ["role"] = "assistant", ["content"] = string.Concat(peer.AnswerChunks) };
+                await http.Response.WriteAsJsonAsync(new JsonObject
+                {
+                    ["id"] = "chatcmpl-test", ["object"] = "chat.completion", ["created"] = 1_700_000_000, ["model"] = "test-model",
+                    ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = callsTool ? "tool_calls" : "stop" }),
+                    ["usage"] = new JsonObject { ["prompt_tokens"] = 10, ["completion_tokens"] = 5, ["total_tokens"] = 15 },
+                });
+                return;
+            }
             http.Response.ContentType = "text/event-stream";
             if (!hasToolResult || peer.AlwaysCallTools)
             {

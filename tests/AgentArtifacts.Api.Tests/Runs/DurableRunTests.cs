@@ -53,6 +53,8 @@ public sealed class DurableRunTests : IAsyncLifetime
         var names = await second.Store.RunEventNamesAsync(runId);
         names.Where(n => n != "run_attempt_failed").ShouldBe(["run_requested", "run_started", "run_started", "run_completed"]);
         peer.Calls.ShouldBe(2);
+        // Both hosts sent the run's id as the key: the tool can tell the second call repeats the first.
+        peer.IdempotencyKeys.ShouldBe([runId.ToString(), runId.ToString()]);
     }
 
     [Fact]

@@ -27,6 +27,9 @@ public sealed class HttpPeer : IAsyncDisposable
 
     public Uri Url(string path) => _app.Url(path);
 
+    /// <summary>The Idempotency-Key header of every call to <c>/hold</c>, as received.</summary>
+    public readonly System.Collections.Concurrent.ConcurrentQueue<string> IdempotencyKeys = new();
+
     /// <summary>The Authorization header of every call to <c>/echo</c>, as received.</summary>
     public readonly System.Collections.Concurrent.ConcurrentQueue<string> Authorizations = new();
 
@@ -52,6 +55,7 @@ public sealed class HttpPeer : IAsyncDisposable
         app.MapPost("/hold", async (HttpContext context) =>
         {
             Interlocked.Increment(ref peer.Calls);
+            peer.IdempotencyKeys.Enqueue(context.Request.Headers["Idempotency-Key"].ToString());
             peer._held.TrySetResult();
             try
             {
