@@ -134,10 +134,12 @@ public sealed class ApprovalTests(ApiFixture fixture) : ApiTest(fixture), IAsync
 
         var approve = await adasKey.PostJson($"/approvals/{approvalId}/approve", new { note = "by key" });
         var reject = await adasKey.PostJson($"/approvals/{approvalId}/reject", new { });
+        var list = await adasKey.GetAsync("/approvals");
 
-        (approve.StatusCode, reject.StatusCode).ShouldBe((HttpStatusCode.Forbidden, HttpStatusCode.Forbidden));
-        (await approve.ProblemCode()).ShouldBe("insufficient_scope");
-        (await reject.ProblemCode()).ShouldBe("insufficient_scope");
+        (approve.StatusCode, reject.StatusCode, list.StatusCode).ShouldBe((HttpStatusCode.Forbidden, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden));
+        (await approve.ProblemCode()).ShouldBe("permission_denied");
+        (await reject.ProblemCode()).ShouldBe("permission_denied");
+        (await list.ProblemCode()).ShouldBe("permission_denied");
         (await Fixture.EventCountAsync()).ShouldBe(before);
         var pending = (await (await ada.Client.GetAsync("/approvals")).Json())["items"]!.AsArray().Single()!;
         (pending["id"]!.GetValue<Guid>(), pending["status"]!.GetValue<string>()).ShouldBe((approvalId, "pending"));
