@@ -20,11 +20,7 @@ public static class CancelRunEndpoint
         await using (var query = store.QuerySession())
         {
             // Who may cancel is decided before the stream is fetched for writing: a run that is absent or hidden is 404.
-            if (await query.LoadVisibleRunAsync(id, caller, ct) is not { } visible) return Problems.NotFound("run");
-            if (!await query.KeyMayAsync(visible, caller, Permission.Invoke, ct))
-            {
-                return Problems.Result(403, "insufficient_scope", "The credential's scopes do not allow invoke on the artifact this run runs.");
-            }
+            if ((await query.AuthorizeRunAsync(id, caller, Permission.Invoke, ct)).Problem is { } refused) return refused;
         }
         for (var tries = 0; ; tries++)
         {

@@ -14,12 +14,23 @@ namespace AgentArtifacts.Api.Runs;
 /// </summary>
 public static class RunAccess
 {
-    /// <summary>The run when the caller may see it, else null: absent and hidden look the same (404).</summary>
-    public static async Task<Run?> LoadVisibleRunAsync(this IQuerySession session, Guid id, Caller caller, CancellationToken ct)
+    /// <summary>
+    /// Loads the run and checks <paramref name="needed"/> on it: 404 when the caller may not see it (absent and hidden look
+    /// the same), 403 <c>insufficient_scope</c> when a narrowed caller sees it but its scopes do not allow that on the artifact.
+    /// </summary>
+    public static async Task<(Run? Run, IResult? Problem)> AuthorizeRunAsync(this IQuerySession session, Guid id, Caller caller, Permission needed,
+        CancellationToken ct)
     {
-        if (await session.LoadAsync<Run>(id, ct) is not { } run || run.CallerId != caller.Id) return null;
-        if (!caller.IsNarrowed) return run;
-        return await session.LoadAsync<Artifact>(run.ArtifactId, ct) is { } artifact && Access.KeyAllows(caller, artifact, Permission.Read) ? run : null;
+        if (await session.LoadAsync<Run>(id, ct) is not { } run || run.CallerId != caller.Id) return (null, Problems.NotFound("run"));
+        if (!caller.IsNarrowed) return (run, null);
+        var artifact = await session.LoadAsync<Artifact>(run.ArtifactId, ct);
+        if (artifact is null || !Access.KeyAllows(caller, artifact, Permission.Read)) return (null, Problems.NotFound("run"));
+        if (!Access.KeyAllows(caller, artifact, needed))
+        {
+            return (null, Problems.Result(403, "insufficient_scope",
+                $"The credential's scopes do not allow {needed.ToString().ToLowerInvariant()} on the artifact this run runs."));
+        }
+        return (run, null);
     }
 
     /// <summary>Of the caller's runs, those a narrowed caller's scopes let it see (one query for their artifacts).</summary>
@@ -30,10 +41,6 @@ public static class RunAccess
             .ToDictionary(a => a.Id);
         return run => artifacts.TryGetValue(run.ArtifactId, out var artifact) && Access.KeyAllows(caller, artifact, Permission.Read);
     }
-
-    /// <summary>Whether the caller may act on the run's artifact with <paramref name="permission"/> (always true for users).</summary>
-    public static async Task<bool> KeyMayAsync(this IQuerySession session, Run run, Caller caller, Permission permission, CancellationToken ct) =>
-        !caller.IsNarrowed || (await session.LoadAsync<Artifact>(run.ArtifactId, ct) is { } artifact && Access.KeyAllows(caller, artifact, permission));
 }
 
 public static class GetRunEndpoint
@@ -42,8 +49,11 @@ public static class GetRunEndpoint
     [WolverineGet("/runs/{id}", OperationId = "getRun"), Tags("Runs")]
     [KeyScope("read")]
     [ProducesResponseType<RunResponse>(200), ProducesResponseType(404)]
-    public static async Task<IResult> Get(Guid id, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct) =>
-        await session.LoadVisibleRunAsync(id, Caller.From(principal), ct) is { } run ? Results.Ok(RunResponse.From(run)) : Problems.NotFound("run");
+    public static async Task<IResult> Get(Guid id, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)
+    {
+        var (run, problem) = await session.AuthorizeRunAsync(id, Caller.From(principal), Permission.Read, ct);
+        return problem ?? Results.Ok(RunResponse.From(run!));
+    }
 }
 
 public static class ListRunsEndpoint

@@ -28,7 +28,7 @@ public static class GetRunEventsEndpoint
         {
             return Problems.Invalid("Last-Event-ID", "Last-Event-ID is the id: of an event this stream sent, a non-negative integer.", "invalid_last_event_id");
         }
-        return await session.LoadVisibleRunAsync(id, Caller.From(principal), ct) is null ? Problems.NotFound("run") : new RunEventStream(id, after, null);
+        return (await session.AuthorizeRunAsync(id, Caller.From(principal), Permission.Read, ct)).Problem ?? new RunEventStream(id, after, null);
     }
 }
 
