@@ -20,10 +20,10 @@ public static class DecideApprovalEndpoint
     /// <summary>
     /// Approve: the run continues, durably (queued in the same transaction as the decision). Only a holder of <c>admin</c> on
     /// the artifact decides (others: 404, or 403 when they may read it). A second decision → 409 <c>approval_decided</c>; an
-    /// approval past its time → 409 <c>approval_expired</c> (and the run ends <c>expired</c>).
+    /// approval past its time → 409 <c>approval_expired</c> (and the run ends <c>expired</c>). A human decision: closed to API keys
+    /// and servers (403 <c>permission_denied</c>), as <c>admin</c> is never a key's.
     /// </summary>
     [WolverinePost("/approvals/{id}/approve", OperationId = "approveRun"), Tags("Approvals")]
-    [KeyScope("write")]
     [ProducesResponseType<ApprovalResponse>(200), ProducesResponseType(403), ProducesResponseType(404), ProducesResponseType(409)]
     public static Task<IResult> Approve(Guid id, DecideApproval request, ClaimsPrincipal principal, IDocumentSession session, IMessageBus bus,
         TimeProvider clock, CancellationToken ct) =>
@@ -31,7 +31,6 @@ public static class DecideApprovalEndpoint
 
     /// <summary>Reject: the run ends <c>cancelled</c> with <c>error.code</c> <c>approval_rejected</c> and never executes. Same rules as approve.</summary>
     [WolverinePost("/approvals/{id}/reject", OperationId = "rejectRun"), Tags("Approvals")]
-    [KeyScope("write")]
     [ProducesResponseType<ApprovalResponse>(200), ProducesResponseType(403), ProducesResponseType(404), ProducesResponseType(409)]
     public static Task<IResult> Reject(Guid id, DecideApproval request, ClaimsPrincipal principal, IDocumentSession session, IMessageBus bus,
         TimeProvider clock, CancellationToken ct) =>

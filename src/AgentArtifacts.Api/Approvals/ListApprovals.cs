@@ -11,11 +11,10 @@ public static class ListApprovalsEndpoint
     /// <summary>
     /// The pending approvals the caller may decide (it holds <c>admin</c> on the artifact), oldest first, cursor-paged. A page
     /// can hold fewer than <c>limit</c> items while <c>nextCursor</c> leads on: approvals the caller may not decide are
-    /// dropped after the key range.
+    /// dropped after the key range. Closed to API keys and servers (403 <c>permission_denied</c>): they can never decide one.
     /// </summary>
     [WolverineGet("/approvals", OperationId = "listApprovals"), Tags("Approvals")]
-    [KeyScope("read")]
-    [ProducesResponseType<Page<ApprovalResponse>>(200), ProducesResponseType(400)]
+    [ProducesResponseType<Page<ApprovalResponse>>(200), ProducesResponseType(400), ProducesResponseType(403)]
     public static async Task<IResult> List(int? limit, string? cursor, ClaimsPrincipal principal, IQuerySession session, TimeProvider clock,
         CancellationToken ct)
     {

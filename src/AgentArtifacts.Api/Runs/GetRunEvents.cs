@@ -14,7 +14,7 @@ public static class GetRunEventsEndpoint
     /// the query for clients that cannot set it). <c>id:</c> is the event's sequence in the run stream, <c>event:</c> its name
     /// (<c>run.requested</c>, <c>run.started</c>, …), <c>data:</c> its JSON. The stream ends after a terminal event:
     /// <c>run.completed</c>, <c>run.failed</c>, <c>run.cancelled</c>, <c>run.rejected</c> or <c>run.expired</c>. A comment line is sent as a
-    /// heartbeat every <c>Runs:HeartbeatSeconds</c> (15) while nothing happens.
+    /// heartbeat every <c>Runs:HeartbeatSeconds</c> (15) while nothing happens. Visible as <c>GET /runs/{id}</c> is.
     /// </summary>
     [WolverineGet("/runs/{id}/events", OperationId = "streamRunEvents"), Tags("Runs")]
     [KeyScope("read")]
@@ -28,7 +28,7 @@ public static class GetRunEventsEndpoint
         {
             return Problems.Invalid("Last-Event-ID", "Last-Event-ID is the id: of an event this stream sent, a non-negative integer.", "invalid_last_event_id");
         }
-        return await session.LoadOwnRunAsync(id, principal, ct) is null ? Problems.NotFound("run") : new RunEventStream(id, after, null);
+        return (await session.AuthorizeRunAsync(id, Caller.From(principal), Permission.Read, ct)).Problem ?? new RunEventStream(id, after, null);
     }
 }
 
