@@ -35,20 +35,20 @@ public static partial class AgentDispatchHandler
     private const int DefaultMaxTurns = 8;
 
     public static async Task<RunResult> Handle(AgentDispatch message, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
-        IHttpClientFactory clients, IConfiguration configuration, SecretResolver secrets, CancellationToken ct)
+        IHttpClientFactory clients, IHttpMessageHandlerFactory handlers, IConfiguration configuration, SecretResolver secrets, CancellationToken ct)
     {
         // The endpoint's key: the caller's secret named by context.apiKeySecret, else the platform's Agents:ApiKey.
         var key = await secrets.ResolveAsync(message.Run.Artifact.Context["apiKeySecret"]?.GetValue<string>() is { } name
             ? new JsonObject { [KeyHeader] = $"{{{{secret:{name}}}}}" }
             : new JsonObject { [KeyHeader] = configuration["Agents:ApiKey"] ?? "" }, message.Run.Caller.Id, ct);
         if (key.Failure is { } failed) return failed;
-        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, clients, configuration, ct));
+        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, clients, handlers, configuration, secrets, ct));
     }
 
     private const string KeyHeader = "Authorization";
 
     private static async Task<RunResult> RunAsync(RunContext run, string apiKey, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
-        IHttpClientFactory clients, IConfiguration configuration, CancellationToken ct)
+        IHttpClientFactory clients, IHttpMessageHandlerFactory handlers, IConfiguration configuration, SecretResolver secrets, CancellationToken ct)
     {
         var context = run.Artifact.Context;
         var endpoint = context["endpoint"]?["url"]?.GetValue<string>() ?? configuration["Agents:Endpoint"];
@@ -56,7 +56,7 @@ public static partial class AgentDispatchHandler
         {
             return RunResult.Failed("invalid_endpoint", "The agent has no OpenAI-compatible endpoint: set context.endpoint.url or Agents:Endpoint.");
         }
-        var tools = await ToolsAsync(store, run, ct);
+        var tools = await ToolsAsync(store, run, handlers, configuration, secrets, ct);
         if (tools.Problem is { } unavailable) return unavailable;
 
         var chat = new OpenAI.Chat.ChatClient(context["model"]!.GetValue<string>(), new ApiKeyCredential(apiKey.Length > 0 ? apiKey : "none"), new OpenAIClientOptions
@@ -175,8 +175,14 @@ public static partial class AgentDispatchHandler
 
     private sealed record AgentTools(IReadOnlyList<AITool> Declarations, IReadOnlyDictionary<string, Artifact> ByName, RunResult? Problem);
 
-    /// <summary>The agent's tool artifacts the caller can read, declared to the model by name, description and input schema.</summary>
-    private static async Task<AgentTools> ToolsAsync(IDocumentStore store, RunContext run, CancellationToken ct)
+    /// <summary>
+    /// The agent's tool artifacts the caller can read, declared to the model by name, description and input schema: the
+    /// artifact's own <c>context.inputSchema</c> when it has one; for an MCP tool, else, the schema and description its
+    /// server lists (<see cref="McpDispatchHandler.DescribeAsync"/>); else the artifact's description or title and an
+    /// object schema.
+    /// </summary>
+    private static async Task<AgentTools> ToolsAsync(IDocumentStore store, RunContext run, IHttpMessageHandlerFactory handlers, IConfiguration configuration,
+        SecretResolver secrets, CancellationToken ct)
     {
         var ids = (run.Artifact.Context["toolIds"] as JsonArray ?? []).Select(n => Guid.Parse(n!.GetValue<string>())).ToList();
         var byName = new Dictionary<string, Artifact>(StringComparer.Ordinal);
@@ -190,9 +196,10 @@ public static partial class AgentDispatchHandler
             }
             var name = UniqueName(ToolName(tool), byName);
             byName[name] = tool;
-            var schema = tool.Context["inputSchema"] as JsonObject ?? new JsonObject { ["type"] = "object" };
-            declarations.Add(AIFunctionFactory.CreateDeclaration(name, tool.Description ?? tool.Title,
-                JsonSerializer.SerializeToElement(schema)));
+            var listed = await McpDispatchHandler.DescribeAsync(tool, run.Caller, session, handlers, configuration, secrets, ct);
+            var schema = tool.Context["inputSchema"] is JsonObject own ? JsonSerializer.SerializeToElement(own)
+                : listed?.InputSchema ?? JsonSerializer.SerializeToElement(new JsonObject { ["type"] = "object" });
+            declarations.Add(AIFunctionFactory.CreateDeclaration(name, listed?.Description ?? tool.Description ?? tool.Title, schema));
         }
         return new AgentTools(declarations, byName, null);
     }
