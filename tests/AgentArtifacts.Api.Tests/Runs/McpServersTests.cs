@@ -51,20 +51,25 @@ public sealed class McpServersTests(ApiFixture fixture, McpNodePeers peers) : Ap
     public static readonly string[] SdkModes = ["stateful/sse", "stateful/json", "stateless/sse", "stateless/json"];
     public static TheoryData<string> Modes => new(SdkModes);
 
+    private TestUser? _user;
+    private Guid? _workspace;
+
+    /// <summary>One user per test (registering is a password hash, not free) and a server artifact of theirs for the peer.</summary>
     private async Task<(TestUser User, Guid Server)> ServerAsync(NodeMcpPeer peer)
     {
-        var user = await Fixture.NewUserAsync();
+        var user = _user ??= await Fixture.NewUserAsync();
         var context = new JsonObject { ["transport"] = new JsonObject { ["type"] = "http", ["url"] = peer.Url.ToString() } };
-        var server = (await user.ArtifactAsync(await user.WorkspaceAsync(), "Server", contentType: "application/vnd.agience.mcp-server+json",
+        _workspace ??= await user.WorkspaceAsync();
+        var server = (await user.ArtifactAsync(_workspace.Value, "Server", contentType: "application/vnd.agience.mcp-server+json",
             content: null, context: context))["id"]!.GetValue<Guid>();
         return (user, server);
     }
 
-    private static async Task<Guid> ToolAsync(TestUser user, Guid server, string toolName, int? timeoutSeconds = null)
+    private async Task<Guid> ToolAsync(TestUser user, Guid server, string toolName, int? timeoutSeconds = null)
     {
         var context = new JsonObject { ["serverId"] = server.ToString(), ["toolName"] = toolName };
         if (timeoutSeconds is { } seconds) context["timeoutSeconds"] = seconds;
-        return (await user.ArtifactAsync(await user.WorkspaceAsync(), toolName, contentType: "application/vnd.agience.tool+json", content: null,
+        return (await user.ArtifactAsync(_workspace!.Value, toolName, contentType: "application/vnd.agience.tool+json", content: null,
             context: context))["id"]!.GetValue<Guid>();
     }
 
@@ -275,7 +280,7 @@ public sealed class McpServersTests(ApiFixture fixture, McpNodePeers peers) : Ap
         model.ToolArguments = """{"a":2,"b":3}""";
         var (user, server) = await ServerAsync(peers.Sdk["stateless/json"]);
         var tool = await ToolAsync(user, server, "add");
-        var agent = (await user.ArtifactAsync(await user.WorkspaceAsync(), "Adder", contentType: "application/vnd.agience.agent+json", content: null,
+        var agent = (await user.ArtifactAsync(_workspace!.Value, "Adder", contentType: "application/vnd.agience.agent+json", content: null,
             context: new JsonObject
             {
                 ["model"] = "test-model", ["instructions"] = "Add with the tool.", ["toolIds"] = new JsonArray(tool.ToString()),
