@@ -3,6 +3,8 @@ using System.Net;
 using System.Text.Json.Nodes;
 using AgentArtifacts.Api.Runs;
 using AgentArtifacts.Api.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Shouldly;
 using Xunit;
 
@@ -270,6 +272,41 @@ public sealed class McpServersTests(ApiFixture fixture, McpNodePeers peers) : Ap
         ShouldHaveCompleted(status, peers.Git);
         status["output"]!["structuredContent"]!["untrackedFiles"]!.AsArray().Select(f => f!.GetValue<string>()).ShouldBe(["a.txt"]);
         started.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task a_server_that_completes_no_handshake_is_offered_each_protocol_version_once_and_fails_the_run_with_mcp_protocol_unsupported()
+    {
+        // A peer that answers the discovery probe with a 500 and every initialize with a version no client knows.
+        var offered = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var builder = LoopbackPeer.CreateBuilder();
+        await using var app = builder.Build();
+        app.MapPost("/mcp", async (HttpContext http) =>
+        {
+            var request = (await JsonNode.ParseAsync(http.Request.Body))!;
+            var method = request["method"]!.GetValue<string>();
+            offered.Enqueue(method == "initialize" ? request["params"]!["protocolVersion"]!.GetValue<string>() : method);
+            if (method != "initialize") return Results.StatusCode(500);
+            return Results.Json(new JsonObject
+            {
+                ["jsonrpc"] = "2.0", ["id"] = request["id"]!.DeepClone(),
+                ["result"] = new JsonObject
+                {
+                    ["protocolVersion"] = "1999-01-01", ["capabilities"] = new JsonObject(),
+                    ["serverInfo"] = new JsonObject { ["name"] = "odd", ["version"] = "1" },
+                },
+            });
+        });
+        await app.StartAsync();
+        var user = _user ??= await Fixture.NewUserAsync();
+        _workspace ??= await user.WorkspaceAsync();
+        var server = (await user.ArtifactAsync(_workspace.Value, "Odd", contentType: "application/vnd.agience.mcp-server+json", content: null,
+            context: new JsonObject { ["transport"] = new JsonObject { ["type"] = "http", ["url"] = app.Url("/mcp").ToString() } }))["id"]!.GetValue<Guid>();
+
+        var run = await (await user.Client.InvokeAsync(await ToolAsync(user, server, "add"), new { a = 1, b = 2 })).Json();
+
+        ShouldHaveFailed(run, "mcp_protocol_unsupported");
+        offered.ShouldBe(["server/discover", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]);
     }
 
     [Fact]
