@@ -95,7 +95,7 @@ public static partial class McpDispatchHandler
         var target = await TargetAsync(tool, true, caller, session, secrets, ct);
         if (target.Failure is not null) return null;
         var key = $"{tool.Id}:{tool.Version}:{target.Server!.Id}:{target.Server.Version}";
-        if (Descriptions.TryGetValue(key, out var cached) && cached.At > DateTime.UtcNow - DescriptionLifetime) return cached.Tool;
+        if (Descriptions.TryGetValue(key, out var cached) && Environment.TickCount64 - cached.At < DescriptionLifetimeMs) return cached.Tool;
 
         var seconds = tool.Context["timeoutSeconds"]?.GetValue<int>() ?? target.Server.Context["timeoutSeconds"]?.GetValue<int>() ?? 30;
         Tool? described = null;
@@ -106,12 +106,13 @@ public static partial class McpDispatchHandler
         }, ct);
         if (listed.Error is not null || described is null) return null;
         if (Descriptions.Count > 1000) Descriptions.Clear();  // a bound, not an eviction policy: entries are cheap to fetch again
-        Descriptions[key] = (described, DateTime.UtcNow);
+        Descriptions[key] = (described, Environment.TickCount64);
         return described;
     }
 
-    private static readonly ConcurrentDictionary<string, (Tool Tool, DateTime At)> Descriptions = new(StringComparer.Ordinal);
-    private static readonly TimeSpan DescriptionLifetime = TimeSpan.FromMinutes(10);
+    /// <summary>Listed tools by key, with when they were listed (a monotonic tick count: an age, not a time of day).</summary>
+    private static readonly ConcurrentDictionary<string, (Tool Tool, long At)> Descriptions = new(StringComparer.Ordinal);
+    private const long DescriptionLifetimeMs = 10 * 60 * 1000;
 
     /// <summary>Where a run goes: the server artifact, its URL, its headers with the caller's secrets, and the tool's name.</summary>
     private sealed record Target(Artifact? Server, Uri? Endpoint, ResolvedHeaders? Secrets, string? ToolName, RunResult? Failure)
@@ -205,16 +206,16 @@ public static partial class McpDispatchHandler
     /// </summary>
     private static async Task<RunResult> RefusalOrToolErrorAsync(McpClient client, string toolName, RunContext run, string text, CancellationToken timeout)
     {
-        IList<McpClientTool> tools;
+        IList<McpClientTool>? tools;
         try
         {
             tools = await client.ListToolsAsync(cancellationToken: timeout);
         }
         catch (Exception e) when (e is McpException or HttpRequestException or IOException or JsonException)
         {
-            tools = [];
+            tools = null;
         }
-        if (tools.Count == 0) return RunResult.Failed("tool_error", text.Length > 2000 ? text[..2000] : text);
+        if (tools is null) return ToolError(text);  // no list to go by: the tool's own error stands
         if (tools.FirstOrDefault(t => t.ProtocolTool.Name == toolName) is not { } tool)
         {
             return Rejected(toolName, $"The server has no tool named '{toolName}'. {text}", null);
@@ -226,8 +227,10 @@ public static partial class McpDispatchHandler
             var paths = string.Join(", ", errors.Select(e => $"{e.Key}: {string.Join("; ", e.Value)}"));
             return Rejected(toolName, $"The arguments do not match the tool's input schema ({paths}). {text}", null);
         }
-        return RunResult.Failed("tool_error", text.Length > 2000 ? text[..2000] : text);
+        return ToolError(text);
     }
+
+    private static RunResult ToolError(string text) => RunResult.Failed("tool_error", text.Length > 2000 ? text[..2000] : text);
 
     /// <summary>Invalid request, method not found, invalid params: the JSON-RPC codes of a call refused before the tool ran.</summary>
     [GeneratedRegex(@"^MCP error (-3260[0-2]):")]
@@ -241,9 +244,8 @@ public static partial class McpDispatchHandler
     {
         public async Task<RunResult> UseAsync(Func<McpClient, CancellationToken, Task<RunResult>> use, CancellationToken ct)
         {
-            // The egress handler, so the MCP server is reached under the same policy as an http tool; the run's own timeout
-            // governs, also beyond HttpClient's default 100 s.
-            // The factory owns the egress handler's lifetime: only the limit in front of it is this client's.
+            // The egress handler, so the MCP server is reached under the same policy as an http tool (the factory owns its
+            // lifetime); the run's own timeout governs, also beyond HttpClient's default 100 s.
             using var http = new HttpClient(new ResponseLimit(maxBytes) { InnerHandler = handlers.CreateHandler(HttpDispatchHandler.Client) }, disposeHandler: false)
             {
                 Timeout = Timeout.InfiniteTimeSpan,
