@@ -36,14 +36,25 @@ public sealed class McpNodePeers : IAsyncLifetime
         var git = NodeMcpPeer.GitAsync(Repository);
         var everything = NodeMcpPeer.EverythingAsync();
         var tmcp = NodeMcpPeer.TmcpAsync();
-        var sdk = McpServersTests.SdkModes.Select(m => (Mode: m, Peer: NodeMcpPeer.TypeScriptSdkAsync(m.Split('/')[0], m.Split('/')[1]))).ToList();
-        (Git, Everything, Tmcp) = (await git, await everything, await tmcp);
-        foreach (var (mode, peer) in sdk) Sdk[mode] = await peer;
+        var sdk = McpServersTests.SdkModes.ToDictionary(m => m, m => NodeMcpPeer.TypeScriptSdkAsync(m.Split('/')[0], m.Split('/')[1]));
+        Task<NodeMcpPeer>[] starting = [git, everything, tmcp, .. sdk.Values];
+        try
+        {
+            await Task.WhenAll(starting);
+        }
+        catch
+        {
+            // xunit does not dispose a fixture whose start failed: the peers that did start must not outlive the tests.
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully)) await started.Result.DisposeAsync();
+            throw;
+        }
+        (Git, Everything, Tmcp) = (git.Result, everything.Result, tmcp.Result);
+        foreach (var (mode, peer) in sdk) Sdk[mode] = peer.Result;
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var peer in Sdk.Values.Append(Everything).Append(Tmcp).Append(Git).OfType<NodeMcpPeer>()) await peer.DisposeAsync();
+        foreach (var peer in Sdk.Values.Append(Everything).Append(Tmcp).Append(Git)) await peer.DisposeAsync();
         Directory.Delete(Repository, recursive: true);
     }
 }
@@ -197,6 +208,9 @@ public sealed class McpServersTests(ApiFixture fixture, McpNodePeers peers) : Ap
         progress.ShouldNotBeEmpty();
         (progress[^1].Progress, progress[^1].Total, progress[^1].Message).ShouldBe((3, 3, "step 3"));
         progress.Select(p => p.Progress).ShouldBeInOrder(SortDirection.Ascending);
+        // The progress events reached the stream during the sync run: the answer is still the stored run, field for field.
+        var stored = await (await _user!.Client.GetAsync($"/runs/{run["id"]}")).Json();
+        JsonNode.DeepEquals(stored, run).ShouldBeTrue($"stored {stored.ToJsonString()}, answered {run.ToJsonString()}");
     }
 
     [Theory]
