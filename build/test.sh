@@ -11,6 +11,21 @@ else
   ensure_postgres agentartifacts_test
 fi
 
+# The third-party MCP servers the invoke tests run against (tests/peers), installed again only when the lock file changed
+# (node_modules keeps a copy of the lock it came from). Offline, what is installed is used; tests needing a missing one fail saying so.
+peers=tests/peers
+if cmp -s "$peers/package-lock.json" "$peers/node_modules/.installed-lock.json"; then
+  :
+elif command -v npm >/dev/null; then
+  if npm ci --prefix "$peers" --no-audit --no-fund --loglevel=error >/dev/null; then
+    cp "$peers/package-lock.json" "$peers/node_modules/.installed-lock.json"
+  else
+    echo "tests/peers: npm ci failed; the MCP server tests use what is installed" >&2
+  fi
+else
+  echo "tests/peers: npm not found; the MCP server tests will fail" >&2
+fi
+
 rm -rf "$root/TestResults"
 rc=0
 # Default TRX file names: a fixed LogFileName would make each test project overwrite the previous one's results.

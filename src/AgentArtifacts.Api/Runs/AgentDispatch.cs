@@ -44,13 +44,13 @@ public static partial class AgentDispatchHandler
             ? new JsonObject { [KeyHeader] = $"{{{{secret:{name}}}}}" }
             : new JsonObject { [KeyHeader] = configuration["Agents:ApiKey"] ?? "" }, message.Run.Caller.Id, ct);
         if (key.Failure is { } failed) return failed;
-        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, handlers, configuration, clock, ct));
+        return key.Redact(await RunAsync(message.Run, key.Values.Single().Value, store, launcher, bus, handlers, configuration, secrets, clock, ct));
     }
 
     private const string KeyHeader = "Authorization";
 
     private static async Task<RunResult> RunAsync(RunContext run, string apiKey, IDocumentStore store, RunLauncher launcher, IMessageBus bus,
-        IHttpMessageHandlerFactory handlers, IConfiguration configuration, TimeProvider clock, CancellationToken ct)
+        IHttpMessageHandlerFactory handlers, IConfiguration configuration, SecretResolver secrets, TimeProvider clock, CancellationToken ct)
     {
         var context = run.Artifact.Context;
         var endpoint = context["endpoint"]?["url"]?.GetValue<string>() ?? configuration["Agents:Endpoint"];
@@ -58,7 +58,7 @@ public static partial class AgentDispatchHandler
         {
             return RunResult.Failed("invalid_endpoint", "The agent has no OpenAI-compatible endpoint: set context.endpoint.url or Agents:Endpoint.");
         }
-        var tools = await ToolsAsync(store, run, ct);
+        var tools = await ToolsAsync(store, run, handlers, configuration, secrets, ct);
         if (tools.Problem is { } unavailable) return unavailable;
 
         // The egress handler, behind one that reads an endpoint's single JSON answer as the stream it was asked for. The
@@ -253,8 +253,14 @@ public static partial class AgentDispatchHandler
 
     private sealed record AgentTools(IReadOnlyList<AITool> Declarations, IReadOnlyDictionary<string, Artifact> ByName, RunResult? Problem);
 
-    /// <summary>The agent's tool artifacts the caller can read, declared to the model by name, description and input schema.</summary>
-    private static async Task<AgentTools> ToolsAsync(IDocumentStore store, RunContext run, CancellationToken ct)
+    /// <summary>
+    /// The agent's tool artifacts the caller can read, declared to the model by name, description and input schema: the
+    /// artifact's own <c>context.inputSchema</c> when it has one; for an MCP tool, else, the schema and description its
+    /// server lists (<see cref="McpDispatchHandler.DescribeAsync"/>); else the artifact's description or title and an
+    /// object schema.
+    /// </summary>
+    private static async Task<AgentTools> ToolsAsync(IDocumentStore store, RunContext run, IHttpMessageHandlerFactory handlers, IConfiguration configuration,
+        SecretResolver secrets, CancellationToken ct)
     {
         var ids = (run.Artifact.Context["toolIds"] as JsonArray ?? []).Select(n => Guid.Parse(n!.GetValue<string>())).ToList();
         var byName = new Dictionary<string, Artifact>(StringComparer.Ordinal);
@@ -268,9 +274,10 @@ public static partial class AgentDispatchHandler
             }
             var name = UniqueName(ToolName(tool), byName);
             byName[name] = tool;
-            var schema = tool.Context["inputSchema"] as JsonObject ?? new JsonObject { ["type"] = "object" };
-            declarations.Add(AIFunctionFactory.CreateDeclaration(name, tool.Description ?? tool.Title,
-                JsonSerializer.SerializeToElement(schema)));
+            var listed = await McpDispatchHandler.DescribeAsync(tool, run.Caller, session, handlers, configuration, secrets, ct);
+            var schema = tool.Context["inputSchema"] is JsonObject own ? JsonSerializer.SerializeToElement(own)
+                : listed?.InputSchema ?? JsonSerializer.SerializeToElement(new JsonObject { ["type"] = "object" });
+            declarations.Add(AIFunctionFactory.CreateDeclaration(name, listed?.Description ?? tool.Description ?? tool.Title, schema));
         }
         return new AgentTools(declarations, byName, null);
     }
