@@ -205,8 +205,18 @@ public sealed class InputHygiene(RequestDelegate next)
             if (!Utf8.IsValid(raw)) return InvalidUnicode();
             return raw.IndexOfAny(DelOrC1Lead) >= 0 && HasDelOrC1(raw) ? InvalidCharacter("A string") : null;
         }
-        // Escapes (\u0000, \ud800) need decoding; an unpaired surrogate or invalid UTF-8 makes GetString throw.
-        return IndexOfControl(reader.GetString(), allowLineBreaks: true) >= 0 ? InvalidCharacter("A string") : null;
+        // Escapes (\u0000, \ud800) need decoding, into a pooled buffer; an unpaired surrogate or invalid UTF-8 makes CopyString throw.
+        var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        var buffer = ArrayPool<char>.Shared.Rent(length);
+        try
+        {
+            var text = buffer.AsSpan(0, reader.CopyString(buffer));
+            return text.IndexOfAny(ControlsButLineBreaks) >= 0 ? InvalidCharacter("A string") : null;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
     }
 
     private static readonly SearchValues<byte> DelOrC1Lead = SearchValues.Create([0x7F, 0xC2]);
