@@ -49,7 +49,9 @@ public sealed class InputHygiene(RequestDelegate next)
         await next(context);
     }
 
-    private static bool HasBody(HttpRequest request) => request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+    private static bool HasBody(HttpRequest request) =>
+        request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody
+        ?? request.ContentLength > 0;
 
     /// <summary>application/json and every application/*+json (merge-patch, problem, …).</summary>
     public static bool IsJson(string? contentType)

@@ -198,6 +198,14 @@ public sealed partial class HostileInputTests(ApiFixture fixture, ITestOutputHel
                 if (name == "null" && mediaType == "application/merge-patch+json") continue;
                 yield return new Hostile($"field {property}={name}", url, WithRaw(baseBody, property, raw), mediaType);
             }
+            // Paging fields in a body (a search) get what a client might make up.
+            var made = property.ToLowerInvariant() switch
+            {
+                "cursor" => new[] { "\"bm90LWEtY3Vyc29y\"", "\"eyJhIjoxfQ\"", "\"!!\"" },
+                "limit" => ["-1", "0", "100000"],
+                _ => [],
+            };
+            foreach (var value in made) yield return new Hostile($"field {property}={value}", url, WithRaw(baseBody, property, Encoding.UTF8.GetBytes(value)), mediaType);
         }
     }
 
