@@ -10,9 +10,15 @@ namespace AgentArtifacts.Api.Artifacts;
 /// PATCH /artifacts/{id} as JSON merge-patch (RFC 7396) over title, description, tags, context and content.
 /// The decision is pure: given the artifact, its type and the patch document, the events to append or the problem.
 /// </summary>
+/// <summary>The merge-patch fields, for the OpenAPI document; the endpoint reads the patch document itself.</summary>
+public sealed record ArtifactPatch(string? Title, string? Description, IReadOnlyList<string>? Tags, JsonObject? Context, string? Content);
+
 public static class UpdateArtifactEndpoint
 {
     private static readonly HashSet<string> Patchable = ["title", "description", "tags", "context", "content"];
+
+    public static void Configure(Wolverine.Http.HttpChain chain) =>
+        chain.Metadata.Add(builder => builder.Metadata.Add(new DocumentedRequestBody("application/merge-patch+json", typeof(ArtifactPatch))));
 
     [KeyScope("write")]
     [WolverinePatch("/artifacts/{id}", OperationId = "updateArtifact"), Tags("Artifacts")]
@@ -78,11 +84,16 @@ public static class UpdateArtifactEndpoint
         }
         if (patch.TryGetPropertyValue("context", out var contextPatch))
         {
-            var context = MergePatch.Apply(artifact.Context, contextPatch) as JsonObject ?? [];
-            foreach (var field in type.ImmutableFields.Where(f => !JsonNode.DeepEquals(context[f], artifact.Context[f])))
-                errors[$"context.{field}"] = ["This field is immutable (mutable: false) and cannot change."];
-            foreach (var (path, messages) in TypeRegistry.Validate(type, context)) errors[path] = messages;
-            if (!JsonNode.DeepEquals(context, artifact.Context)) events.Add(new ArtifactContextChanged(artifact.Id, context));
+            // A scalar or an array would replace the whole context, which is always an object: refuse it and change nothing.
+            if (contextPatch is not (null or JsonObject)) errors["context"] = ["context is an object (merged into the current context), or null (clears it)."];
+            else
+            {
+                var context = MergePatch.Apply(artifact.Context, contextPatch) as JsonObject ?? [];
+                foreach (var field in type.ImmutableFields.Where(f => !JsonNode.DeepEquals(context[f], artifact.Context[f])))
+                    errors[$"context.{field}"] = ["This field is immutable (mutable: false) and cannot change."];
+                foreach (var (path, messages) in TypeRegistry.Validate(type, context)) errors[path] = messages;
+                if (!JsonNode.DeepEquals(context, artifact.Context)) events.Add(new ArtifactContextChanged(artifact.Id, context));
+            }
         }
 
         return errors.Count > 0 ? ([], Problems.Validation(errors, "The patch is invalid.")) : (events, null);

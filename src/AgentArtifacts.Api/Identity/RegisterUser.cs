@@ -16,11 +16,16 @@ public sealed record RegisterUser(string Email, string Password, string Name)
     {
         public Validator()
         {
-            RuleFor(x => x.Email).NotEmpty().MaximumLength(320).EmailAddress();
+            RuleFor(x => x.Email).NotEmpty().MaximumLength(320).EmailAddress()
+                .Must(e => !e.Trim().Any(IsInvisibleOrSpace)).WithMessage("email must not contain spaces, control characters or invisible formatting characters (such as bidirectional overrides).");
             RuleFor(x => x.Password).NotEmpty().MinimumLength(12).MaximumLength(256);
             RuleFor(x => x.Name).NotEmpty().MaximumLength(200);
         }
     }
+
+    /// <summary>Whitespace, controls and format characters (bidirectional overrides, zero-width characters): an address that shows other than it reads.</summary>
+    private static bool IsInvisibleOrSpace(char c) =>
+        char.IsWhiteSpace(c) || char.IsControl(c) || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 }
 
 public sealed record UserResponse(Guid Id, string Email, string Name, bool IsPlatformAdmin, DateTimeOffset CreatedAt)

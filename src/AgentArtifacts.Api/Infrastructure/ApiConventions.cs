@@ -18,6 +18,8 @@ public static class ApiConventions
             ctx.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? ctx.HttpContext.TraceIdentifier;
             // Wolverine answers malformed, mistyped or unknown-field JSON with this title; give it stable codes and no .NET type names.
             if (ctx.ProblemDetails.Title == "Invalid JSON format") JsonProblem.Clarify(ctx.ProblemDetails);
+            // Wolverine's answer to an unparseable query value names the .NET type it wanted; say what the value should be instead.
+            if (ctx.ProblemDetails.Title == "Invalid query string value") JsonProblem.ClarifyQuery(ctx.ProblemDetails);
         });
         builder.Services.AddExceptionHandler<ExceptionMapping>();
         // Stop at the first failing rule of a property: later rules may assume earlier ones held (e.g. not null).
@@ -52,6 +54,8 @@ public static class ApiConventions
         // Before the body limit, so that a 413 carries the X-RateLimit-* headers too (and counts against the limit).
         app.UseMiddleware<RateLimiting>();
         app.UseMiddleware<RequestLimits>();
+        // Before anything that stores or acts on the request: text PostgreSQL cannot hold is refused here, once.
+        app.UseMiddleware<InputHygiene>();
         // Before idempotency: a request a key may not make stores nothing.
         app.UseMiddleware<KeyScopeEnforcement>();
         app.UseMiddleware<Idempotency>();
@@ -70,6 +74,28 @@ public static partial class JsonProblem
             : DotNetTypeName().Replace(detail, "the expected type");
         problem.Type = "https://agentartifacts.dev/problems/" + (unknown.Success ? "unknown-field" : "invalid-json");
     }
+
+    public static void ClarifyQuery(ProblemDetails problem)
+    {
+        var match = UnparseableQuery().Match(problem.Detail ?? "");
+        var parameter = match.Success ? match.Groups[1].Value : problem.Extensions.TryGetValue("parameter", out var p) ? p?.ToString() ?? "" : "";
+        var expected = match.Success ? Friendly(match.Groups[2].Value) : "a value of the documented type";
+        problem.Extensions["code"] = "invalid_query_parameter";
+        problem.Type = "https://agentartifacts.dev/problems/invalid-query-parameter";
+        problem.Detail = $"The query parameter '{parameter}' must be {expected}.";
+    }
+
+    private static string Friendly(string type) => type switch
+    {
+        "System.Guid" or "Guid" => "a UUID",
+        "int" or "System.Int32" or "long" or "System.Int64" => "an integer in range",
+        "bool" or "System.Boolean" => "true or false",
+        "System.DateTimeOffset" or "System.DateTime" => "an RFC 3339 date-time",
+        _ => "a value of the documented type",
+    };
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Query string parameter '([^']*)' has the value .* which cannot be parsed to the expected type (\S+)$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex UnparseableQuery();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"The JSON property '([^']*)' could not be mapped")]
     private static partial System.Text.RegularExpressions.Regex UnknownMember();

@@ -55,17 +55,21 @@ public static class WolverineHttpSetup
     {
         opts.RequireAuthorizeOnAll();
         opts.AddPolicy<ValidationPolicy>();
+        opts.AddPolicy<EnumQueryPolicy>();
         opts.AddMiddleware(typeof(ActorMiddleware), ActorMiddleware.AppliesTo);
         opts.RejectUnparseableQueryValues = true;
     }
 
-    /// <summary>camelCase, enums as strings, and unknown members rejected: a misspelt field is a 400, never silently dropped.</summary>
+    /// <summary>
+    /// camelCase, enums as their names only (a number such as <c>"effect": 99</c> is a 400, never an undefined value), and
+    /// unknown members rejected: a misspelt field is a 400, never silently dropped.
+    /// </summary>
     public static JsonSerializerOptions Apply(JsonSerializerOptions o)
     {
         o.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
         o.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         o.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
-        o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
         return o;
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FluentValidation;
 using System.Security.Claims;
 using System.Text;
 using Marten;
@@ -14,7 +15,18 @@ namespace AgentArtifacts.Api.Search;
 /// highlight ranges. An empty query is allowed when one of the lists is given.
 /// </summary>
 public sealed record SearchRequest(string? Query, IReadOnlyList<Guid>? ContainerIds, IReadOnlyList<string>? ContentTypes,
-    IReadOnlyList<string>? States, int? Limit, string? Cursor, bool? Highlight);
+    IReadOnlyList<string>? States, int? Limit, string? Cursor, bool? Highlight)
+{
+    /// <summary>Only the shape JSON cannot state: list items are strings, never null. The rest needs the search language.</summary>
+    public sealed class Validator : AbstractValidator<SearchRequest>
+    {
+        public Validator()
+        {
+            RuleForEach(x => x.ContentTypes).NotNull().WithMessage("contentTypes holds strings, not null.");
+            RuleForEach(x => x.States).NotNull().WithMessage("states holds strings, not null.");
+        }
+    }
+}
 
 /// <summary>Where the matched words are: <c>[start, length]</c> pairs of UTF-16 code units into <c>title</c> and <c>snippet</c>.</summary>
 public sealed record SearchHighlights(IReadOnlyList<int[]> Title, IReadOnlyList<int[]> Snippet);

@@ -70,7 +70,7 @@ public sealed class CreateArtifactTests(ApiFixture fixture) : ApiTest(fixture)
     [InlineData("{\"containerId\": \"WS\", \"contentType\": \"not a mime\", \"title\": \"x\"}", "validation_failed")]
     [InlineData("{\"containerId\": \"WS\", \"contentType\": \"application/vnd.agience.workspace+json\", \"title\": \"x\"}", "validation_failed")]
     [InlineData("{\"containerId\": \"WS\", \"contentType\": \"text/plain\", \"title\": \"   \"}", "validation_failed")]
-    [InlineData("null", "validation_failed")]
+    [InlineData("null", "invalid_json")]
     public async Task bad_input_is_400_with_a_code_and_appends_nothing(string body, string code)
     {
         var ada = await Fixture.NewUserAsync();
