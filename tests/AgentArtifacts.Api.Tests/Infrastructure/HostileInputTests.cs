@@ -22,15 +22,6 @@ namespace AgentArtifacts.Api.Tests.Infrastructure;
 public sealed partial class HostileInputTests(ApiFixture fixture, ITestOutputHelper output) : ApiTest(fixture)
 {
     /// <summary>
-    /// Cases that fail because of code owned elsewhere, keyed "METHOD /path/template :: case", with the reason. Remove an
-    /// entry when its area is fixed; an entry whose case passes fails the test, so the list cannot go stale.
-    /// </summary>
-    private static readonly Dictionary<string, string> KnownFailures = new()
-    {
-        ["POST /runs/{id}/cancel :: path id=00000000-000…(36)"] = "Runs/CancelRun.cs answers a run id of all zeros with a 500 (its fix belongs to the runs work).",
-    };
-
-    /// <summary>
     /// Tables left out of the before/after comparison. Wolverine's node, agent and envelope tables change on the nodes'
     /// own timers (heartbeats, leader election, durability polling), not because of a request. The async daemon's
     /// progression moves by itself while it catches up with events appended before; a new event shows in mt_events.
@@ -48,7 +39,6 @@ public sealed partial class HostileInputTests(ApiFixture fixture, ITestOutputHel
         operations.Count.ShouldBeGreaterThan(50, "the OpenAPI document lists the service's routes");
 
         var failures = new List<string>();
-        var passedKnown = new HashSet<string>();
         using var client = Fixture.Host.NewClient(world.Ada.AccessToken);
         client.Timeout = TimeSpan.FromSeconds(30);
         var requests = 0;
@@ -63,11 +53,7 @@ public sealed partial class HostileInputTests(ApiFixture fixture, ITestOutputHel
                 var eventsBefore = await EventsAsync();
                 var problem = await SendAsync(client, operation, hostile);
                 if (problem is null && await EventsAsync() != eventsBefore) problem = "appended events";
-                if (KnownFailures.ContainsKey(key))
-                {
-                    if (problem is null) passedKnown.Add(key);
-                }
-                else if (problem is not null) failures.Add($"{key}: {problem}");
+                if (problem is not null) failures.Add($"{key}: {problem}");
             }
             await Fixture.WaitForProjectionsAsync();
             var after = await TablesAsync();
@@ -78,7 +64,6 @@ public sealed partial class HostileInputTests(ApiFixture fixture, ITestOutputHel
 
         output.WriteLine($"{requests} hostile requests over {operations.Count} operations");
         foreach (var failure in failures) output.WriteLine(failure);
-        passedKnown.ShouldBeEmpty("these known failures pass now: remove them from KnownFailures");
         failures.ShouldBeEmpty();
     }
 
