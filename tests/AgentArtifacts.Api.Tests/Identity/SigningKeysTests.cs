@@ -207,7 +207,9 @@ public sealed class SigningKeysAcrossNodesTests() : IsolatedHostTest(new Diction
         // A newer key appears (as another node stores one) and the first node signs with it; the other node's ring is loaded.
         await using (var session = Host.Store.LightweightSession())
         {
-            session.Insert(SigningKey.Generate(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddSeconds(-1)));
+            // Active from now: newer than the first key, which registration created moments ago (a second back could precede it).
+            var now = DateTimeOffset.UtcNow;
+            session.Insert(SigningKey.Generate(now, now));
             await session.SaveChangesAsync();
         }
         Host.Services.GetRequiredService<SigningKeys>().Invalidate();
