@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Throughput benchmark for SPEC §6: the API's create and read rates against raw PostgreSQL baselines (pgbench) measured
-# in the same run, on the same machine, against the same server, at the same concurrency. Then (issue 5) a sync invoke of
-# an HTTP tool against calling its endpoint directly, and (issue 3) the time of one commit of 100 and of 1,000 drafts
+# Throughput benchmark for the service's performance bars: the API's create and read rates against raw PostgreSQL baselines (pgbench) measured
+# in the same run, on the same machine, against the same server, at the same concurrency. Then a sync invoke of
+# an HTTP tool against calling its endpoint directly, and the time of one commit of 100 and of 1,000 drafts
 # against one INSERT … SELECT of as many rows. See docs/benchmarks.md.
 #
 #   build/bench.sh                                  defaults: 8 connections, 20 s per measurement, 30 s warm-up
@@ -42,7 +42,7 @@ bench_dir="$PWD/.local/bench"
 app_dir="$bench_dir/app"
 project=src/AgentArtifacts.Api
 threads=$(( connections < 2 ? connections : 2 ))  # load-generator threads: one per core, at most one per connection
-target_create=0.40 target_read=0.60               # SPEC §6
+target_create=0.40 target_read=0.60               # the bars: create ≥ 0.40×, read ≥ 0.60× the baseline
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)  # before this script adds its own load (building, then the phases)
 log() { printf '\n== %s\n' "$*" >&2; }
@@ -346,7 +346,7 @@ cat >"$work_dir/read.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $token"
 $wrk_report
 LUA
-# Issue 4: the same read by a second user whose access comes from a viewer grant on the workspace, not from ownership.
+# The same read by a second user whose access comes from a viewer grant on the workspace, not from ownership.
 reader_email="reader@example.com"
 reader_id=$(api POST /auth/register "${json[@]}" -d "{\"email\":\"$reader_email\",\"password\":\"$password\",\"name\":\"Reader\"}" | jq -er .id)
 reader_token=$(api POST /auth/token --data-urlencode grant_type=password --data-urlencode "username=$reader_email" \
@@ -444,7 +444,7 @@ LUA
   measured_pid="" floor_pid=""
 fi
 
-# --- 5b. Invoke (issue 5): sync invoke of an HTTP tool against calling its endpoint directly, same load generator -----
+# --- 5b. Invoke: sync invoke of an HTTP tool against calling its endpoint directly, same load generator -----
 if [[ $invoke_phase == 1 ]]; then
   log "Invoke: starting the tool endpoint (build/bench/echo-peer.cs) on 127.0.0.1:$peer_port"
   peer_url="http://127.0.0.1:$peer_port/echo"
@@ -483,7 +483,7 @@ LUA
   peer_pid=""
 fi
 
-# --- 5c. Search (issue 6): N artifacts through the API, the projection's catch-up, then four queries, API against the
+# --- 5c. Search: N artifacts through the API, the projection's catch-up, then four queries, API against the
 # same SQL run directly with pgbench (the endpoint's hits and facets statements, with the caller's readable containers).
 if (( search_artifacts > 0 )); then
   log "Search: loading $search_artifacts artifacts through POST /artifacts ($connections at a time)"
@@ -566,7 +566,7 @@ LUA
   done
 fi
 
-# --- 6. Commit (issue 3): one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows ---------
+# --- 6. Commit: one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows ---------
 # For each size, R times, alternating: a fresh collection and a workspace that targets it, N drafts created through the API,
 # then one timed commit (curl's time_total), then one timed raw INSERT … SELECT of N rows (psql's \timing). Before each
 # timed step the async projections have caught up, so the daemon's work on the drafts or the commit is not in the timing.
@@ -685,7 +685,7 @@ row create "${r[api_create]}" "${r[api_create_p50]} ms" "${r[api_create_p99]} ms
   "${r[base_create_p50]} ms" "${r[base_create_p99]} ms" "$(verdict "${r[api_create]}" "${r[base_create]}" $target_create)"
 row read "${r[api_read]}" "${r[api_read_p50]} ms" "${r[api_read_p99]} ms" "${r[base_read]%.*}" \
   "${r[base_read_p50]} ms" "${r[base_read_p99]} ms" "$(verdict "${r[api_read]}" "${r[base_read]}" $target_read)"
-printf '\nread through a viewer grant (issue 4): %s req/s, p50 %s ms, p99 %s ms; against the owner'"'"'s read: %s\n' \
+printf '\nread through a viewer grant: %s req/s, p50 %s ms, p99 %s ms; against the owner'"'"'s read: %s\n' \
   "${r[api_read_granted]}" "${r[api_read_granted_p50]}" "${r[api_read_granted_p99]}" "$(verdict "${r[api_read_granted]}" "${r[api_read]}" 0.90)"
 if [[ $floor_phase == 1 ]]; then
   printf '\nHTTP floor (build/bench/floor.cs: the same INSERT and SELECT behind a bare ASP.NET Core endpoint, no auth, no events)\n'
@@ -695,14 +695,14 @@ if [[ $floor_phase == 1 ]]; then
   done
 fi
 if [[ $invoke_phase == 1 ]]; then
-  printf '\ninvoke (issue 5): sync POST /artifacts/{id}/invoke of an http tool, against POSTing to its endpoint directly\n'
+  printf '\ninvoke: sync POST /artifacts/{id}/invoke of an http tool, against POSTing to its endpoint directly\n'
   printf '  direct %s req/s, p50 %s ms, p99 %s ms; invoke %s req/s, p50 %s ms, p99 %s ms\n' "${r[direct]}" "${r[direct_p50]}" \
     "${r[direct_p99]}" "${r[invoke]}" "${r[invoke_p50]}" "${r[invoke_p99]}"
   awk -v d="${r[direct]}" -v i="${r[invoke]}" -v d50="${r[direct_p50]}" -v i50="${r[invoke_p50]}" -v d99="${r[direct_p99]}" -v i99="${r[invoke_p99]}" \
     'BEGIN { printf "  invoke / direct %.2f× in req/s; invoke adds %.2f ms at p50 and %.2f ms at p99\n", i / d, i50 - d50, i99 - d99 }'
 fi
 if (( search_artifacts > 0 )); then
-  printf '\nsearch (issue 6) over %s artifacts: %s\n' "$search_artifacts" "${r[search_load]}"
+  printf '\nsearch over %s artifacts: %s\n' "$search_artifacts" "${r[search_load]}"
   printf '  %-9s | %9s | %24s | %9s | %24s | %s\n' query "API req/s" "API p50 / p95 / p99" "raw tps" "raw p50 / p95 / p99" "p95 API / raw"
   for name in word phrase filtered or; do
     read -r a_rps a50 a95 a99 <<<"${r[search_${name}_api]}"
@@ -723,7 +723,7 @@ for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgben
 done
 printf 'async projections caught up %s s after the create load (%s artifacts created)\n' "${r[create_catchup]}" "$created"
 if (( ${#commit_rows[@]} > 0 )); then
-  printf '\ncommit (issue 3): one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows, %s repeats each\n' "$commit_repeats"
+  printf '\ncommit: one POST /workspaces/{id}/commit of N drafts against one INSERT … SELECT of N rows, %s repeats each\n' "$commit_repeats"
   printf 'load average when the commit phase began %s, at its end %s\n\n' "$commit_load_start" "$commit_load_end"
   crow() { printf '%6s | %21s | %24s | %10s | %14s | %s\n' "$@"; }
   crow drafts "API commit min / med" "INSERT…SELECT min / med" "API / raw" "API per draft" "CPU per draft during the commit"

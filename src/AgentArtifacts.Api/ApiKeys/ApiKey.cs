@@ -3,7 +3,7 @@ using Marten;
 
 namespace AgentArtifacts.Api.ApiKeys;
 
-// The API key stream: one per key. Events carry no secret and no hash of one (SPEC §6: key material never appears in
+// The API key stream: one per key. Events carry no secret and no hash of one (key material never appears in
 // events); the verifier of each secret is a CredentialSecret document written in the same transaction as the event.
 
 public sealed record ApiKeyIssued(Guid KeyId, Guid OwnerId, string Name, IReadOnlyList<string> Scopes, IReadOnlyList<Guid>? ResourceIds,

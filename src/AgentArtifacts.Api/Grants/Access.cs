@@ -30,7 +30,7 @@ public static class Access
     public const Permission All = Permission.Create | Permission.Read | Permission.Update | Permission.Delete | Permission.Evict
         | Permission.Add | Permission.Share | Permission.Invoke | Permission.Admin;
 
-    /// <summary>The role presets of SPEC §2.</summary>
+    /// <summary>The role presets: viewer, editor, collaborator, admin.</summary>
     public static readonly IReadOnlyDictionary<string, Permission> Roles = new Dictionary<string, Permission>
     {
         ["viewer"] = Permission.Read,

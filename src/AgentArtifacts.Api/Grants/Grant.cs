@@ -5,7 +5,7 @@ namespace AgentArtifacts.Api.Grants;
 
 // The grant stream: one per grant. Grants are immutable: revoke and issue anew. Every change is an event with its actor.
 
-/// <summary>The nine permissions of SPEC §2. <c>admin</c> implies all the others.</summary>
+/// <summary>The nine permissions a grant can give or deny. <c>admin</c> implies all the others.</summary>
 [Flags]
 public enum Permission
 {

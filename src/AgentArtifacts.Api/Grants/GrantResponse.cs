@@ -13,7 +13,7 @@ public sealed record GrantResponse(Guid Id, Guid ResourceId, Grantee Grantee, IR
         PermissionNames.Of(g.Permissions), g.Effect, g.ExpiresAt, g.Revoked, g.IssuedBy, g.IssuedAt, g.MaxClaims, g.Claims, g.ClaimedFrom, token);
 }
 
-/// <summary>Permissions on the wire: lower-case names, as in SPEC §2.</summary>
+/// <summary>Permissions on the wire: lower-case names.</summary>
 public static class PermissionNames
 {
     public static readonly IReadOnlyList<Permission> Each =

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Diagnostics;
 
 namespace AgentArtifacts.Api.Infrastructure;
 
-/// <summary>The cross-cutting HTTP behaviour of SPEC §3, wired in one place and in one order.</summary>
+/// <summary>The cross-cutting HTTP conventions (errors, rate limits, idempotency, key scopes), wired in one place and in one order.</summary>
 public static class ApiConventions
 {
     public static void AddApiConventions(this WebApplicationBuilder builder)

@@ -37,7 +37,7 @@ public static class EventStore
                 opts.Events.StreamIdentity = StreamIdentity.AsGuid;
                 opts.Events.MetadataConfig.UserNameEnabled = true;
                 opts.Events.MetadataConfig.HeadersEnabled = false;
-                // Fix 4 (ENVIRONMENT.md): with the shimmed DistributedLock library, HotCold leader election only works with advisory locks taken in a transaction.
+                // With the shimmed DistributedLock library (nuget.config), HotCold leader election only works with advisory locks taken in a transaction.
                 opts.Events.UseAdvisoryLockTransaction = true;
                 // A node that is not leading asks for the projections' locks twice a second (default every 5 s), so together with
                 // the server noticing a dead leader within half a second (WithDeadClientDetection) fail-over takes ≤ 5 s.

@@ -8,7 +8,7 @@ using Weasel.Postgresql.Tables;
 namespace AgentArtifacts.Api.Infrastructure;
 
 /// <summary>
-/// <c>Idempotency-Key</c> on POST, per SPEC §3: the first response (status and body) is kept in PostgreSQL for at least
+/// <c>Idempotency-Key</c> on POST: the first response (status and body) is kept in PostgreSQL for at least
 /// <c>Idempotency:RetentionHours</c> (24), scoped to principal, method and path, and replayed with
 /// <c>Idempotent-Replayed: true</c>. The same key with another body is a 422; a retry while the first request is still
 /// running is a 409 with Retry-After. A first attempt that ended in a 5xx is forgotten, so the retry runs again.
@@ -22,7 +22,7 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
     // A first attempt whose process died never completes; after this lease a retry may run it again.
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long a first response is kept: <c>Idempotency:RetentionHours</c>, never under the 24 h SPEC §3 promises.</summary>
+    /// <summary>How long a first response is kept: <c>Idempotency:RetentionHours</c>, never under the 24 h the API promises.</summary>
     public static TimeSpan Retention(IConfiguration configuration) =>
         TimeSpan.FromHours(Math.Max(24, configuration.GetValue("Idempotency:RetentionHours", 24)));
 

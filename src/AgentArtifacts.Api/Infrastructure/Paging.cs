@@ -5,7 +5,7 @@ namespace AgentArtifacts.Api.Infrastructure;
 /// <summary>A page of a list endpoint: <c>{items, nextCursor}</c>; <c>nextCursor</c> is null on the last page.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
-/// <summary>Keyset paging with opaque cursors (SPEC §3): the cursor wraps the last key of the previous page.</summary>
+/// <summary>Keyset paging with opaque cursors: the cursor wraps the last key of the previous page.</summary>
 public static class Paging
 {
     public const int DefaultLimit = 50;

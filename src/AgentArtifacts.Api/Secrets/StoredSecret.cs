@@ -4,7 +4,7 @@ using Marten;
 // Not "Secrets": that name would hide Infrastructure.Secrets (bearer-secret hashing) from every slice under AgentArtifacts.Api.
 namespace AgentArtifacts.Api.StoredSecrets;
 
-// The secret stream: one per secret. Events carry metadata only, never the value nor its ciphertext (SPEC §6: the history
+// The secret stream: one per secret. Events carry metadata only, never the value nor its ciphertext (the history
 // API and the event feed show events). The ciphertext is a SecretCiphertext document written and deleted in the same
 // transaction as the events.
 
