@@ -37,6 +37,13 @@ public sealed record RunResult(JsonNode? Output, JsonObject? Error)
     };
 }
 
+/// <summary>Limits every dispatch kind shares.</summary>
+public static class DispatchLimits
+{
+    /// <summary>The most bytes a tool's answer may have (<c>Invoke:MaxResponseBytes</c>, 1 MiB): HTTP tools and MCP servers alike.</summary>
+    public static int MaxResponseBytes(IConfiguration configuration) => configuration.GetValue("Invoke:MaxResponseBytes", 1 << 20);
+}
+
 /// <summary>A dispatch message. Each kind is one record implementing this, marked with its kind, and one Wolverine handler.</summary>
 public interface IDispatch
 {

@@ -36,7 +36,7 @@ public static class HttpDispatchHandler
             return RunResult.Failed("invalid_endpoint", "The artifact's context.endpoint.url is not an http(s) URL.");
         }
         var seconds = run.Artifact.Context["timeoutSeconds"]?.GetValue<int>() ?? run.Declaration["timeoutSeconds"]?.GetValue<int>() ?? 30;
-        var maxBytes = configuration.GetValue("Invoke:MaxResponseBytes", 1 << 20);
+        var maxBytes = DispatchLimits.MaxResponseBytes(configuration);
 
         // {{secret:NAME}} in header values: the invoking caller's secrets, filled in here so no message or event holds them.
         var headers = await secrets.ResolveAsync(endpoint["headers"] as JsonObject, run.Caller.Id, ct);

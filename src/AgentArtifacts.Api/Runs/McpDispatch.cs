@@ -62,7 +62,7 @@ public static partial class McpDispatchHandler
         var seconds = run.Artifact.Context["timeoutSeconds"]?.GetValue<int>() ?? target.Server!.Context["timeoutSeconds"]?.GetValue<int>()
             ?? run.Declaration["timeoutSeconds"]?.GetValue<int>() ?? 30;
         var progress = listTools ? null : new ProgressEvents(store, run);
-        var connection = new Connection(target, seconds, configuration.GetValue("Invoke:MaxResponseBytes", 1 << 20), handlers, progress);
+        var connection = new Connection(target, seconds, DispatchLimits.MaxResponseBytes(configuration), handlers, progress);
 
         return target.Secrets!.Redact(await connection.UseAsync(async (client, timeout) =>
         {
@@ -99,7 +99,7 @@ public static partial class McpDispatchHandler
 
         var seconds = tool.Context["timeoutSeconds"]?.GetValue<int>() ?? target.Server.Context["timeoutSeconds"]?.GetValue<int>() ?? 30;
         Tool? described = null;
-        var listed = await new Connection(target, seconds, configuration.GetValue("Invoke:MaxResponseBytes", 1 << 20), handlers, null).UseAsync(async (client, timeout) =>
+        var listed = await new Connection(target, seconds, DispatchLimits.MaxResponseBytes(configuration), handlers, null).UseAsync(async (client, timeout) =>
         {
             described = (await client.ListToolsAsync(cancellationToken: timeout)).FirstOrDefault(t => t.ProtocolTool.Name == target.ToolName)?.ProtocolTool;
             return new RunResult(null, null);
