@@ -159,12 +159,10 @@ public sealed class SigningKeys(IDocumentStore store, NpgsqlDataSource db, TimeP
             IReadOnlyList<SigningKey> keys;
             await using (var session = store.QuerySession()) keys = await session.Query<SigningKey>().ToListAsync(ct);
             var lifetime = TimeSpan.FromDays(options.Value.KeyLifetimeDays);
-            if (KeyRing.NeedsSuccessor(keys, now, lifetime))
-            {
-                keys = await CreateKeyUnlessAnotherNodeDidAsync(lifetime, ct);
-                // The key may be another node's, created while this one waited for the lock: judge it at the time after the wait.
-                now = clock.GetUtcNow();
-            }
+            if (KeyRing.NeedsSuccessor(keys, now, lifetime)) keys = await CreateKeyUnlessAnotherNodeDidAsync(lifetime, ct);
+            // A key may be another node's, stored while this one waited for the gate or the lock: judge the ring at the
+            // time after reading it, or a first key created a moment ago would not be active yet.
+            now = clock.GetUtcNow();
 
             // Admins may lengthen access tokens up to the maximum (platform settings): keep keys for the longest possible token.
             var tokenLifetime = TimeSpan.FromMinutes(Math.Max(options.Value.AccessTokenMinutes, options.Value.MaxAccessTokenMinutes));
