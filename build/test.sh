@@ -26,6 +26,16 @@ else
   echo "tests/peers: npm not found; the MCP server tests will fail" >&2
 fi
 
+# The TypeScript client (src/client-typescript), whose tour the tests compile and run with Node: the same rule as the peers.
+ts_client=src/client-typescript
+if cmp -s "$ts_client/package-lock.json" "$ts_client/node_modules/.installed-lock.json"; then
+  :
+elif command -v npm >/dev/null && npm ci --prefix "$ts_client" --no-audit --no-fund --loglevel=error >/dev/null; then
+  cp "$ts_client/package-lock.json" "$ts_client/node_modules/.installed-lock.json"
+else
+  echo "$ts_client: npm ci failed or npm not found; the TypeScript client tests use what is installed" >&2
+fi
+
 rm -rf "$root/TestResults"
 rc=0
 # Default TRX file names: a fixed LogFileName would make each test project overwrite the previous one's results.
