@@ -42,6 +42,26 @@ public static class OpenApi
     /// <summary>The document as a whole: what it is, where the service runs, how to authenticate, and the shared parts.</summary>
     private static class Document
     {
+        // In the order a reader meets them; an endpoint's [Tags] must name one of these (a test checks it).
+        private static readonly Dictionary<string, string> TagDescriptions = new()
+        {
+            ["Identity"] = "Register, get tokens (OAuth2), and who am I.",
+            ["Workspaces"] = "Where drafts are made; a workspace commits into its target collections.",
+            ["Collections"] = "Where committed revisions are published and shared.",
+            ["Artifacts"] = "Documents, prompts, tools, agents…: create, read, edit with merge-patch, history, revisions, diff, archive.",
+            ["Commits"] = "Publish a workspace's drafts into collections: preview, commit, revert, history.",
+            ["Search"] = "Full-text search over what the caller may read.",
+            ["Runs"] = "Invoke an artifact, and follow, list or cancel its runs.",
+            ["Approvals"] = "Runs that wait for a person's approval.",
+            ["Grants"] = "Share resources: grants, invites and permission checks.",
+            ["API keys"] = "Keys that act as their owner, narrowed by scopes and resources.",
+            ["Secrets"] = "Encrypted credentials invocations use, never shown again.",
+            ["Server credentials"] = "OAuth2 client credentials for servers (platform admins).",
+            ["Types"] = "The content types artifacts can have and what each declares.",
+            ["Platform"] = "Platform settings and admins.",
+            ["Health"] = "Liveness and readiness probes.",
+        };
+
         public static void Describe(OpenApiDocument document, string serverUrl)
         {
             document.Info = new OpenApiInfo
@@ -51,7 +71,9 @@ public static class OpenApi
                 Description = "Store, version, share, search and execute the artifacts AI agents work with. Errors are " +
                               "application/problem+json with a stable `code`; every response carries X-RateLimit-* headers.",
                 License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" },
+                Contact = new OpenApiContact { Name = "AgentArtifacts", Url = new Uri("https://agentartifacts.dev") },
             };
+            document.Tags = new HashSet<OpenApiTag>(TagDescriptions.Select(t => new OpenApiTag { Name = t.Key, Description = t.Value }));
             // A fixed address, not the requesting host: the document (and the clients generated from it) is the same
             // wherever it is fetched. Operators set OpenApi:ServerUrl to their public address.
             document.Servers = [new OpenApiServer { Url = serverUrl.TrimEnd('/'), Description = "This service" }];
@@ -64,7 +86,7 @@ public static class OpenApi
                 if (operation.Summary is { } summary && Operations.SplitSummary(summary) is var (first, full))
                 {
                     operation.Summary = first;
-                    operation.Description = full.Length > 0 ? full : null;
+                    operation.Description = full.Length > 0 ? full : first + ".";
                 }
                 else if (operation.Description == operation.OperationId || operation.Description?.Contains('_') == true
                          && !operation.Description.Contains(' '))

@@ -124,6 +124,10 @@ public sealed class OpenApiTests(ApiFixture fixture) : ApiTest(fixture)
             summary.ShouldNotBeNullOrWhiteSpace(key);
             summary.ShouldNotStartWith(key.Split(' ')[0].ToUpperInvariant() + "_", customMessage: key);  // Wolverine's placeholder: POST_artifacts
             summary.Length.ShouldBeLessThanOrEqualTo(100, key);
+            operation["description"]?.GetValue<string>().ShouldNotBeNullOrWhiteSpace(key);
+            // Every tag is one of the document's tags, each described.
+            var tag = operation["tags"]!.AsArray().Single()!.GetValue<string>();
+            document["tags"]!.AsArray().Single(t => t!["name"]!.GetValue<string>() == tag)!["description"].ShouldNotBeNull(key);
         }
     }
 
