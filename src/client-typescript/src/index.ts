@@ -3,8 +3,15 @@ import type { components, operations, paths } from "./schema.js";
 
 export type { components, operations, paths };
 
+/**
+ * The media types the client's answers are typed from: JSON and problem+json. openapi-fetch parses every body as JSON
+ * unless a call says otherwise (`parseAs: "stream"` with `Accept: text/event-stream` for an invoke's event stream), so
+ * an operation that also declares a `text/event-stream` answer is still typed by its JSON one.
+ */
+export type JsonMediaType = `${string}/json` | `${string}/${string}+json`;
+
 /** The typed client: `client.GET("/artifacts/{id}", { params: { path: { id } } })` and so on for every operation. */
-export type AgentArtifactsClient = Client<paths>;
+export type AgentArtifactsClient = Client<paths, JsonMediaType>;
 
 /** A schema of the API by name, e.g. `Schema<"ArtifactResponse">`. */
 export type Schema<Name extends keyof components["schemas"]> = components["schemas"][Name];
@@ -22,7 +29,7 @@ export interface AgentArtifactsClientOptions extends Omit<ClientOptions, "baseUr
 /** Creates an openapi-fetch client typed by the API's OpenAPI document. */
 export function createClient(options: AgentArtifactsClientOptions): AgentArtifactsClient {
   const { token, ...clientOptions } = options;
-  const client = createFetchClient<paths>(clientOptions);
+  const client = createFetchClient<paths, JsonMediaType>(clientOptions);
   if (token !== undefined) {
     client.use(bearer(token));
   }

@@ -12,8 +12,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_types
-         * @description GET_types
+         * The known content types
+         * @description The known content types.
          */
         get: operations["listTypes"];
         put?: never;
@@ -32,8 +32,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_types_resolve
-         * @description GET_types_resolve
+         * One content type's definition with inheritance applied
+         * @description One content type's definition with inheritance applied (unknown types resolve to their family or the base type).
          */
         get: operations["resolveType"];
         put?: never;
@@ -52,14 +52,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_server_credentials
-         * @description GET_server_credentials
+         * The server credentials
+         * @description The server credentials (revoked ones are gone), oldest first; platform admins only. Secrets are never shown again.
          */
         get: operations["listServerCredentials"];
         put?: never;
         /**
-         * POST_server_credentials
-         * @description POST_server_credentials
+         * Create a server identity for the OAuth2 `client_credentials` grant
+         * @description Create a server identity for the OAuth2 `client_credentials` grant (platform admins only). The `clientSecret` is shown only in this answer.
          */
         post: operations["issueServerCredential"];
         delete?: never;
@@ -79,8 +79,8 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * DELETE_server_credentials_clientId
-         * @description DELETE_server_credentials_clientId
+         * Revoke a server credential
+         * @description Revoke a server credential (platform admins only): its secrets are refused at once; access tokens already issued stay valid until they expire (`ServerCredentials:TokenMinutes`, 15).
          */
         delete: operations["revokeServerCredential"];
         options?: never;
@@ -98,8 +98,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_server_credentials_clientId_rotate
-         * @description POST_server_credentials_clientId_rotate
+         * A new client secret
+         * @description A new client secret (platform admins only), shown only in this answer; the previous one keeps working for `ServerCredentials:RotationOverlapMinutes` (10).
          */
         post: operations["rotateServerCredential"];
         delete?: never;
@@ -116,14 +116,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_secrets
-         * @description GET_secrets
+         * Your secrets (metadata only, never values), oldest first
+         * @description Your secrets (metadata only, never values), oldest first. Deleted ones are gone.
          */
         get: operations["listSecrets"];
         put?: never;
         /**
-         * POST_secrets
-         * @description POST_secrets
+         * Store a secret
+         * @description Store a secret (a credential your invocations use, e.g. `Authorization: Bearer {{secret:NAME}}` in an HTTP tool's headers), encrypted. The value is never returned, by this answer or any other; names are unique among your secrets.
          */
         post: operations["createSecret"];
         delete?: never;
@@ -140,15 +140,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_secrets_id
-         * @description GET_secrets_id
+         * One of your secrets: its metadata, never its value
+         * @description One of your secrets: its metadata, never its value.
          */
         get: operations["getSecret"];
         put?: never;
         post?: never;
         /**
-         * DELETE_secrets_id
-         * @description DELETE_secrets_id
+         * Delete one of your secrets
+         * @description Delete one of your secrets: its ciphertext is erased at once, and invocations that reference it fail with `secret_not_found`. Its name is free again.
          */
         delete: operations["deleteSecret"];
         options?: never;
@@ -164,14 +164,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_search
-         * @description GET_search
+         * The same search as `POST /search`
+         * @description The same search as `POST /search`, from the query string; lists are comma-separated.
          */
         get: operations["searchArtifactsByQuery"];
         put?: never;
         /**
-         * POST_search
-         * @description POST_search
+         * Full-text search over the artifacts the caller may read
+         * @description Full-text search over the artifacts the caller may read (workspace heads: drafts and committed), best match first.
          */
         post: operations["searchArtifacts"];
         delete?: never;
@@ -190,8 +190,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_runs_id_cancel
-         * @description POST_runs_id_cancel
+         * Cancel a run that has not finished
+         * @description Cancel a run that has not finished: it ends `cancelled` at once, a pending or awaiting run never executes, and a running call is stopped through its cancellation token on whichever node runs it. A finished run → 409 `run_finished`. An API key needs `invoke` on the artifact that runs (one that may only read it: 403 `insufficient_scope`).
          */
         post: operations["cancelRun"];
         delete?: never;
@@ -208,8 +208,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_runs_id
-         * @description GET_runs_id
+         * One run
+         * @description One run; visible to the principal that requested it (an API key: only when it may read the artifact that ran).
          */
         get: operations["getRun"];
         put?: never;
@@ -228,8 +228,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_runs
-         * @description GET_runs
+         * The caller's runs
+         * @description The caller's runs, newest first, optionally of one artifact, made by one run (an agent's tool calls: `parentRunId`), and in one status (`pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled`, `expired`); cursor-paged. An API key sees only the runs of artifacts it may read: its page can hold fewer than `limit` items while `nextCursor` leads on.
          */
         get: operations["listRuns"];
         put?: never;
@@ -248,8 +248,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_runs_id_events
-         * @description GET_runs_id_events
+         * The run's events as Server-Sent Events
+         * @description The run's events as Server-Sent Events, from the start or after `Last-Event-ID` (header, or `lastEventId` in the query for clients that cannot set it). `id:` is the event's sequence in the run stream, `event:` its name (`run.requested`, `run.started`, …), `data:` its JSON. The stream ends after a terminal event: `run.completed`, `run.failed`, `run.cancelled`, `run.rejected` or `run.expired`. A comment line is sent as a heartbeat every `Runs:HeartbeatSeconds` (15) while nothing happens. Visible as `GET /runs/{id}` is.
          */
         get: operations["streamRunEvents"];
         put?: never;
@@ -270,8 +270,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_artifacts_id_invoke
-         * @description POST_artifacts_id_invoke
+         * Run the artifact's `invoke` operation, as its content type declares it
+         * @description Run the artifact's `invoke` operation, as its content type declares it. Every execution goes through here (or `op/{op}`). `mode: sync` answers 200 with the finished run (a target that failed gives `status: failed` and an `error`); `mode: async` answers 202 with `Location: /runs/{id}`, the run queued durably; `Accept: text/event-stream` queues it the same way and streams its events. An operation that requires approval answers 202 with the run `awaiting_approval` whatever the mode.
          */
         post: operations["invokeArtifact"];
         delete?: never;
@@ -290,8 +290,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_artifacts_id_op_op
-         * @description POST_artifacts_id_op_op
+         * Run another operation the artifact's type declares, in the same modes
+         * @description Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).
          */
         post: operations["runOperation"];
         delete?: never;
@@ -308,8 +308,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_platform_settings
-         * @description GET_platform_settings
+         * The platform settings in force (read from the database, not this node's cache)
+         * @description The platform settings in force (read from the database, not this node's cache). ETag = the settings stream's version ("0" until the first change); If-None-Match → 304. Platform admins only.
          */
         get: operations["getPlatformSettings"];
         put?: never;
@@ -318,8 +318,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * PATCH_platform_settings
-         * @description PATCH_platform_settings
+         * Change platform settings; honours If-Match (the settings' ETag)
+         * @description Change platform settings; honours If-Match (the settings' ETag). Each change appends one `PlatformSettingsChanged` event with the fields it changed; a request that changes nothing appends nothing. In force on this node at once, on the others within `Platform:SettingsCacheSeconds`. Platform admins only.
          */
         patch: operations["updatePlatformSettings"];
         trace?: never;
@@ -334,13 +334,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_platform_users_id_admin
-         * @description POST_platform_users_id_admin
+         * Make a local user a platform admin
+         * @description Make a local user a platform admin. Idempotent: granting it again changes nothing. Access tokens carry the flag, so the user gains admin rights with their next token (password or refresh grant). Platform admins only.
          */
         post: operations["grantPlatformAdmin"];
         /**
-         * DELETE_platform_users_id_admin
-         * @description DELETE_platform_users_id_admin
+         * Take platform admin away from a user
+         * @description Take platform admin away from a user. Idempotent for a user who is not an admin. The last admin cannot be removed (409 `last_admin`), so the platform always has one. Tokens already issued keep their claim until they expire. Platform admins only.
          */
         delete: operations["revokePlatformAdmin"];
         options?: never;
@@ -356,8 +356,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_platform_users
-         * @description GET_platform_users
+         * The platform's local users, oldest first (keyset paging on the UUID v7 id)
+         * @description The platform's local users, oldest first (keyset paging on the UUID v7 id). Platform admins only.
          */
         get: operations["listPlatformUsers"];
         put?: never;
@@ -376,8 +376,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_well_known_openid_configuration
-         * @description GET_well_known_openid_configuration
+         * OpenID Connect discovery for the local issuer
+         * @description OpenID Connect discovery for the local issuer.
          */
         get: operations["getOpenIdConfiguration"];
         put?: never;
@@ -396,8 +396,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_well_known_jwks_json
-         * @description GET_well_known_jwks_json
+         * The public keys that validate the local issuer's tokens
+         * @description The public keys that validate the local issuer's tokens (current and recently rotated ones).
          */
         get: operations["getJwks"];
         put?: never;
@@ -416,8 +416,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_auth_me
-         * @description GET_auth_me
+         * The calling principal
+         * @description The calling principal.
          */
         get: operations["getMe"];
         put?: never;
@@ -438,8 +438,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_auth_token
-         * @description POST_auth_token
+         * OAuth2 token endpoint
+         * @description OAuth2 token endpoint (RFC 6749): grant types `password` (username = email), `refresh_token` and `client_credentials` (server credentials; HTTP Basic or form client authentication).
          */
         post: operations["issueToken"];
         delete?: never;
@@ -458,8 +458,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_auth_register
-         * @description POST_auth_register
+         * Create a local user
+         * @description Create a local user. The first user to register becomes the platform admin.
          */
         post: operations["registerUser"];
         delete?: never;
@@ -476,8 +476,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_health_live
-         * @description GET_health_live
+         * The process is up
+         * @description The process is up.
          */
         get: operations["getLiveness"];
         put?: never;
@@ -496,8 +496,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_health_ready
-         * @description GET_health_ready
+         * Ready to serve
+         * @description Ready to serve: 200 when ready; 503 when PostgreSQL does not answer (`postgres_unavailable`), when a projection lags by more than `Health:MaxProjectionLag` events (`projections_lagging`), or when events have waited longer than `Health:StalledProjectionSeconds` for a projection that has not advanced in that time (`projections_stalled`: no node is running the projections, so listings and search are frozen).
          */
         get: operations["getReadiness"];
         put?: never;
@@ -518,8 +518,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_grants_claim
-         * @description POST_grants_claim
+         * Turn an invite's token into a grant for the caller
+         * @description Turn an invite's token into a grant for the caller, with the invite's permissions and expiry. 410 once the invite has been claimed `maxClaims` times, has expired or was revoked; 403 when it is meant for another email.
          */
         post: operations["claimInvite"];
         delete?: never;
@@ -536,14 +536,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_grants
-         * @description GET_grants
+         * The grants on a resource (not those on its container), oldest first
+         * @description The grants on a resource (not those on its container), oldest first. Needs share or admin on the resource.
          */
         get: operations["listGrants"];
         put?: never;
         /**
-         * POST_grants
-         * @description POST_grants
+         * Grant permissions on a resource
+         * @description Grant permissions on a resource (an artifact, workspace or collection; a container's grant covers its contents). Allowed for holders of `admin` on the resource, or of `share` for allow grants within their own permissions. An invite's claim `token` is in this answer only.
          */
         post: operations["issueGrant"];
         delete?: never;
@@ -560,8 +560,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_grants_mine
-         * @description GET_grants_mine
+         * The grants that name the caller as grantee, oldest first
+         * @description The grants that name the caller as grantee, oldest first.
          */
         get: operations["listMyGrants"];
         put?: never;
@@ -580,15 +580,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_grants_id
-         * @description GET_grants_id
+         * One grant
+         * @description One grant: visible to its grantee, its issuer, and whoever may list the resource's grants.
          */
         get: operations["getGrant"];
         put?: never;
         post?: never;
         /**
-         * DELETE_grants_id
-         * @description DELETE_grants_id
+         * Revoke a grant (grants are immutable: revoke, then issue anew)
+         * @description Revoke a grant (grants are immutable: revoke, then issue anew). Allowed for admins of the resource and for the grant's issuer. The last admin grant of a resource cannot be revoked, so a resource always has someone who can manage it.
          */
         delete: operations["revokeGrant"];
         options?: never;
@@ -604,8 +604,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_grants_check
-         * @description GET_grants_check
+         * Whether the caller holds a permission on a resource
+         * @description Whether the caller holds a permission on a resource, and the grant that decided it.
          */
         get: operations["checkGrant"];
         put?: never;
@@ -624,22 +624,22 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_workspaces_id
-         * @description GET_workspaces_id
+         * One workspace
+         * @description One workspace. ETag = version; If-None-Match → 304.
          */
         get: operations["getWorkspace"];
         put?: never;
         post?: never;
         /**
-         * DELETE_workspaces_id
-         * @description DELETE_workspaces_id
+         * Archive a workspace
+         * @description Archive a workspace. Its artifacts stay readable by id; nothing new can be created in it.
          */
         delete: operations["archiveWorkspace"];
         options?: never;
         head?: never;
         /**
-         * PATCH_workspaces_id
-         * @description PATCH_workspaces_id
+         * Rename or describe a workspace
+         * @description Rename or describe a workspace, or set the collections its commits publish to; absent fields stay as they are.
          */
         patch: operations["updateWorkspace"];
         trace?: never;
@@ -652,22 +652,22 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_collections_id
-         * @description GET_collections_id
+         * One collection
+         * @description One collection. ETag = version; If-None-Match → 304.
          */
         get: operations["getCollection"];
         put?: never;
         post?: never;
         /**
-         * DELETE_collections_id
-         * @description DELETE_collections_id
+         * Archive a collection
+         * @description Archive a collection. Its revisions stay readable by id.
          */
         delete: operations["archiveCollection"];
         options?: never;
         head?: never;
         /**
-         * PATCH_collections_id
-         * @description PATCH_collections_id
+         * Rename or describe a collection; absent fields stay as they are
+         * @description Rename or describe a collection; absent fields stay as they are.
          */
         patch: operations["updateCollection"];
         trace?: never;
@@ -680,14 +680,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_workspaces
-         * @description GET_workspaces
+         * The workspaces visible to the caller, oldest first
+         * @description The workspaces visible to the caller, oldest first. Archived ones only with `state=archived`.
          */
         get: operations["listWorkspaces"];
         put?: never;
         /**
-         * POST_workspaces
-         * @description POST_workspaces
+         * Create a workspace
+         * @description Create a workspace: a staging area for drafts, optionally naming the collections its commits publish to.
          */
         post: operations["createWorkspace"];
         delete?: never;
@@ -704,14 +704,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_collections
-         * @description GET_collections
+         * The collections visible to the caller, oldest first
+         * @description The collections visible to the caller, oldest first. Archived ones only with `state=archived`.
          */
         get: operations["listCollections"];
         put?: never;
         /**
-         * POST_collections
-         * @description POST_collections
+         * Create a collection: where committed revisions are published and shared
+         * @description Create a collection: where committed revisions are published and shared.
          */
         post: operations["createCollection"];
         delete?: never;
@@ -728,8 +728,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_workspaces_id_artifacts
-         * @description GET_workspaces_id_artifacts
+         * A workspace's artifacts
+         * @description A workspace's artifacts (drafts and committed), oldest first; filter by `contentType` (wildcards like `text/*`) and `state`.
          */
         get: operations["listWorkspaceArtifacts"];
         put?: never;
@@ -748,8 +748,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_collections_id_artifacts
-         * @description GET_collections_id_artifacts
+         * A collection's artifacts
+         * @description A collection's artifacts, each at the revision last committed into it (never a draft), in order of publication (most recent last).
          */
         get: operations["listCollectionArtifacts"];
         put?: never;
@@ -770,8 +770,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_workspaces_id_commit
-         * @description POST_workspaces_id_commit
+         * Commit the workspace's drafts
+         * @description Commit the workspace's drafts (all, the named `artifactIds`, or exactly those a `commitToken` from a preview pins) in one transaction: each becomes its artifact's next revision, the workspace's target collections receive them, and a commit record is written. 409 `commit_conflict` when a pinned draft changed after the preview or an artifact gained a revision elsewhere after its draft's base revision; then nothing is committed.
          */
         post: operations["commitWorkspace"];
         delete?: never;
@@ -788,8 +788,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_commits_id
-         * @description GET_commits_id
+         * One commit with its items; visible to whoever can see its workspace
+         * @description One commit with its items; visible to whoever can see its workspace.
          */
         get: operations["getCommit"];
         put?: never;
@@ -808,8 +808,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_collections_id_commits
-         * @description GET_collections_id_commits
+         * A collection's commit history, newest first
+         * @description A collection's commit history, newest first. Fed by an async projection: a commit appears once it has caught up.
          */
         get: operations["listCollectionCommits"];
         put?: never;
@@ -830,8 +830,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_workspaces_id_commit_preview
-         * @description POST_workspaces_id_commit_preview
+         * The plan of a commit
+         * @description The plan of a commit, without writing anything: each draft's change, base and next revision, a summary of what changed, the target collections, the conflicts a commit would meet, and a `commitToken` that pins the drafts at their versions.
          */
         post: operations["previewCommit"];
         delete?: never;
@@ -850,8 +850,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_workspaces_id_revert
-         * @description POST_workspaces_id_revert
+         * Discard drafts
+         * @description Discard drafts: each named artifact goes back to its last revision (its base revision); a draft that never had a revision is archived. All or nothing.
          */
         post: operations["revertWorkspace"];
         delete?: never;
@@ -868,22 +868,22 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_artifacts_id
-         * @description GET_artifacts_id
+         * The artifact's head
+         * @description The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
          */
         get: operations["getArtifact"];
         put?: never;
         post?: never;
         /**
-         * DELETE_artifacts_id
-         * @description DELETE_artifacts_id
+         * Archive (soft delete)
+         * @description Archive (soft delete). The artifact stays readable by id, with state archived; restore undoes it.
          */
         delete: operations["archiveArtifact"];
         options?: never;
         head?: never;
         /**
-         * PATCH_artifacts_id
-         * @description PATCH_artifacts_id
+         * Edit an artifact with a JSON merge-patch
+         * @description Edit an artifact with a JSON merge-patch (RFC 7396) of title, description, tags, context and content; a committed artifact becomes a draft again. With If-Match, only if nobody changed it since.
          */
         patch: operations["updateArtifact"];
         trace?: never;
@@ -898,8 +898,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_artifacts_id_restore
-         * @description POST_artifacts_id_restore
+         * Undo an archive: the artifact returns to the state it had
+         * @description Undo an archive: the artifact returns to the state it had.
          */
         post: operations["restoreArtifact"];
         delete?: never;
@@ -916,8 +916,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_artifacts_id_revisions
-         * @description GET_artifacts_id_revisions
+         * The artifact's committed revisions, oldest first
+         * @description The artifact's committed revisions, oldest first. For a checked-out copy, the revisions of its origin.
          */
         get: operations["listArtifactRevisions"];
         put?: never;
@@ -938,8 +938,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_artifacts_batch
-         * @description POST_artifacts_batch
+         * Read many artifacts by id in one call
+         * @description Read many artifacts by id in one call; ids that do not exist or are not visible are left out.
          */
         post: operations["batchGetArtifacts"];
         delete?: never;
@@ -958,8 +958,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_artifacts_id_checkout
-         * @description POST_artifacts_id_checkout
+         * Bring a committed artifact into another workspace
+         * @description Bring a committed artifact into another workspace: a new artifact there (its own id, `originId` = this one) holding the latest revision, ready to edit. Committing it makes the next revision of the original; if the original gained a revision from elsewhere first, that commit is a conflict.
          */
         post: operations["checkoutArtifact"];
         delete?: never;
@@ -978,8 +978,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_artifacts
-         * @description POST_artifacts
+         * Create an artifact as a draft in a workspace
+         * @description Create an artifact as a draft in a workspace.
          */
         post: operations["createArtifact"];
         delete?: never;
@@ -996,8 +996,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_artifacts_id_diff
-         * @description GET_artifacts_id_diff
+         * The difference between two states of the artifact
+         * @description The difference between two states of the artifact: `from` and `to` are revision numbers (0 = before the first) or `draft` (the head). By default, from the head's base revision to the head: what the next commit would publish.
          */
         get: operations["diffArtifact"];
         put?: never;
@@ -1016,8 +1016,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_artifacts_id_history
-         * @description GET_artifacts_id_history
+         * The artifact's full event timeline, oldest first, paged by version
+         * @description The artifact's full event timeline, oldest first, paged by version.
          */
         get: operations["getArtifactHistory"];
         put?: never;
@@ -1038,8 +1038,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_artifacts_id_move
-         * @description POST_artifacts_id_move
+         * Move a draft to another workspace
+         * @description Move a draft to another workspace.
          */
         post: operations["moveArtifact"];
         delete?: never;
@@ -1058,8 +1058,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_approvals_id_approve
-         * @description POST_approvals_id_approve
+         * Approve
+         * @description Approve: the run continues, durably (queued in the same transaction as the decision). Only a holder of `admin` on the artifact decides (others: 404, or 403 when they may read it). A second decision → 409 `approval_decided`; an approval past its time → 409 `approval_expired` (and the run ends `expired`). A human decision: closed to API keys and servers (403 `permission_denied`), as `admin` is never a key's.
          */
         post: operations["approveRun"];
         delete?: never;
@@ -1078,8 +1078,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_approvals_id_reject
-         * @description POST_approvals_id_reject
+         * Reject
+         * @description Reject: the run ends `cancelled` with `error.code` `approval_rejected` and never executes. Same rules as approve.
          */
         post: operations["rejectRun"];
         delete?: never;
@@ -1096,8 +1096,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_approvals
-         * @description GET_approvals
+         * The pending approvals the caller may decide
+         * @description The pending approvals the caller may decide (it holds `admin` on the artifact), oldest first, cursor-paged. A page can hold fewer than `limit` items while `nextCursor` leads on: approvals the caller may not decide are dropped after the key range. Closed to API keys and servers (403 `permission_denied`): they can never decide one.
          */
         get: operations["listApprovals"];
         put?: never;
@@ -1116,14 +1116,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_api_keys
-         * @description GET_api_keys
+         * Your API keys (revoked ones are gone), oldest first
+         * @description Your API keys (revoked ones are gone), oldest first. Secrets are never shown again.
          */
         get: operations["listApiKeys"];
         put?: never;
         /**
-         * POST_api_keys
-         * @description POST_api_keys
+         * Issue an API key acting as you, narrowed by its scopes and resources
+         * @description Issue an API key acting as you, narrowed by its scopes and resources. The `key` is shown only in this answer.
          */
         post: operations["issueApiKey"];
         delete?: never;
@@ -1140,22 +1140,22 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GET_api_keys_id
-         * @description GET_api_keys_id
+         * One of your API keys, without its secret
+         * @description One of your API keys, without its secret.
          */
         get: operations["getApiKey"];
         put?: never;
         post?: never;
         /**
-         * DELETE_api_keys_id
-         * @description DELETE_api_keys_id
+         * Revoke one of your API keys: from now on every secret of it is refused (401)
+         * @description Revoke one of your API keys: from now on every secret of it is refused (401).
          */
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         /**
-         * PATCH_api_keys_id
-         * @description PATCH_api_keys_id
+         * Rename one of your API keys
+         * @description Rename one of your API keys. Any other field (scopes included) is a 400 `unknown_field`.
          */
         patch: operations["renameApiKey"];
         trace?: never;
@@ -1170,8 +1170,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * POST_api_keys_id_rotate
-         * @description POST_api_keys_id_rotate
+         * A new secret for one of your API keys, shown only in this answer
+         * @description A new secret for one of your API keys, shown only in this answer. The previous secret keeps working for `ApiKeys:RotationOverlapMinutes` (10), so clients can switch without an outage. Scopes and expiry stay.
          */
         post: operations["rotateApiKey"];
         delete?: never;
@@ -1184,6 +1184,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A key as the API shows it: never its secret. */
         ApiKeyResponse: {
             /** Format: uuid */
             id: string;
@@ -1209,7 +1210,8 @@ export interface components {
             operation: string;
             /** Format: uuid */
             requestedBy: string;
-            input: null | components["schemas"]["JsonNode"];
+            /** @description Any JSON value. */
+            input: unknown;
             status: string;
             /** Format: date-time */
             requestedAt: string;
@@ -1219,6 +1221,10 @@ export interface components {
             decidedBy: null | string;
             note: null | string;
         };
+        /**
+         * @description What changed between two states of an artifact: the names of the changed fields; title and description as before/after;
+         *     tags as added/removed; `context` as RFC 6902 operations; `content` as a unified line diff with counts.
+         */
         ArtifactDiff: {
             from: string;
             to: string;
@@ -1226,9 +1232,11 @@ export interface components {
             title: null | components["schemas"]["TextChange"];
             description: null | components["schemas"]["TextChange"];
             tags: null | components["schemas"]["TagsChange"];
-            context: components["schemas"]["JsonArray"];
+            /** @description A JSON array. */
+            context: unknown[];
             content: components["schemas"]["LineDiff"];
         };
+        /** @description An artifact in a listing: everything but its context and content. */
         ArtifactListItem: {
             /** Format: uuid */
             id: string;
@@ -1240,11 +1248,11 @@ export interface components {
             tags: string[];
             state: components["schemas"]["ArtifactState"];
             /** Format: int64 */
-            version: number | string;
+            version: number;
             /** Format: int32 */
-            revision: number | string;
+            revision: number;
             /** Format: int32 */
-            baseRevision: number | string;
+            baseRevision: number;
             /** Format: uuid */
             originId: null | string;
             /** Format: uuid */
@@ -1254,6 +1262,26 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /**
+         * @description The fields a merge-patch (RFC 7396) of an artifact may set. Only the fields present change: leave out what should
+         *     stay. `null` clears `description` or `content`; `context` is merged member by member (a member set
+         *     to `null` is removed; `null` for the whole context clears it). Documents the body; the endpoint reads it itself.
+         */
+        ArtifactPatch: {
+            /** @description The new title (not blank, at most 300 characters). */
+            title?: string;
+            /** @description The new description (at most 4000 characters), or null to clear it. */
+            description?: null | string;
+            /** @description The new tags, replacing the old ones. */
+            tags?: string[];
+            /** @description Merged into the context; checked against the content type's schema. */
+            context?: null | {
+                [key: string]: unknown;
+            };
+            /** @description The new content, or null to clear it. */
+            content?: null | string;
+        };
+        /** @description An artifact as the API shows it. `version` is the stream version and the ETag. */
         ArtifactResponse: {
             /** Format: uuid */
             id: string;
@@ -1263,15 +1291,18 @@ export interface components {
             title: string;
             description: null | string;
             tags: string[];
-            context: components["schemas"]["JsonObject"];
+            /** @description A JSON object. */
+            context: {
+                [key: string]: unknown;
+            };
             content: null | string;
             state: components["schemas"]["ArtifactState"];
             /** Format: int64 */
-            version: number | string;
+            version: number;
             /** Format: int32 */
-            revision: number | string;
+            revision: number;
             /** Format: int32 */
-            baseRevision: number | string;
+            baseRevision: number;
             /** Format: uuid */
             originId: null | string;
             /** Format: uuid */
@@ -1283,7 +1314,7 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
         ArtifactState: "draft" | "committed" | "archived";
         BatchGetArtifacts: {
             ids: string[];
@@ -1291,8 +1322,15 @@ export interface components {
         BatchGetArtifactsResponse: {
             items: components["schemas"]["ArtifactResponse"][];
         };
-        /** @enum {unknown} */
+        /**
+         * @description What a commit does to an artifact.
+         * @enum {string}
+         */
         ChangeKind: "added" | "modified" | "archived";
+        CheckoutArtifact: {
+            /** Format: uuid */
+            workspaceId: string;
+        };
         CheckResponse: {
             /** Format: uuid */
             resourceId: string;
@@ -1301,18 +1339,16 @@ export interface components {
             decidedBy: null | components["schemas"]["GrantResponse"];
             reason: string;
         };
-        CheckoutArtifact: {
-            /** Format: uuid */
-            workspaceId: string;
-        };
         ClaimInvite: {
             token: string;
         };
+        /** @description A principal in the chain a commit was made through: a user, an API key or a server. */
         CommitActor: {
             type: string;
             /** Format: uuid */
             id: string;
         };
+        /** @description Why a draft cannot be committed as it is. */
         CommitConflict: {
             /** Format: uuid */
             artifactId: string;
@@ -1321,6 +1357,7 @@ export interface components {
             reason: string;
             detail: string;
         };
+        /** @description One artifact a commit changed: its draft, the revision it started from and the one it made. */
         CommitItem: {
             /** Format: uuid */
             artifactId: string;
@@ -1330,9 +1367,9 @@ export interface components {
             contentType: string;
             kind: components["schemas"]["ChangeKind"];
             /** Format: int32 */
-            fromRevision: number | string;
+            fromRevision: number;
             /** Format: int32 */
-            toRevision: number | string;
+            toRevision: number;
         };
         CommitPreviewResponse: {
             /** Format: uuid */
@@ -1363,8 +1400,9 @@ export interface components {
             artifactIds?: null | string[];
             commitToken?: null | string;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
         ContainerKind: "workspace" | "collection";
+        /** @description A workspace or collection as the API shows it. Containers are artifacts of their own content types. */
         ContainerResponse: {
             /** Format: uuid */
             id: string;
@@ -1375,7 +1413,7 @@ export interface components {
             targetCollectionIds: null | string[];
             state: components["schemas"]["ArtifactState"];
             /** Format: int64 */
-            version: number | string;
+            version: number;
             /** Format: uuid */
             createdBy: string;
             /** Format: date-time */
@@ -1390,7 +1428,10 @@ export interface components {
             title: string;
             description?: null | string;
             tags?: null | string[];
-            context?: null | components["schemas"]["JsonObject"];
+            /** @description A JSON object. */
+            context?: null | {
+                [key: string]: unknown;
+            };
             content?: null | string;
         };
         CreateContainer: {
@@ -1406,8 +1447,17 @@ export interface components {
         DecideApproval: {
             note?: null | string;
         };
-        /** @enum {unknown} */
+        Grantee: {
+            type: components["schemas"]["GranteeType"];
+            /** Format: uuid */
+            id?: null | string;
+            email?: null | string;
+        };
+        /** @enum {string} */
+        GranteeType: "user" | "api_key" | "group" | "invite" | "server";
+        /** @enum {string} */
         GrantEffect: "allow" | "deny";
+        /** @description A grant as the API shows it. `token` (an invite's claim token) appears once, in the 201 that issued it. */
         GrantResponse: {
             /** Format: uuid */
             id: string;
@@ -1424,47 +1474,32 @@ export interface components {
             /** Format: date-time */
             issuedAt: string;
             /** Format: int32 */
-            maxClaims: null | number | string;
+            maxClaims: null | number;
             /** Format: int32 */
-            claims: number | string;
+            claims: number;
             /** Format: uuid */
             claimedFrom: null | string;
             token?: null | string;
         };
-        Grantee: {
-            type: components["schemas"]["GranteeType"];
-            /** Format: uuid */
-            id?: null | string;
-            email?: null | string;
-        };
-        /** @enum {unknown} */
-        GranteeType: "user" | "api_key" | "group" | "invite" | "server";
+        /** @description One event of an artifact's stream: what happened, when, by whom, and the event's data. */
         HistoryEntry: {
             /** Format: int64 */
-            version: number | string;
+            version: number;
             event: string;
             /** Format: date-time */
             at: string;
             /** Format: uuid */
             actor: null | string;
-            data: components["schemas"]["JsonElement"];
+            /** @description Any JSON value. */
+            data: unknown;
         };
-        HttpValidationProblemDetails: {
-            type?: null | string;
-            title?: null | string;
-            /** Format: int32 */
-            status?: null | number | string;
-            detail?: null | string;
-            instance?: null | string;
-            errors?: {
-                [key: string]: string[];
-            };
-        };
-        IResult: Record<string, never>;
+        /** @description The body of an invoke: the `input` (or, as MCP clients name it, `arguments`; not both) and the mode. */
         InvokeArtifact: {
+            /** @description Any JSON value. */
             input?: unknown;
             /** @default sync */
             mode: string;
+            /** @description Any JSON value. */
             arguments?: unknown;
         };
         IssueApiKey: {
@@ -1472,24 +1507,12 @@ export interface components {
             scopes: string[];
             resourceIds?: null | string[];
             /** Format: int32 */
-            expiresInDays?: null | number | string;
+            expiresInDays?: null | number;
         };
-        IssueGrant: {
-            /** Format: uuid */
-            resourceId: string;
-            grantee: components["schemas"]["Grantee"];
-            permissions?: null | string[];
-            role?: null | string;
-            effect?: components["schemas"]["GrantEffect"];
-            /** Format: date-time */
-            expiresAt?: null | string;
-            /** Format: int32 */
-            maxClaims?: null | number | string;
-        };
-        IssueServerCredential: {
-            name: string;
-            scopes: string[];
-        };
+        /**
+         * @description A key with its secret, answered once by issue and rotate. `key` is null only in an idempotent replay: the secret is
+         *     never stored, so a lost answer is recovered by rotating the key.
+         */
         IssuedApiKeyResponse: {
             /** Format: uuid */
             id: string;
@@ -1504,6 +1527,10 @@ export interface components {
             /** Format: date-time */
             lastUsedAt: null | string;
         };
+        /**
+         * @description A credential with its secret, answered once by issue and rotate. `clientSecret` is null only in an idempotent
+         *     replay: the secret is never stored, so a lost answer is recovered by rotating.
+         */
         IssuedServerCredentialResponse: {
             /** Format: uuid */
             clientId: string;
@@ -1513,10 +1540,22 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
-        JsonArray: unknown[];
-        JsonElement: unknown;
-        JsonNode: unknown;
-        JsonObject: Record<string, never>;
+        IssueGrant: {
+            /** Format: uuid */
+            resourceId: string;
+            grantee: components["schemas"]["Grantee"];
+            permissions?: null | string[];
+            role?: null | string;
+            effect?: components["schemas"]["GrantEffect"];
+            /** Format: date-time */
+            expiresAt?: null | string;
+            /** Format: int32 */
+            maxClaims?: null | number;
+        };
+        IssueServerCredential: {
+            name: string;
+            scopes: string[];
+        };
         JsonWebKeySetResponse: {
             keys: components["schemas"]["JwkResponse"][];
         };
@@ -1528,16 +1567,18 @@ export interface components {
             n: string;
             e: string;
         };
+        /** @description A unified diff between two texts and how many lines it adds and removes. */
         LineDiff: {
             unified: string;
             /** Format: int32 */
-            linesAdded: number | string;
+            linesAdded: number;
             /** Format: int32 */
-            linesRemoved: number | string;
+            linesRemoved: number;
         };
         Liveness: {
             status: string;
         };
+        /** @description The calling principal: `id` is the user (an API key's owner) or the server credential; `apiKeyId` and `scopes` only for keys and servers. */
         MeResponse: {
             /** Format: uuid */
             id: string;
@@ -1563,54 +1604,67 @@ export interface components {
             subject_types_supported: string[];
             response_types_supported: string[];
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfApiKeyResponse: {
             items: components["schemas"]["ApiKeyResponse"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfApprovalResponse: {
             items: components["schemas"]["ApprovalResponse"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfArtifactListItem: {
             items: components["schemas"]["ArtifactListItem"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfCommitResponse: {
             items: components["schemas"]["CommitResponse"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfContainerResponse: {
             items: components["schemas"]["ContainerResponse"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfGrantResponse: {
             items: components["schemas"]["GrantResponse"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfHistoryEntry: {
             items: components["schemas"]["HistoryEntry"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfRevisionListItem: {
             items: components["schemas"]["RevisionListItem"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfRunResponse: {
             items: components["schemas"]["RunResponse"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfSecretResponse: {
             items: components["schemas"]["SecretResponse"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfServerCredentialResponse: {
             items: components["schemas"]["ServerCredentialResponse"][];
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfUserResponse: {
             items: components["schemas"]["UserResponse"][];
             nextCursor: null | string;
         };
+        /** @description What a commit would do to one draft: its change, the revision it starts from and the one it would make, and what changed. */
         PlannedChange: {
             /** Format: uuid */
             artifactId: string;
@@ -1620,32 +1674,33 @@ export interface components {
             contentType: string;
             kind: components["schemas"]["ChangeKind"];
             /** Format: int32 */
-            baseRevision: number | string;
+            baseRevision: number;
             /** Format: int32 */
-            nextRevision: number | string;
+            nextRevision: number;
             /** Format: int64 */
-            draftVersion: number | string;
+            draftVersion: number;
             changedFields: string[];
             /** Format: int32 */
-            linesAdded: number | string;
+            linesAdded: number;
             /** Format: int32 */
-            linesRemoved: number | string;
+            linesRemoved: number;
         };
+        /** @description The settings in force, and who changed them last (null while they are all the configuration's). */
         PlatformSettingsResponse: {
             registrationEnabled: boolean;
             /** Format: int32 */
-            rateLimitPermitLimit: number | string;
+            rateLimitPermitLimit: number;
             /** Format: int32 */
-            rateLimitWindowSeconds: number | string;
+            rateLimitWindowSeconds: number;
             /** Format: int32 */
-            tokenPermitLimit: number | string;
+            tokenPermitLimit: number;
             /** Format: int32 */
-            accessTokenLifetimeMinutes: number | string;
+            accessTokenLifetimeMinutes: number;
             /** Format: int32 */
-            refreshTokenLifetimeDays: number | string;
+            refreshTokenLifetimeDays: number;
             egressAllowedHosts: string[];
             /** Format: int64 */
-            version: number | string;
+            version: number;
             /** Format: uuid */
             updatedBy: null | string;
             /** Format: date-time */
@@ -1654,32 +1709,78 @@ export interface components {
         PreviewCommit: {
             artifactIds?: null | string[];
         };
+        /**
+         * @description An error (RFC 9457 problem details). `code` is stable and meant for programs; `title` and `detail` are for people.
+         * @example {
+         *       "type": "https://agentartifacts.dev/problems/validation-failed",
+         *       "title": "The request is invalid.",
+         *       "status": 400,
+         *       "code": "validation_failed",
+         *       "errors": {
+         *         "title": [
+         *           "title is required."
+         *         ]
+         *       }
+         *     }
+         */
+        Problem: {
+            /** @description A URI that identifies the kind of problem. */
+            type?: string;
+            /** @description A short summary of the kind of problem. */
+            title?: string;
+            /**
+             * Format: int32
+             * @description The HTTP status code.
+             */
+            status: number;
+            /** @description What went wrong with this request. */
+            detail?: string;
+            /** @description The request the problem is about. */
+            instance?: string;
+            /** @description Stable, snake_case: what programs branch on (e.g. `validation_failed`, `not_found`, `precondition_failed`). */
+            code: string;
+            /** @description The request's trace id, for the service's logs. */
+            traceId?: string;
+            /** @description Validation failures: for each field (JSON path), what is wrong with it. */
+            errors?: {
+                [key: string]: string[];
+            };
+        };
         ProjectionLag: {
             shard: string;
             /** Format: int64 */
-            sequence: number | string;
+            sequence: number;
             /** Format: int64 */
-            lag: number | string;
-            /** Format: double */
-            waitingSeconds: null | number | string;
+            lag: number;
+            /**
+             * Format: double
+             * @description How long the oldest event this shard has not yet processed has waited; null when caught up.
+             */
+            waitingSeconds: null | number;
+            /** @description Behind, and neither advanced nor caught up for `Health:StalledProjectionSeconds`. */
             stalled: boolean;
         };
+        /**
+         * @description Readiness: PostgreSQL answers, the async projections (run by whichever node leads) are within the allowed lag, and some
+         *     node is advancing them.
+         */
         Readiness: {
             status: string;
             postgres: string;
             /** Format: int64 */
-            highWaterMark: null | number | string;
+            highWaterMark: null | number;
             projections: components["schemas"]["ProjectionLag"][];
             /** Format: int64 */
-            maxAllowedLag: number | string;
+            maxAllowedLag: number;
             /** Format: int32 */
-            stalledAfterSeconds: number | string;
+            stalledAfterSeconds: number;
         };
         RegisterUser: {
             email: string;
             password: string;
             name: string;
         };
+        /** @description Only the name of a key can change: its scopes, resources and expiry are fixed at issue (issue a new key instead). */
         RenameApiKey: {
             name: string;
         };
@@ -1688,8 +1789,14 @@ export interface components {
             title: string;
             description: null | string;
             lineage: string[];
-            contextSchema: components["schemas"]["JsonObject"];
-            operations: components["schemas"]["JsonObject"];
+            /** @description A JSON object. */
+            contextSchema: {
+                [key: string]: unknown;
+            };
+            /** @description A JSON object. */
+            operations: {
+                [key: string]: unknown;
+            };
         };
         RevertResponse: {
             items: components["schemas"]["ArtifactResponse"][];
@@ -1697,11 +1804,12 @@ export interface components {
         RevertWorkspace: {
             artifactIds: string[];
         };
+        /** @description A revision in a listing: everything but its context and content. */
         RevisionListItem: {
             /** Format: uuid */
             artifactId: string;
             /** Format: int32 */
-            revision: number | string;
+            revision: number;
             kind: components["schemas"]["ChangeKind"];
             /** Format: uuid */
             commitId: string;
@@ -1722,16 +1830,21 @@ export interface components {
             /** Format: uuid */
             artifactId: string;
             /** Format: int64 */
-            artifactVersion: number | string;
+            artifactVersion: number;
             operation: string;
             kind: string;
             mode: string;
             status: components["schemas"]["RunStatus"];
-            input: null | components["schemas"]["JsonNode"];
-            output: null | components["schemas"]["JsonNode"];
-            error: null | components["schemas"]["JsonObject"];
+            /** @description Any JSON value. */
+            input: unknown;
+            /** @description Any JSON value. */
+            output: unknown;
+            /** @description A JSON object. */
+            error: null | {
+                [key: string]: unknown;
+            };
             /** Format: int32 */
-            attempts: number | string;
+            attempts: number;
             /** Format: uuid */
             callerId: string;
             /** Format: uuid */
@@ -1745,20 +1858,23 @@ export interface components {
             /** Format: date-time */
             finishedAt: null | string;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
         RunStatus: "pending" | "awaiting_approval" | "running" | "completed" | "failed" | "cancelled" | "expired";
+        /** @description Counts over every hit the caller may see (all pages), by content type and by state. */
         SearchFacets: {
             contentType: {
-                [key: string]: number | string;
+                [key: string]: number;
             };
             state: {
-                [key: string]: number | string;
+                [key: string]: number;
             };
         };
+        /** @description Where the matched words are: `[start, length]` pairs of UTF-16 code units into `title` and `snippet`. */
         SearchHighlights: {
-            title: (number | string)[][];
-            snippet: (number | string)[][];
+            title: number[][];
+            snippet: number[][];
         };
+        /** @description A hit: the artifact head as the search index holds it, its rank and, when asked for, a content snippet. */
         SearchHit: {
             /** Format: uuid */
             id: string;
@@ -1768,27 +1884,33 @@ export interface components {
             containerId: null | string;
             state: components["schemas"]["ArtifactState"];
             /** Format: int32 */
-            revision: number | string;
+            revision: number;
             /** Format: double */
-            score: number | string;
+            score: number;
             snippet: null | string;
             highlights: null | components["schemas"]["SearchHighlights"];
         };
+        /**
+         * @description `POST /search`: `query` in the search query language (docs/architecture.md); `containerIds`, `contentTypes`
+         *     and `states` narrow it further (each a list of alternatives); `highlight` (default true) adds the snippet and the
+         *     highlight ranges. An empty query is allowed when one of the lists is given.
+         */
         SearchRequest: {
-            query: null | string;
-            containerIds: null | string[];
-            contentTypes: null | string[];
-            states: null | string[];
+            query?: null | string;
+            containerIds?: null | string[];
+            contentTypes?: null | string[];
+            states?: null | string[];
             /** Format: int32 */
-            limit: null | number | string;
-            cursor: null | string;
-            highlight: null | boolean;
+            limit?: null | number;
+            cursor?: null | string;
+            highlight?: null | boolean;
         };
         SearchResponse: {
             items: components["schemas"]["SearchHit"][];
             nextCursor: null | string;
             facets: components["schemas"]["SearchFacets"];
         };
+        /** @description A secret as the API shows it: metadata only, never the value. */
         SecretResponse: {
             /** Format: uuid */
             id: string;
@@ -1817,15 +1939,35 @@ export interface components {
             from: null | string;
             to: null | string;
         };
+        /** @description RFC 6749 §5.2 error response. */
         TokenError: {
             error: string;
             error_description: string;
         };
+        /**
+         * @description A token request (RFC 6749 §4.3, §4.4 and §6): `password` with username (the email) and password;
+         *     `client_credentials` with client_id and client_secret (or HTTP Basic); `refresh_token` with refresh_token.
+         *     Documents the form; the endpoint reads it itself.
+         */
+        TokenRequest: {
+            /**
+             * @description The grant types the token endpoint issues tokens for.
+             * @enum {string}
+             */
+            grant_type: "password" | "client_credentials" | "refresh_token";
+            username?: null | string;
+            password?: null | string;
+            refresh_token?: null | string;
+            client_id?: null | string;
+            client_secret?: null | string;
+            scope?: null | string;
+        };
+        /** @description RFC 6749 §5.1 success response; the names are the RFC's own, not camelCase. */
         TokenResponse: {
             access_token: string;
             token_type: string;
             /** Format: int32 */
-            expires_in: number | string;
+            expires_in: number;
             refresh_token: null | string;
             scope?: null | string;
         };
@@ -1835,23 +1977,25 @@ export interface components {
             description: null | string;
             inherits: null | string;
         };
+        /** @description Rename, describe, or (for a workspace) set the target collections. Absent fields stay as they are. */
         UpdateContainer: {
             title?: null | string;
             description?: null | string;
             targetCollectionIds?: null | string[];
         };
+        /** @description Change platform settings. A partial body like PATCH /workspaces: absent (or null) fields stay as they are. */
         UpdatePlatformSettings: {
             registrationEnabled?: null | boolean;
             /** Format: int32 */
-            rateLimitPermitLimit?: null | number | string;
+            rateLimitPermitLimit?: null | number;
             /** Format: int32 */
-            rateLimitWindowSeconds?: null | number | string;
+            rateLimitWindowSeconds?: null | number;
             /** Format: int32 */
-            tokenPermitLimit?: null | number | string;
+            tokenPermitLimit?: null | number;
             /** Format: int32 */
-            accessTokenLifetimeMinutes?: null | number | string;
+            accessTokenLifetimeMinutes?: null | number;
             /** Format: int32 */
-            refreshTokenLifetimeDays?: null | number | string;
+            refreshTokenLifetimeDays?: null | number;
             egressAllowedHosts?: null | string[];
         };
         UserResponse: {
@@ -1864,10 +2008,207 @@ export interface components {
             createdAt: string;
         };
     };
-    responses: never;
-    parameters: never;
+    responses: {
+        /** @description The request is malformed or invalid; nothing changed. `errors` names each invalid field. */
+        BadRequest: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Missing, invalid or expired credentials (WWW-Authenticate says which). */
+        Unauthorized: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The caller may not do this (e.g. `insufficient_scope` for an API key without the scope). */
+        Forbidden: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not found, or not visible to the caller. */
+        NotFound: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After). */
+        Conflict: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description It existed, but is no longer available (see `code`). */
+        Gone: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description If-Match does not match the current ETag: fetch the resource again. */
+        PreconditionFailed: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is too large. */
+        ContentTooLarge: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body's Content-Type is missing or not accepted here. */
+        UnsupportedMediaType: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The Idempotency-Key was used before with a different request body. */
+        IdempotencyKeyReused: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too many requests: wait Retry-After seconds. */
+        TooManyRequests: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description An unexpected error on the service's side. */
+        InternalServerError: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The service's database is unavailable: retry after Retry-After seconds. */
+        ServiceUnavailable: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
+    parameters: {
+        /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+        "Idempotency-Key": string;
+        /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+        "If-Match": string;
+        /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
+        "If-None-Match": string;
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The resource's version as a strong entity tag (`"7"`), for If-Match and If-None-Match. */
+        ETag: string;
+        /** @description Where the created resource (or the accepted run) can be read. */
+        Location: string;
+        /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key. */
+        "Idempotent-Replayed": string;
+        /** @description Seconds to wait before trying again. */
+        "Retry-After": number;
+        /** @description Requests allowed in the current window. */
+        "X-RateLimit-Limit": number;
+        /** @description Requests left in the current window. */
+        "X-RateLimit-Remaining": number;
+        /** @description When the current window ends (Unix seconds). */
+        "X-RateLimit-Reset": number;
+        /** @description Where the limit is counted: `node` (each node of the service counts separately). */
+        "X-RateLimit-Scope": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1884,33 +2225,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TypeSummary"][];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     resolveType: {
@@ -1927,46 +2257,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ResolvedTypeResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listServerCredentials: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
@@ -1978,53 +2292,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfServerCredentialResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     issueServerCredential: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2034,59 +2326,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["IssuedServerCredentialResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeServerCredential: {
@@ -2094,63 +2358,42 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The server credential's client id. */
                 clientId: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description No Content */
             204: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rotateServerCredential: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The server credential's client id. */
                 clientId: string;
             };
             cookie?: never;
@@ -2160,46 +2403,34 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["IssuedServerCredentialResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listSecrets: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
@@ -2211,53 +2442,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfSecretResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2267,80 +2476,42 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SecretResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+            };
             path: {
+                /** @description The secret's id. */
                 id: string;
             };
             cookie?: never;
@@ -2350,6 +2521,10 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2359,102 +2534,58 @@ export interface operations {
             /** @description Not Modified */
             304: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The secret's id. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description No Content */
             204: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     searchArtifactsByQuery: {
@@ -2464,7 +2595,9 @@ export interface operations {
                 containerIds?: string;
                 contentTypes?: string;
                 states?: string;
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
                 highlight?: boolean;
             };
@@ -2477,46 +2610,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SearchResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     searchArtifacts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2529,47 +2647,38 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SearchResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     cancelRun: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The run's id. */
                 id: string;
             };
             cookie?: never;
@@ -2579,47 +2688,26 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RunResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getRun: {
@@ -2627,6 +2715,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The run's id. */
                 id: string;
             };
             cookie?: never;
@@ -2636,33 +2725,23 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RunResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listRuns: {
@@ -2671,7 +2750,9 @@ export interface operations {
                 artifactId?: string;
                 parentRunId?: string;
                 status?: string;
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
@@ -2683,49 +2764,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfRunResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     streamRunEvents: {
         parameters: {
             query?: {
-                lastEventId?: number | string;
+                lastEventId?: number;
             };
             header?: never;
             path: {
+                /** @description The run's id. */
                 id: string;
             };
             cookie?: never;
@@ -2735,47 +2799,34 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/event-stream": string;
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     invokeArtifact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
@@ -2789,63 +2840,55 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RunResponse"];
+                    "text/event-stream": string;
                 };
             };
             /** @description Accepted */
             202: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RunResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     runOperation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The artifact's id. */
                 id: string;
                 op: string;
             };
@@ -2860,62 +2903,53 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RunResponse"];
+                    "text/event-stream": string;
                 };
             };
             /** @description Accepted */
             202: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RunResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPlatformSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2924,6 +2958,11 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2933,44 +2972,30 @@ export interface operations {
             /** @description Not Modified */
             304: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePlatformSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2983,68 +3008,38 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PlatformSettingsResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     grantPlatformAdmin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The user's id. */
                 id: string;
             };
             cookie?: never;
@@ -3054,40 +3049,26 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokePlatformAdmin: {
@@ -3095,6 +3076,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The user's id. */
                 id: string;
             };
             cookie?: never;
@@ -3104,53 +3086,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlatformUsers: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
@@ -3162,47 +3123,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfUserResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getOpenIdConfiguration: {
@@ -3217,19 +3153,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OpenIdConfiguration"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getJwks: {
@@ -3244,19 +3181,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JsonWebKeySetResponse"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMe: {
@@ -3271,33 +3209,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     issueToken: {
@@ -3309,52 +3236,56 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": {
-                    grant_type: string;
-                    username?: null | string;
-                    password?: null | string;
-                    refresh_token?: null | string;
-                    client_id?: null | string;
-                    client_secret?: null | string;
-                    scope?: null | string;
-                };
+                "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description Bad Request */
+            /** @description The request is malformed or invalid; nothing changed. `errors` names each invalid field. */
             400: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TokenError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description Missing, invalid or expired credentials (WWW-Authenticate says which). */
             401: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TokenError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     registerUser: {
@@ -3370,54 +3301,28 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getLiveness: {
@@ -3432,19 +3337,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Liveness"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getReadiness: {
@@ -3459,26 +3365,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Service Unavailable */
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            /** @description The service's database is unavailable: retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3486,7 +3398,10 @@ export interface operations {
     claimInvite: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3496,80 +3411,42 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["GrantResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Gone */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listGrants: {
         parameters: {
             query?: {
                 resourceId?: string;
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
@@ -3581,53 +3458,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfGrantResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     issueGrant: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3637,65 +3493,40 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["GrantResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMyGrants: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
@@ -3707,40 +3538,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfGrantResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getGrant: {
@@ -3748,6 +3561,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The grant's id. */
                 id: string;
             };
             cookie?: never;
@@ -3757,33 +3571,23 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["GrantResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeGrant: {
@@ -3791,63 +3595,32 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The grant's id. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description No Content */
             204: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     checkGrant: {
@@ -3865,47 +3638,34 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CheckResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getWorkspace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+            };
             path: {
+                /** @description The workspace's id. */
                 id: string;
             };
             cookie?: never;
@@ -3915,6 +3675,11 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3924,102 +3689,70 @@ export interface operations {
             /** @description Not Modified */
             304: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     archiveWorkspace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The workspace's id. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description No Content */
             204: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateWorkspace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The workspace's id. */
                 id: string;
             };
             cookie?: never;
@@ -4033,54 +3766,38 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ContainerResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCollection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+            };
             path: {
+                /** @description The collection's id. */
                 id: string;
             };
             cookie?: never;
@@ -4090,6 +3807,11 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4099,102 +3821,70 @@ export interface operations {
             /** @description Not Modified */
             304: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     archiveCollection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The collection's id. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description No Content */
             204: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCollection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The collection's id. */
                 id: string;
             };
             cookie?: never;
@@ -4208,53 +3898,35 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ContainerResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listWorkspaces: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
                 state?: components["schemas"]["ArtifactState"];
             };
@@ -4267,46 +3939,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfContainerResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createWorkspace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4316,58 +3973,40 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ContainerResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCollections: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
                 state?: components["schemas"]["ArtifactState"];
             };
@@ -4380,46 +4019,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfContainerResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createCollection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4429,64 +4053,47 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ContainerResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listWorkspaceArtifacts: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
                 contentType?: string;
                 state?: components["schemas"]["ArtifactState"];
             };
             header?: never;
             path: {
+                /** @description The workspace's id. */
                 id: string;
             };
             cookie?: never;
@@ -4496,52 +4103,38 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfArtifactListItem"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCollectionArtifacts: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
                 contentType?: string;
                 state?: components["schemas"]["ArtifactState"];
             };
             header?: never;
             path: {
+                /** @description The collection's id. */
                 id: string;
             };
             cookie?: never;
@@ -4551,47 +4144,34 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfArtifactListItem"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     commitWorkspace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The workspace's id. */
                 id: string;
             };
             cookie?: never;
@@ -4602,59 +4182,32 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CommitResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCommit: {
@@ -4662,6 +4215,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The commit's id. */
                 id: string;
             };
             cookie?: never;
@@ -4671,43 +4225,36 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CommitResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCollectionCommits: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The collection's id. */
                 id: string;
             };
             cookie?: never;
@@ -4717,47 +4264,34 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfCommitResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     previewCommit: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The workspace's id. */
                 id: string;
             };
             cookie?: never;
@@ -4771,54 +4305,39 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CommitPreviewResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revertWorkspace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The workspace's id. */
                 id: string;
             };
             cookie?: never;
@@ -4832,56 +4351,41 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RevertResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getArtifact: {
         parameters: {
             query?: {
-                revision?: number | string;
+                revision?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+            };
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
@@ -4891,6 +4395,11 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4900,176 +4409,117 @@ export interface operations {
             /** @description Not Modified */
             304: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     archiveArtifact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description No Content */
             204: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateArtifact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/merge-patch+json": {
-                    title: null | string;
-                    description: null | string;
-                    tags: null | string[];
-                    context: Record<string, never>;
-                    content: null | string;
-                };
+                "application/merge-patch+json": components["schemas"]["ArtifactPatch"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ArtifactResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreArtifact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
@@ -5079,57 +4529,41 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ArtifactResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listArtifactRevisions: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
@@ -5139,46 +4573,32 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfRevisionListItem"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     batchGetArtifacts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5191,47 +4611,38 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BatchGetArtifactsResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     checkoutArtifact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
@@ -5242,65 +4653,42 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ArtifactResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createArtifact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5310,54 +4698,33 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ArtifactResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
-                };
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     diffArtifact: {
@@ -5368,6 +4735,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
@@ -5377,50 +4745,36 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ArtifactDiff"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getArtifactHistory: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
@@ -5430,47 +4784,36 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfHistoryEntry"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     moveArtifact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The artifact's id. */
                 id: string;
             };
             cookie?: never;
@@ -5484,61 +4827,41 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ArtifactResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     approveRun: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The approval's id. */
                 id: string;
             };
             cookie?: never;
@@ -5552,63 +4875,39 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApprovalResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
-                };
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rejectRun: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path: {
+                /** @description The approval's id. */
                 id: string;
             };
             cookie?: never;
@@ -5622,62 +4921,36 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApprovalResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
-                };
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listApprovals: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
@@ -5689,53 +4962,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfApprovalResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listApiKeys: {
         parameters: {
             query?: {
-                limit?: number | string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
             header?: never;
@@ -5747,46 +4997,31 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfApiKeyResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     issueApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5796,66 +5031,42 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description Created */
             201: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["IssuedApiKeyResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+            };
             path: {
+                /** @description The api key's id. */
                 id: string;
             };
             cookie?: never;
@@ -5865,6 +5076,10 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5874,95 +5089,69 @@ export interface operations {
             /** @description Not Modified */
             304: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The api key's id. */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IResult"];
-                };
-            };
             /** @description No Content */
             204: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     renameApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The api key's id. */
                 id: string;
             };
             cookie?: never;
@@ -5976,54 +5165,39 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyResponse"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rotateApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
             path: {
+                /** @description The api key's id. */
                 id: string;
             };
             cookie?: never;
@@ -6033,47 +5207,27 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["IssuedApiKeyResponse"];
                 };
             };
-            /** @description Missing or invalid credentials (problem+json). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Precondition Failed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Rate limited (problem+json, Retry-After). */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
