@@ -49,6 +49,34 @@ public sealed class TypeScriptClientCheckTests
 
         check.ExitCode.ShouldBe(0, $"npm run check in src/client-typescript failed:\n{check.Output}");
     }
+
+    [Fact]
+    public async Task the_no_cast_scan_finds_every_kind_of_cast()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"casts-{Guid.NewGuid():N}.ts");
+        await File.WriteAllTextAsync(file, """
+            const run: unknown = {};
+            const a = run as { id: string };
+            const b = <string>"x";
+            const c = a!.id;
+            let d: any = b;
+            // @ts-expect-error
+            const e = [c, d] as const;
+            """);
+        try
+        {
+            var scan = await TypeScriptClient.RunAsync(TypeScriptClient.Directory(), "node", ["scripts/no-casts.mjs", file]);
+
+            scan.ExitCode.ShouldBe(1, scan.Output);
+            foreach (var finding in new[] { ":2:11: cast (as)", ":3:11: cast (<T>)", ":4:11: non-null assertion (!)", ":5:8: any", ":6: @ts-expect-error comment" })
+                scan.Output.ShouldContain(finding);
+            scan.Output.ShouldContain("No casts allowed (5)", customMessage: "`as const` is no cast");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }
 
 internal static class TypeScriptClient
