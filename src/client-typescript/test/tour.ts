@@ -1,5 +1,6 @@
-// The README tour, step by step, through the generated client only: its methods, its types, openapi-fetch's
-// `params`/`headers`/`body` options. No casts: where the OpenAPI document is wrong, this file does not compile.
+// The README tour, step by step, through the generated client only: its methods, its types, openapi-fetch's `params`
+// (path, query and the declared headers), `body`, and `headers` for the request's Content-Type. No casts: where the
+// OpenAPI document is wrong, this file does not compile.
 // AGENTARTIFACTS_URL is the service's base URL; AGENTARTIFACTS_ECHO_URL an HTTP endpoint answering {"echo": <body>}.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -111,15 +112,17 @@ async function tour(): Promise<void> {
   });
 
   await step("5 create a markdown artifact (Idempotency-Key), ETag \"1\"", async () => {
-    const created = expect(
-      await ada.POST("/artifacts", {
-        body: { containerId: workspaceId, contentType: "text/markdown", title: "Notes", content: "# Hello" },
-        headers: { "Idempotency-Key": `tour-${randomUUID()}` },
-      }),
-      201,
-    );
+    const create = {
+      params: { header: { "Idempotency-Key": `tour-${randomUUID()}` } },
+      body: { containerId: workspaceId, contentType: "text/markdown", title: "Notes", content: "# Hello" },
+    };
+    const created = expect(await ada.POST("/artifacts", create), 201);
     assert.equal(created.version, 1);
     artifactId = created.id;
+    // The key went out: a retry with it gets the first answer again instead of a second artifact.
+    const retried = await ada.POST("/artifacts", create);
+    assert.equal(expect(retried, 201).id, artifactId);
+    assert.equal(retried.response.headers.get("Idempotent-Replayed"), "true");
     const read = await ada.GET("/artifacts/{id}", { params: { path: { id: artifactId } } });
     expect(read, 200);
     assert.equal(read.response.headers.get("ETag"), '"1"');
@@ -128,9 +131,9 @@ async function tour(): Promise<void> {
   await step("6 merge-patch with If-Match, then a stale If-Match is 412", async () => {
     const patched = expect(
       await ada.PATCH("/artifacts/{id}", {
-        params: { path: { id: artifactId } },
+        params: { path: { id: artifactId }, header: { "If-Match": '"1"' } },
         body: { title: "Notes, revised", tags: ["draft"] },
-        headers: { "Content-Type": "application/merge-patch+json", "If-Match": '"1"' },
+        headers: { "Content-Type": "application/merge-patch+json" },
       }),
       200,
     );
@@ -138,9 +141,9 @@ async function tour(): Promise<void> {
     assert.deepEqual(patched.tags, ["draft"]);
     assert.equal(patched.version, 3, "one event per field that changed: retitled, retagged");
     const stale = await ada.PATCH("/artifacts/{id}", {
-      params: { path: { id: artifactId } },
+      params: { path: { id: artifactId }, header: { "If-Match": '"1"' } },
       body: { title: "Lost update" },
-      headers: { "Content-Type": "application/merge-patch+json", "If-Match": '"1"' },
+      headers: { "Content-Type": "application/merge-patch+json" },
     });
     assert.equal(expectProblem(stale, 412).code, "precondition_failed");
   });
@@ -202,9 +205,8 @@ async function tour(): Promise<void> {
   await step("11 commit with the preview's token (Idempotency-Key)", async () => {
     const commit = expect(
       await ada.POST("/workspaces/{id}/commit", {
-        params: { path: { id: workspaceId } },
+        params: { path: { id: workspaceId }, header: { "Idempotency-Key": `tour-commit-${randomUUID()}` } },
         body: { message: "First notes", commitToken },
-        headers: { "Idempotency-Key": `tour-commit-${randomUUID()}` },
       }),
       201,
     );
