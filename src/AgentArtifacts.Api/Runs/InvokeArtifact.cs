@@ -42,6 +42,7 @@ public static class InvokeArtifactEndpoint
         RunAsync(id, "invoke", request, principal, http, session, launcher, bus, ct);
 
     /// <summary>Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).</summary>
+    /// <param name="op">The operation's name, as the artifact's content type declares it (GET /types/resolve lists them); not one of the built-in verbs <c>create</c>, <c>read</c>, <c>update</c>, <c>delete</c>, <c>invoke</c>, <c>add</c>, <c>search</c>.</param>
     [WolverinePost("/artifacts/{id}/op/{op}", OperationId = "runOperation"), Tags("Runs")]
     [KeyScope("invoke")]
     [ProducesResponseType<RunResponse>(200), ProducesResponseType(typeof(string), 200, RunEventStream.ContentType),
