@@ -5,7 +5,7 @@ namespace AgentArtifacts.Api.Artifacts;
 
 /// <summary>An artifact as the API shows it. <c>version</c> is the stream version and the ETag.</summary>
 /// <param name="Id">The artifact's id.</param>
-/// <param name="ContainerId">The workspace that holds it (for a revision, the workspace it was committed from); null for a collection.</param>
+/// <param name="ContainerId">The workspace that holds it (for a revision, the workspace it was committed from).</param>
 /// <param name="ContentType">Its content type (a MIME type, e.g. <c>text/markdown</c>), which decides the schema of <c>context</c> and the operations it can run.</param>
 /// <param name="Title">Its title.</param>
 /// <param name="Description">Its description; null when it has none.</param>

@@ -16,7 +16,7 @@ public sealed record Grantee(GranteeType Type, Guid? Id = null, string? Email = 
 /// <param name="Effect">Whether it allows or denies them.</param>
 /// <param name="ExpiresAt">When it stops counting (ISO 8601, UTC); null if never.</param>
 /// <param name="Revoked">Whether it was revoked (a revoked grant no longer counts).</param>
-/// <param name="IssuedBy">The id of the user who issued it.</param>
+/// <param name="IssuedBy">The id of the principal that issued it.</param>
 /// <param name="IssuedAt">When it was issued (ISO 8601, UTC).</param>
 /// <param name="MaxClaims">For an invite, how many times it can be claimed; null for no limit (and for other grants).</param>
 /// <param name="Claims">For an invite, how many times it was claimed; 0 for other grants.</param>

@@ -111,7 +111,7 @@ public sealed class Run
 /// <param name="Status">Where the run stands.</param>
 /// <param name="Input">The input the run was invoked with, as sent; null when none.</param>
 /// <param name="Output">What the target answered (any JSON) once the run completed; null before, and when it failed or was cancelled.</param>
-/// <param name="Error">Why it failed or was cancelled, problem-shaped (<c>type</c>, <c>title</c>, <c>status</c>, <c>detail</c>, <c>code</c>); while pending, the last failed attempt's error before a retry; null otherwise.</param>
+/// <param name="Error">Why it failed or was cancelled, problem-shaped (<c>type</c>, <c>title</c>, <c>status</c>, <c>detail</c>, <c>code</c>); while it is retried, the last failed attempt's error; null otherwise.</param>
 /// <param name="Attempts">How many attempts started (0 before the first; more than 1 after retries).</param>
 /// <param name="CallerId">The principal it runs as: the user (an API key's owner) or server that requested it.</param>
 /// <param name="ParentRunId">For a tool call made by an agent's run, that run; null otherwise.</param>
