@@ -7,6 +7,9 @@ using Wolverine;
 namespace AgentArtifacts.Api.Runs;
 
 /// <summary>The body of an invoke: the <c>input</c> (or, as MCP clients name it, <c>arguments</c>; not both) and the mode.</summary>
+/// <param name="Input">What the artifact runs with, any JSON, checked against the operation's (or the artifact's <c>context.inputSchema</c>) input schema when there is one: an HTTP tool's request body, an MCP tool's arguments (an object), an agent's message (a string, or JSON). None when left out.</param>
+/// <param name="Mode"><c>sync</c> waits for the run's end and answers 200 with it; <c>async</c> queues it and answers 202 with its location. For a stream of its events, send <c>Accept: text/event-stream</c> instead.</param>
+/// <param name="Arguments">The same as <c>input</c>, under the name MCP clients use; send one of the two, not both.</param>
 public sealed record InvokeArtifact(JsonNode? Input = null,
     [property: System.ComponentModel.DataAnnotations.AllowedValues(RunModes.Sync, RunModes.Async)] string Mode = RunModes.Sync,
     JsonNode? Arguments = null)
