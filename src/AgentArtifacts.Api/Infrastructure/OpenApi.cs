@@ -475,6 +475,12 @@ public static class OpenApi
             }
             foreach (var (id, schema) in schemas)
             {
+                // A nullable reference is written oneOf [null, $ref] with the doc comment on the $ref branch: lift it to
+                // the property, where generators look for it.
+                foreach (var property in schema.Properties?.Values.OfType<OpenApiSchema>() ?? [])
+                {
+                    property.Description ??= property.OneOf?.OfType<OpenApiSchemaReference>().Select(r => r.Description).FirstOrDefault(d => d is not null);
+                }
                 if (schema is not OpenApiSchema s || s.Type != JsonSchemaType.Object || id == Shared.Problem) continue;
                 if (requests.Contains(id))
                 {
