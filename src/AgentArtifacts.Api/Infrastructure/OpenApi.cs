@@ -353,7 +353,7 @@ public static class OpenApi
 
             // The errors every route can answer, by the conventions it passes through.
             var hasBody = operation.RequestBody is not null;
-            var idempotent = method == "POST" && !anonymous && !path.StartsWith("/auth/", StringComparison.Ordinal);
+            var idempotent = !anonymous && Idempotency.AppliesTo(method, path);
             var errors = new List<string> { "400", "429", "500", "503" };
             if (!anonymous) errors.AddRange(["401", "403"]);
             if (path.Contains('{')) errors.Add("404");
@@ -475,6 +475,12 @@ public static class OpenApi
             }
             foreach (var (id, schema) in schemas)
             {
+                // A nullable reference is written oneOf [null, $ref] with the doc comment on the $ref branch: lift it to
+                // the property, where generators look for it.
+                foreach (var property in schema.Properties?.Values.OfType<OpenApiSchema>() ?? [])
+                {
+                    property.Description ??= property.OneOf?.OfType<OpenApiSchemaReference>().Select(r => r.Description).FirstOrDefault(d => d is not null);
+                }
                 if (schema is not OpenApiSchema s || s.Type != JsonSchemaType.Object || id == Shared.Problem) continue;
                 if (requests.Contains(id))
                 {
