@@ -1186,39 +1186,82 @@ export interface components {
     schemas: {
         /** @description A key as the API shows it: never its secret. */
         ApiKeyResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The key's id.
+             */
             id: string;
+            /** @description The key's name, for people. */
             name: string;
+            /** @description What the key may do, each `kind:mediaRange:action` (e.g. `resource:text/*:read`); it never allows more than its owner may. */
             scopes: string[];
+            /** @description The only resources (artifacts, workspaces, collections; a container covers its artifacts) the key may reach; null for all of its owner's. */
             resourceIds: null | string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the key stops working (ISO 8601, UTC); null if it never expires.
+             */
             expiresAt: null | string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was issued (ISO 8601, UTC).
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its secret was last rotated (ISO 8601, UTC); null if never.
+             */
             rotatedAt: null | string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was last used, to within about a minute (ISO 8601, UTC); null if never.
+             */
             lastUsedAt: null | string;
         };
+        /** @description A run waiting for (or past) a person's decision before it executes. */
         ApprovalResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The approval's id: decide it with POST /approvals/{id}/approve or /reject.
+             */
             id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The run that waits for it (GET /runs/{id}).
+             */
             runId: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact the run would execute.
+             */
             artifactId: string;
+            /** @description The operation the run would execute (e.g. `invoke`). */
             operation: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the principal that invoked the run.
+             */
             requestedBy: string;
-            /** @description Any JSON value. */
+            /** @description The run's input, as the caller sent it; null when none. */
             input: unknown;
+            /** @description `pending`, `approved`, `rejected`, `expired` (also when its time passed and the expiry is not recorded yet), or `cancelled` (the run was cancelled by its caller). */
             status: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the run was requested (ISO 8601, UTC).
+             */
             requestedAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the approval expires if nobody decides (ISO 8601, UTC); the run then never executes.
+             */
             expiresAt: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the user who approved or rejected it; null until then.
+             */
             decidedBy: null | string;
+            /** @description The note the decider left; null when none. */
             note: null | string;
         };
         /**
@@ -1226,40 +1269,79 @@ export interface components {
          *     tags as added/removed; `context` as RFC 6902 operations; `content` as a unified line diff with counts.
          */
         ArtifactDiff: {
+            /** @description What the `from` side is: `revision n` or `draft`. */
             from: string;
+            /** @description What the `to` side is: `revision n` or `draft`. */
             to: string;
+            /** @description The fields that differ, among `title`, `description`, `tags`, `context` and `content`; empty when the two are the same. */
             changedFields: string[];
+            /** @description The title before and after; null when it did not change. */
             title: null | components["schemas"]["TextChange"];
+            /** @description The description before and after; null when it did not change. */
             description: null | components["schemas"]["TextChange"];
+            /** @description The tags added and removed; null when they did not change (order included). */
             tags: null | components["schemas"]["TagsChange"];
-            /** @description A JSON array. */
+            /** @description The changes to `context` as JSON Patch (RFC 6902) operations; empty when it did not change. */
             context: unknown[];
+            /** @description The content as a unified diff (empty when it did not change). */
             content: components["schemas"]["LineDiff"];
         };
         /** @description An artifact in a listing: everything but its context and content. */
         ArtifactListItem: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact's id.
+             */
             id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The workspace that holds it; in a collection's listing, the workspace the revision was committed from.
+             */
             containerId: null | string;
+            /** @description Its content type (a MIME type, e.g. `text/markdown`). */
             contentType: string;
+            /** @description Its title. */
             title: string;
+            /** @description Its description; null when it has none. */
             description: null | string;
+            /** @description Its tags (possibly empty). */
             tags: string[];
+            /** @description Whether it is a draft, committed, or archived. */
             state: components["schemas"]["ArtifactState"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The stream version, also the artifact's ETag.
+             */
             version: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The last committed revision of the artifact that it knows of; 0 before its first commit.
+             */
             revision: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The revision its current state started from; 0 for a draft never committed.
+             */
             baseRevision: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description For a checked-out copy, the artifact whose revisions it drafts; null for an original and in a collection's listing.
+             */
             originId: null | string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the user who created it; in a collection's listing, who committed the revision.
+             */
             createdBy: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created (ISO 8601, UTC); in a collection's listing, when the revision was committed.
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed (ISO 8601, UTC); in a collection's listing, when the revision was committed.
+             */
             updatedAt: string;
         };
         /**
@@ -1283,43 +1365,87 @@ export interface components {
         };
         /** @description An artifact as the API shows it. `version` is the stream version and the ETag. */
         ArtifactResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact's id.
+             */
             id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The workspace that holds it (for a revision, the workspace it was committed from).
+             */
             containerId: null | string;
+            /** @description Its content type (a MIME type, e.g. `text/markdown`), which decides the schema of `context` and the operations it can run. */
             contentType: string;
+            /** @description Its title. */
             title: string;
+            /** @description Its description; null when it has none. */
             description: null | string;
+            /** @description Its tags (possibly empty). */
             tags: string[];
-            /** @description A JSON object. */
+            /** @description Structured data, checked against the content type's schema (e.g. a tool's endpoint, an agent's model); `{}` when none. */
             context: {
                 [key: string]: unknown;
             };
+            /** @description The body text (a document's markdown, a prompt's template…); null when it has none. */
             content: null | string;
+            /** @description Whether it is a draft, committed, or archived. */
             state: components["schemas"]["ArtifactState"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The stream version, also the ETag: send it in If-Match to change the artifact only if nobody changed it since.
+             */
             version: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The last committed revision of the artifact that it knows of; 0 before its first commit.
+             */
             revision: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The revision its current state started from; 0 for a draft never committed.
+             */
             baseRevision: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description For a checked-out copy, the artifact whose revisions it drafts; null for an original.
+             */
             originId: null | string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the user who created it.
+             */
             createdBy: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created (ISO 8601, UTC).
+             */
             createdAt: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the user who last changed it (for a revision, who committed it).
+             */
             updatedBy: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed (ISO 8601, UTC; for a revision, when it was committed).
+             */
             updatedAt: string;
         };
-        /** @enum {string} */
+        /**
+         * @description Where an artifact stands: `draft` (has changes not yet committed), `committed` (equal to its last revision),
+         *     `archived` (archived; restore brings it back).
+         * @enum {string}
+         */
         ArtifactState: "draft" | "committed" | "archived";
+        /** @description Artifacts to read in one call. */
         BatchGetArtifacts: {
+            /** @description The artifacts' ids (1 to 200; duplicates are read once). */
             ids: string[];
         };
+        /** @description The artifacts read by a batch get. */
         BatchGetArtifactsResponse: {
+            /** @description The artifacts found and visible to the caller, in the order their ids were asked; the others are left out. */
             items: components["schemas"]["ArtifactResponse"][];
         };
         /**
@@ -1327,189 +1453,365 @@ export interface components {
          * @enum {string}
          */
         ChangeKind: "added" | "modified" | "archived";
+        /** @description Where to check an artifact out to. */
         CheckoutArtifact: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The workspace the copy is created in (the caller needs create permission there).
+             */
             workspaceId: string;
         };
+        /** @description Whether the caller holds a permission on a resource, and why. */
         CheckResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The resource checked.
+             */
             resourceId: string;
+            /** @description The permission checked. */
             permission: string;
+            /** @description Whether the caller holds it. */
             allowed: boolean;
+            /** @description The grant that decided it (a deny wins over any allow), on the resource or its container; null when no grant gives it. */
             decidedBy: null | components["schemas"]["GrantResponse"];
+            /** @description The decision in words, for people. */
             reason: string;
         };
+        /** @description An invite to claim. */
         ClaimInvite: {
+            /** @description The invite's claim token, from the answer that issued it (at most 200 characters). */
             token: string;
         };
         /** @description A principal in the chain a commit was made through: a user, an API key or a server. */
         CommitActor: {
+            /** @description What the principal is: `user`, `apiKey` or `server`. */
             type: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The user's, API key's or server credential's id.
+             */
             id: string;
         };
         /** @description Why a draft cannot be committed as it is. */
         CommitConflict: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact the draft would revise (the original, for a checked-out copy).
+             */
             artifactId: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The draft in conflict.
+             */
             draftId: string;
+            /** @description Stable, snake_case: `revised_elsewhere` (the artifact gained a revision after the draft's base revision), `drafted_twice` (two drafts of one artifact in one commit) or `changed_since_preview` (a draft the commit token pins changed). */
             reason: string;
+            /** @description What to do about it, for people. */
             detail: string;
         };
         /** @description One artifact a commit changed: its draft, the revision it started from and the one it made. */
         CommitItem: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact that gained the revision (the original, when the draft is a checked-out copy).
+             */
             artifactId: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The draft that was committed: the artifact itself, or a checked-out copy of it.
+             */
             draftId: string;
+            /** @description The artifact's title at the new revision. */
             title: string;
+            /** @description The artifact's content type. */
             contentType: string;
+            /** @description What the commit did to the artifact: added, modified, or archived it. */
             kind: components["schemas"]["ChangeKind"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The revision the draft started from; 0 for a new artifact.
+             */
             fromRevision: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The revision the commit made.
+             */
             toRevision: number;
         };
+        /** @description The plan of a commit: what it would do, what stops it, and a token to commit exactly this. */
         CommitPreviewResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The workspace.
+             */
             workspaceId: string;
+            /** @description The collections the commit would publish to. */
             targetCollectionIds: string[];
+            /** @description Each draft's planned change. */
             items: components["schemas"]["PlannedChange"][];
+            /** @description What would make the commit fail with 409 `commit_conflict`; empty when it can go ahead. */
             conflicts: components["schemas"]["CommitConflict"][];
+            /** @description Pass to POST /workspaces/{id}/commit to commit exactly these drafts at these versions (opaque; for this workspace and caller). */
             commitToken: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the commit token expires (ISO 8601, UTC; one hour after the preview).
+             */
             commitTokenExpiresAt: string;
         };
+        /** @description A commit: who published which drafts of a workspace, into which collections, when and why. */
         CommitResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The commit's id.
+             */
             id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The workspace whose drafts it committed.
+             */
             workspaceId: string;
+            /** @description The collections that received the new revisions (the workspace's targets then; possibly empty). */
             collectionIds: string[];
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The user (an API key's owner) or server credential that made it.
+             */
             authorId: string;
+            /** @description The chain it was made through, outermost first: a key's owner then the key, or a user or a server alone. */
             actors: components["schemas"]["CommitActor"][];
+            /** @description The commit message. */
             message: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was made (ISO 8601, UTC).
+             */
             committedAt: string;
+            /** @description Each artifact it changed. */
             items: components["schemas"]["CommitItem"][];
         };
+        /** @description What to commit, and why. */
         CommitWorkspace: {
+            /** @description Why: the commit message (not blank, at most 4000 characters). */
             message: string;
+            /** @description The drafts to commit (1 to 5000 ids). When left out, every artifact of the workspace with a change to commit (or those the commit token pins). */
             artifactIds?: null | string[];
+            /** @description A token from the commit preview: commit exactly the drafts it pins, and fail with 409 if any changed since. With `artifactIds`, both must name the same drafts. */
             commitToken?: null | string;
         };
-        /** @enum {string} */
+        /**
+         * @description Which kind of container: a `workspace` holds drafts and commits them; a `collection` holds the committed
+         *     revisions published into it.
+         * @enum {string}
+         */
         ContainerKind: "workspace" | "collection";
         /** @description A workspace or collection as the API shows it. Containers are artifacts of their own content types. */
         ContainerResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The container's id.
+             */
             id: string;
+            /** @description Whether it is a workspace or a collection. */
             kind: components["schemas"]["ContainerKind"];
+            /** @description The container's own content type: `application/vnd.agience.workspace+json` or `application/vnd.agience.collection+json`. */
             contentType: string;
+            /** @description The container's title. */
             title: string;
+            /** @description The container's description; null when it has none. */
             description: null | string;
+            /** @description For a workspace, the collections its commits publish to (possibly empty); null for a collection. */
             targetCollectionIds: null | string[];
+            /** @description `archived` once archived; otherwise `draft` (containers are never committed). */
             state: components["schemas"]["ArtifactState"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The container's stream version, also its ETag: send it in If-Match to update or archive only if nobody changed it since.
+             */
             version: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the user who created it.
+             */
             createdBy: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created (ISO 8601, UTC).
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it last changed (ISO 8601, UTC).
+             */
             updatedAt: string;
         };
+        /** @description A new artifact, created as a draft in a workspace. */
         CreateArtifact: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The workspace to create it in (the caller needs create permission there; not a collection).
+             */
             containerId: string;
+            /** @description Its content type: a MIME type such as `text/markdown` (see GET /types); not the workspace or collection types. */
             contentType: string;
+            /** @description The title (not blank, at most 300 characters). */
             title: string;
+            /** @description A description (at most 4000 characters), or null for none. */
             description?: null | string;
+            /** @description Tags (at most 50, each 1 to 64 characters; trimmed, duplicates dropped). None when left out. */
             tags?: null | string[];
-            /** @description A JSON object. */
+            /** @description Structured data, checked against the content type's schema. `{}` when left out. */
             context?: null | {
                 [key: string]: unknown;
             };
+            /** @description The body text, or null for none. */
             content?: null | string;
         };
+        /** @description A new workspace or collection. */
         CreateContainer: {
+            /** @description The title (not blank, at most 300 characters). */
             title: string;
+            /** @description A description (at most 4000 characters), or null for none. */
             description?: null | string;
+            /** @description For a workspace, the collections its commits publish to (at most 20; each a collection the caller may add to, not archived). Not allowed for a collection. None when left out. */
             targetCollectionIds?: null | string[];
         };
+        /** @description A new secret, stored encrypted; its value is never shown again. */
         CreateSecret: {
+            /** @description The name invocations refer to it by, as `{{secret:NAME}}`: a letter or underscore, then letters, digits or underscores (at most 128 characters); unique among your secrets. */
             name: string;
+            /** @description The secret value (not empty; at most 64 KiB in UTF-8). Write-only: no answer ever contains it. */
             value: string;
+            /** @description What the secret is for (at most 1000 characters), or null for none. */
             description?: null | string;
         };
+        /** @description An approval decision. */
         DecideApproval: {
+            /** @description Why, for the run's caller and the record (at most 2000 characters); null for none. */
             note?: null | string;
         };
+        /** @description Who a grant is for. */
         Grantee: {
+            /** @description What kind of principal. */
             type: components["schemas"]["GranteeType"];
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The user's, API key's, group's or server credential's id; null for an invite (whoever claims it becomes the grantee of a grant of their own).
+             */
             id?: null | string;
+            /** @description For an invite, the only email that may claim it (at most 320 characters); null for anyone with the token. Only an invite has one. */
             email?: null | string;
         };
-        /** @enum {string} */
+        /**
+         * @description Who a grant is for: a `user`, an `api_key`, a `group` (an artifact listing its members), an `invite`
+         *     (whoever claims its token), or a `server` (a server credential).
+         * @enum {string}
+         */
         GranteeType: "user" | "api_key" | "group" | "invite" | "server";
-        /** @enum {string} */
+        /**
+         * @description Whether a grant gives its permissions (`allow`) or takes them away (`deny`, which wins over any allow).
+         * @enum {string}
+         */
         GrantEffect: "allow" | "deny";
         /** @description A grant as the API shows it. `token` (an invite's claim token) appears once, in the 201 that issued it. */
         GrantResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The grant's id.
+             */
             id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact, workspace or collection it is on (a container's grant covers its contents).
+             */
             resourceId: string;
+            /** @description Who it is for. */
             grantee: components["schemas"]["Grantee"];
+            /** @description The permissions it gives or denies, among `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke`, `admin` (which implies all others). */
             permissions: string[];
+            /** @description Whether it allows or denies them. */
             effect: components["schemas"]["GrantEffect"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it stops counting (ISO 8601, UTC); null if never.
+             */
             expiresAt: null | string;
+            /** @description Whether it was revoked (a revoked grant no longer counts). */
             revoked: boolean;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the principal that issued it.
+             */
             issuedBy: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was issued (ISO 8601, UTC).
+             */
             issuedAt: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description For an invite, how many times it can be claimed; null for no limit (and for other grants).
+             */
             maxClaims: null | number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description For an invite, how many times it was claimed; 0 for other grants.
+             */
             claims: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description For a grant made by claiming an invite, that invite's grant id; null otherwise.
+             */
             claimedFrom: null | string;
+            /** @description An invite's claim token, to hand to the invitee (POST /grants/claim). Only in the answer that issued it; absent otherwise. */
             token?: null | string;
         };
         /** @description One event of an artifact's stream: what happened, when, by whom, and the event's data. */
         HistoryEntry: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The stream version the event made (1 for the first); `version` of the artifact after it.
+             */
             version: number;
+            /** @description The event's name, snake_case (e.g. `artifact_created`, `artifact_retitled`, `artifact_committed`). */
             event: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it happened (ISO 8601, UTC).
+             */
             at: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the principal it was done by (a user, an API key's owner, or a server credential); null when the service did it itself.
+             */
             actor: null | string;
-            /** @description Any JSON value. */
+            /** @description The event's own fields (camelCase), which depend on `event`. */
             data: unknown;
         };
         /** @description The body of an invoke: the `input` (or, as MCP clients name it, `arguments`; not both) and the mode. */
         InvokeArtifact: {
-            /** @description Any JSON value. */
+            /** @description What the artifact runs with, any JSON, checked against the operation's (or the artifact's `context.inputSchema`) input schema when there is one: an HTTP tool's request body, an MCP tool's arguments (an object), an agent's message (a string, or JSON). None when left out. */
             input?: unknown;
             /**
-             * @description Default: `sync`.
+             * @description `sync` waits for the run's end and answers 200 with it; `async` queues it and answers 202 with its location. For a stream of its events, send `Accept: text/event-stream` instead. Default: `sync`.
              * @enum {string}
              */
             mode?: "sync" | "async";
-            /** @description Any JSON value. */
+            /** @description The same as `input`, under the name MCP clients use; send one of the two, not both. */
             arguments?: unknown;
         };
+        /** @description A new API key: it acts as you, narrowed by its scopes and resources. */
         IssueApiKey: {
+            /** @description The key's name, for people (1 to 200 characters). */
             name: string;
+            /** @description What the key may do (1 to 50): each `kind:mediaRange:action`, kind one of `resource`, `tool`, `prompt`; action one of `read`, `write`, `create`, `delete`, `search`, `invoke` (e.g. `resource:text/*:read`, `tool:*\/*:invoke`). */
             scopes: string[];
+            /** @description The only resources the key may reach (1 to 100 artifact, workspace or collection ids; a container covers its artifacts). When left out, all of yours. */
             resourceIds?: null | string[];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Days until the key expires: 30, 60, 90 or 365. When left out or null, it never expires.
+             */
             expiresInDays?: null | number;
         };
         /**
@@ -1517,17 +1819,33 @@ export interface components {
          *     never stored, so a lost answer is recovered by rotating the key.
          */
         IssuedApiKeyResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The key's id.
+             */
             id: string;
+            /** @description The secret (`aa_…`), to send as `Authorization: Bearer`. Shown only in this answer; null in an idempotent replay. */
             key: null | string;
+            /** @description The key's name, for people. */
             name: string;
+            /** @description What the key may do, each `kind:mediaRange:action` (e.g. `resource:text/*:read`); it never allows more than its owner may. */
             scopes: string[];
+            /** @description The only resources (artifacts, workspaces, collections; a container covers its artifacts) the key may reach; null for all of its owner's. */
             resourceIds: null | string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the key stops working (ISO 8601, UTC); null if it never expires.
+             */
             expiresAt: null | string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was issued (ISO 8601, UTC).
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was last used, to within about a minute (ISO 8601, UTC); null if never.
+             */
             lastUsedAt: null | string;
         };
         /**
@@ -1535,181 +1853,326 @@ export interface components {
          *     replay: the secret is never stored, so a lost answer is recovered by rotating.
          */
         IssuedServerCredentialResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The credential's id, its OAuth2 `client_id`.
+             */
             clientId: string;
+            /** @description The OAuth2 `client_secret`. Shown only in this answer; null in an idempotent replay. */
             clientSecret: null | string;
+            /** @description The credential's name, for people. */
             name: string;
+            /** @description What servers using it may do, each `kind:mediaRange:action`. */
             scopes: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was issued (ISO 8601, UTC).
+             */
             createdAt: string;
         };
+        /** @description A new grant: permissions (or a role) on a resource for a principal, or an invite. */
         IssueGrant: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact, workspace or collection to grant on.
+             */
             resourceId: string;
+            /** @description Who it is for: a user, API key, group or server by id, or an invite (no id; optionally an email). */
             grantee: components["schemas"]["Grantee"];
+            /** @description The permissions to give or deny: `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke`, `admin`. Give either these or `role`. */
             permissions?: null | string[];
+            /** @description A named set of permissions instead of `permissions`: `viewer` (read), `editor` (create, read, update, delete, evict), `collaborator` (editor's, plus invoke, add, share) or `admin` (all). */
             role?: null | string;
+            /** @description Allow or deny (an invite can only allow). */
             effect?: components["schemas"]["GrantEffect"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it stops counting (ISO 8601; in the future). Never when left out.
+             */
             expiresAt?: null | string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description For an invite only: how many times it can be claimed (1 to 10000). No limit when left out.
+             */
             maxClaims?: null | number;
         };
+        /** @description A new server credential: an OAuth2 client for the client-credentials grant. */
         IssueServerCredential: {
+            /** @description The credential's name, for people (1 to 200 characters). */
             name: string;
+            /** @description What servers using it may do (1 to 50): each `kind:mediaRange:action` (e.g. `resource:*\/*:read`). Its grants decide on which resources. */
             scopes: string[];
         };
+        /** @description The public keys that verify this service's access tokens (a JSON Web Key Set, RFC 7517). */
         JsonWebKeySetResponse: {
+            /** @description The keys in use; a token's `kid` header names the one that signed it. */
             keys: components["schemas"]["JwkResponse"][];
         };
+        /** @description A public RSA signing key (JSON Web Key, RFC 7517). */
         JwkResponse: {
+            /** @description The key type: `RSA`. */
             kty: string;
+            /** @description What the key is for: `sig` (signatures). */
             use: string;
+            /** @description The signing algorithm: `RS256`. */
             alg: string;
+            /** @description The key's id, as in the `kid` header of the tokens it signs. */
             kid: string;
+            /** @description The RSA modulus (base64url). */
             n: string;
+            /** @description The RSA public exponent (base64url). */
             e: string;
         };
         /** @description A unified diff between two texts and how many lines it adds and removes. */
         LineDiff: {
+            /** @description The unified diff (`diff -u` format, 3 lines of context); empty when the texts are equal. */
             unified: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description How many lines the diff adds.
+             */
             linesAdded: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description How many lines the diff removes.
+             */
             linesRemoved: number;
         };
+        /** @description The process is up. */
         Liveness: {
+            /** @description Always `ok`. */
             status: string;
         };
         /** @description The calling principal: `id` is the user (an API key's owner) or the server credential; `apiKeyId` and `scopes` only for keys and servers. */
         MeResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The user's id (for an API key, its owner's), or the server credential's client id.
+             */
             id: string;
+            /** @description How the caller authenticated: `user`, `apiKey` or `server`. */
             kind: string;
+            /** @description The user's email; null when unknown (a server). */
             email: null | string;
+            /** @description The user's name; null when unknown (a server). */
             name: null | string;
+            /** @description Whether the caller acts as a platform admin now (never through an API key). */
             isPlatformAdmin: boolean;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The API key used; null otherwise.
+             */
             apiKeyId?: null | string;
+            /** @description The scopes that narrow an API key or server, each `kind:mediaRange:action`; null for a user with a token. */
             scopes?: null | string[];
         };
+        /** @description Where to move a draft to. */
         MoveArtifact: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The workspace to move it to (the caller needs create permission there; not archived).
+             */
             workspaceId: string;
         };
+        /** @description OpenID Connect discovery metadata for this service's own token issuer. */
         OpenIdConfiguration: {
+            /** @description The issuer (`iss`) of the access tokens this service signs. */
             issuer: string;
+            /** @description Where to get tokens: this service's POST /auth/token. */
             token_endpoint: string;
+            /** @description Where the public keys that verify its tokens are published. */
             jwks_uri: string;
+            /** @description The OAuth2 grant types the token endpoint accepts. */
             grant_types_supported: string[];
+            /** @description How a client may authenticate at the token endpoint. */
             token_endpoint_auth_methods_supported: string[];
+            /** @description The algorithms tokens are signed with. */
             id_token_signing_alg_values_supported: string[];
+            /** @description The subject identifier types (OpenID Connect): `public`. */
             subject_types_supported: string[];
+            /** @description The response types (OpenID Connect). */
             response_types_supported: string[];
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfApiKeyResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["ApiKeyResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfApprovalResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["ApprovalResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfArtifactListItem: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["ArtifactListItem"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfCommitResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["CommitResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfContainerResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["ContainerResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfGrantResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["GrantResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfHistoryEntry: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["HistoryEntry"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfRevisionListItem: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["RevisionListItem"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfRunResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["RunResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfSecretResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["SecretResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfServerCredentialResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["ServerCredentialResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
         PageOfUserResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["UserResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
         /** @description What a commit would do to one draft: its change, the revision it starts from and the one it would make, and what changed. */
         PlannedChange: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact that would gain the revision (the original, for a checked-out copy).
+             */
             artifactId: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The draft that would be committed.
+             */
             draftId: string;
+            /** @description The draft's title. */
             title: string;
+            /** @description The draft's content type. */
             contentType: string;
+            /** @description What the commit would do: add, modify, or archive the artifact. */
             kind: components["schemas"]["ChangeKind"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The revision the draft started from; 0 for a new artifact.
+             */
             baseRevision: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The revision the commit would make.
+             */
             nextRevision: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The draft's version now (its ETag); the commit token pins it.
+             */
             draftVersion: number;
+            /** @description The fields changed since the base revision, among `title`, `description`, `tags`, `context` and `content`; empty for an archive. */
             changedFields: string[];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Lines of content added since the base revision.
+             */
             linesAdded: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Lines of content removed since the base revision.
+             */
             linesRemoved: number;
         };
         /** @description The settings in force, and who changed them last (null while they are all the configuration's). */
         PlatformSettingsResponse: {
+            /** @description Whether anyone may register (POST /auth/register); when false, registration answers 403. */
             registrationEnabled: boolean;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Requests each principal (or, unauthenticated, each IP address) may make per window.
+             */
             rateLimitPermitLimit: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The length of a rate-limit window, in seconds.
+             */
             rateLimitWindowSeconds: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Requests to POST /auth/token each IP address may make per window.
+             */
             tokenPermitLimit: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description How long an access token from POST /auth/token lasts, in minutes.
+             */
             accessTokenLifetimeMinutes: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description How long a refresh token lasts, in days.
+             */
             refreshTokenLifetimeDays: number;
+            /** @description Hosts invocations may reach even at private or loopback addresses (exceptions to the egress policy). */
             egressAllowedHosts: string[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The settings' version, also their ETag; 0 until the first change.
+             */
             version: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the platform admin who changed them last; null while never changed.
+             */
             updatedBy: null | string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When they last changed (ISO 8601, UTC); null while never changed.
+             */
             updatedAt: null | string;
         };
+        /** @description Which drafts to preview a commit of. */
         PreviewCommit: {
+            /** @description The drafts to commit (1 to 5000 ids). When left out, every artifact of the workspace with a change to commit. */
             artifactIds?: null | string[];
         };
         /**
@@ -1749,11 +2212,19 @@ export interface components {
                 [key: string]: string[];
             };
         };
+        /** @description How far one async projection (a read model such as listings or search) is behind the event store. */
         ProjectionLag: {
+            /** @description The projection shard's name. */
             shard: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The last event sequence it has processed.
+             */
             sequence: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many events it is behind the newest (0 when caught up).
+             */
             lag: number;
             /**
              * Format: double
@@ -1768,129 +2239,238 @@ export interface components {
          *     node is advancing them.
          */
         Readiness: {
+            /** @description `ready`, `postgres_unavailable`, `projections_lagging` or `projections_stalled`. */
             status: string;
+            /** @description `ok` when PostgreSQL answered; otherwise the kind of error met. */
             postgres: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The newest event's sequence; null when PostgreSQL did not answer.
+             */
             highWaterMark: null | number;
+            /** @description Each async projection's progress (empty when PostgreSQL did not answer). */
             projections: components["schemas"]["ProjectionLag"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The most events a projection may be behind while the service is ready (`Health:MaxProjectionLag`).
+             */
             maxAllowedLag: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description How long events may wait for a projection that does not advance before it counts as stalled (`Health:StalledProjectionSeconds`).
+             */
             stalledAfterSeconds: number;
         };
+        /** @description A new local user. */
         RegisterUser: {
+            /** @description The email, which is also the username for the password grant (at most 320 characters; no spaces or invisible characters; unique). */
             email: string;
+            /** @description The password (12 to 256 characters). */
             password: string;
+            /** @description The display name (1 to 200 characters). */
             name: string;
         };
         /** @description Only the name of a key can change: its scopes, resources and expiry are fixed at issue (issue a new key instead). */
         RenameApiKey: {
+            /** @description The new name (1 to 200 characters). */
             name: string;
         };
+        /** @description A content type's definition with inheritance applied. */
         ResolvedTypeResponse: {
+            /** @description The resolved type (the asked-for type, or the family or base type it falls back to). */
             contentType: string;
+            /** @description Its name, for people. */
             title: string;
+            /** @description What it is for; null when not given. */
             description: null | string;
+            /** @description The type and the types it inherits from, nearest first, ending with the base type `*\/*`. */
             lineage: string[];
-            /** @description A JSON object. */
+            /** @description The JSON Schema an artifact's `context` must match, with inherited properties and required fields merged. */
             contextSchema: {
                 [key: string]: unknown;
             };
-            /** @description A JSON object. */
+            /** @description The operations artifacts of this type can run, by name (e.g. `invoke`): for each, the permission it needs and how it is dispatched. */
             operations: {
                 [key: string]: unknown;
             };
         };
+        /** @description The artifacts after a revert. */
         RevertResponse: {
+            /** @description Each reverted artifact as it is now. */
             items: components["schemas"]["ArtifactResponse"][];
         };
+        /** @description Which drafts to discard. */
         RevertWorkspace: {
+            /** @description The drafts to revert (1 to 5000 ids). */
             artifactIds: string[];
         };
         /** @description A revision in a listing: everything but its context and content. */
         RevisionListItem: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact the revision belongs to (the original, for a revision committed from a checked-out copy).
+             */
             artifactId: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The revision number: 1 for the first commit, one more for each next.
+             */
             revision: number;
+            /** @description What the commit did to the artifact: added, modified, or archived it. */
             kind: components["schemas"]["ChangeKind"];
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The commit that made it (GET /commits/{id}).
+             */
             commitId: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The workspace it was committed from.
+             */
             workspaceId: string;
+            /** @description Its content type at this revision. */
             contentType: string;
+            /** @description Its title at this revision. */
             title: string;
+            /** @description Its description at this revision; null when it had none. */
             description: null | string;
+            /** @description Its tags at this revision. */
             tags: string[];
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the user who committed it.
+             */
             committedBy: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was committed (ISO 8601, UTC).
+             */
             committedAt: string;
         };
+        /** @description A run: one execution of an artifact's operation, from request to result. */
         RunResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The run's id.
+             */
             id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact that runs.
+             */
             artifactId: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The artifact's version when the run was requested: what runs is the artifact as it was then.
+             */
             artifactVersion: number;
+            /** @description The operation that runs (`invoke`, or another the artifact's type declares). */
             operation: string;
+            /** @description How it is executed: `http` (an HTTP tool), `mcp_tool` (a tool on an MCP server), `agent`, or `native` (by this service). */
             kind: string;
+            /** @description How it was asked for: `sync`, `async`, or `stream` (with `Accept: text/event-stream`). */
             mode: string;
+            /** @description Where the run stands. */
             status: components["schemas"]["RunStatus"];
-            /** @description Any JSON value. */
+            /** @description The input the run was invoked with, as sent; null when none. */
             input: unknown;
-            /** @description Any JSON value. */
+            /** @description What the target answered (any JSON) once the run completed; null before, and when it failed or was cancelled. */
             output: unknown;
-            /** @description A JSON object. */
+            /** @description Why it failed or was cancelled, problem-shaped (`type`, `title`, `status`, `detail`, `code`); while it is retried, the last failed attempt's error; null otherwise. */
             error: null | {
                 [key: string]: unknown;
             };
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description How many attempts started (0 before the first; more than 1 after retries).
+             */
             attempts: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The principal it runs as: the user (an API key's owner) or server that requested it.
+             */
             callerId: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description For a tool call made by an agent's run, that run; null otherwise.
+             */
             parentRunId: null | string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The approval the run waits for or waited for (GET /approvals); null when its operation needs none.
+             */
             approvalId: null | string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was requested (ISO 8601, UTC).
+             */
             requestedAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its first attempt started (ISO 8601, UTC); null until then.
+             */
             startedAt: null | string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it ended (ISO 8601, UTC); null while not finished.
+             */
             finishedAt: null | string;
         };
-        /** @enum {string} */
+        /**
+         * @description Where a run stands: `pending` (queued, or waiting to retry), `awaiting_approval`, `running`, and the final
+         *     `completed`, `failed`, `cancelled` (by its caller, or rejected by an approver) and `expired` (nobody approved it in time).
+         * @enum {string}
+         */
         RunStatus: "pending" | "awaiting_approval" | "running" | "completed" | "failed" | "cancelled" | "expired";
         /** @description Counts over every hit the caller may see (all pages), by content type and by state. */
         SearchFacets: {
+            /** @description How many hits of each content type. */
             contentType: {
                 [key: string]: number;
             };
+            /** @description How many hits in each state (`draft`, `committed`, `archived`). */
             state: {
                 [key: string]: number;
             };
         };
         /** @description Where the matched words are: `[start, length]` pairs of UTF-16 code units into `title` and `snippet`. */
         SearchHighlights: {
+            /** @description The matches in `title`. */
             title: number[][];
+            /** @description The matches in `snippet`. */
             snippet: number[][];
         };
         /** @description A hit: the artifact head as the search index holds it, its rank and, when asked for, a content snippet. */
         SearchHit: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The artifact's id.
+             */
             id: string;
+            /** @description Its title. */
             title: string;
+            /** @description Its content type. */
             contentType: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description Where it was found: the workspace that holds it, or a collection it was published into.
+             */
             containerId: null | string;
+            /** @description Its state (in a collection, the published revision's: `committed` or `archived`). */
             state: components["schemas"]["ArtifactState"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Its last committed revision (in a collection, the one published there); 0 before the first commit.
+             */
             revision: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description How well it matches the words and phrases (higher is better; hits come best first); 0 for a query of filters only.
+             */
             score: number;
+            /** @description Up to two fragments of the content around the matches, joined by " … "; null when highlighting is off or the query has no words or phrases. */
             snippet: null | string;
+            /** @description Where the matches are in `title` and `snippet`; null when `snippet` is. */
             highlights: null | components["schemas"]["SearchHighlights"];
         };
         /**
@@ -1899,52 +2479,96 @@ export interface components {
          *     highlight ranges. An empty query is allowed when one of the lists is given.
          */
         SearchRequest: {
+            /** @description What to find (at most 1000 characters): words (matched stemmed), `"phrases"`, `OR` between words or phrases, `-` to exclude, and filters `type:`, `tag:`, `state:`, `container:`, `created:`, `updated:` (e.g. `retry "back off" type:text/* updated:&gt;=2026-01-01`). May be empty or left out when a list below is given. */
             query?: null | string;
+            /** @description Only artifacts in one of these workspaces or collections (at most 100). */
             containerIds?: null | string[];
+            /** @description Only artifacts of one of these content types; `*` matches any run of characters (e.g. `text/*`, `application/vnd.*+json`; at most 100). */
             contentTypes?: null | string[];
+            /** @description Only artifacts in one of these states: `draft`, `committed`, `archived`. */
             states?: null | string[];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description At most this many hits (1 to 100). Default: 20.
+             */
             limit?: null | number;
+            /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
             cursor?: null | string;
+            /** @description Whether to add each hit's `snippet` and `highlights`. Default: true. */
             highlight?: null | boolean;
         };
+        /** @description A page of search hits, and counts over all of them. */
         SearchResponse: {
+            /** @description This page's hits, best match first (then most recently updated). */
             items: components["schemas"]["SearchHit"][];
+            /** @description Pass as `cursor` (with the same query) to get the next page; null on the last page. */
             nextCursor: null | string;
+            /** @description Counts over every hit, not just this page. */
             facets: components["schemas"]["SearchFacets"];
         };
         /** @description A secret as the API shows it: metadata only, never the value. */
         SecretResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The secret's id.
+             */
             id: string;
+            /** @description The name invocations refer to it by (`{{secret:NAME}}`). */
             name: string;
+            /** @description What it is for; null when not given. */
             description: null | string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was stored (ISO 8601, UTC).
+             */
             createdAt: string;
         };
+        /** @description A server credential as the API shows it: never its secret. */
         ServerCredentialResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The credential's id, its OAuth2 `client_id`.
+             */
             clientId: string;
+            /** @description The credential's name, for people. */
             name: string;
+            /** @description What servers using it may do, each `kind:mediaRange:action`. */
             scopes: string[];
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The id of the platform admin who issued it.
+             */
             createdBy: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was issued (ISO 8601, UTC).
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its secret was last rotated (ISO 8601, UTC); null if never.
+             */
             rotatedAt: null | string;
         };
+        /** @description How the tags changed. */
         TagsChange: {
+            /** @description Tags on the `to` side that the `from` side lacks. */
             added: string[];
+            /** @description Tags on the `from` side that the `to` side lacks. */
             removed: string[];
         };
+        /** @description A text field's value before and after. */
         TextChange: {
+            /** @description The value on the `from` side; null when it had none. */
             from: null | string;
+            /** @description The value on the `to` side; null when it has none. */
             to: null | string;
         };
         /** @description RFC 6749 §5.2 error response. */
         TokenError: {
+            /** @description The error code: `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type` or `invalid_scope`. */
             error: string;
+            /** @description What went wrong, for people. */
             error_description: string;
         };
         /**
@@ -1954,60 +2578,109 @@ export interface components {
          */
         TokenRequest: {
             /**
-             * @description The grant types the token endpoint issues tokens for.
+             * @description The grant types the token endpoint issues tokens for: `password` (a person's email and password),
+             *     `client_credentials` (a server credential) and `refresh_token`.
              * @enum {string}
              */
             grant_type: "password" | "client_credentials" | "refresh_token";
+            /** @description For `password`: the user's email. */
             username?: null | string;
+            /** @description For `password`: the user's password. */
             password?: null | string;
+            /** @description For `refresh_token`: the refresh token from the previous token answer (single use: a reused one revokes its session). */
             refresh_token?: null | string;
+            /** @description For `client_credentials`: the server credential's client id (or send it with HTTP Basic). */
             client_id?: null | string;
+            /** @description For `client_credentials`: the server credential's secret (or send it with HTTP Basic). */
             client_secret?: null | string;
+            /** @description For `client_credentials`: the scopes wanted, space-separated, each among the credential's; all of them when left out or empty. Ignored by the other grants. */
             scope?: null | string;
         };
         /** @description RFC 6749 §5.1 success response; the names are the RFC's own, not camelCase. */
         TokenResponse: {
+            /** @description The access token (a signed JWT), to send as `Authorization: Bearer`. */
             access_token: string;
+            /** @description Always `Bearer`. */
             token_type: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Seconds until the access token expires.
+             */
             expires_in: number;
+            /** @description A single-use token for `grant_type=refresh_token`, to get a new pair; absent for client credentials. */
             refresh_token: null | string;
+            /** @description The scopes granted, space-separated; only for client credentials. */
             scope?: null | string;
         };
+        /** @description A known content type, as defined (before inheritance). */
         TypeSummary: {
+            /** @description The content type (a MIME type, or a pattern such as `text/*` or `*\/*` for a family). */
             contentType: string;
+            /** @description Its name, for people. */
             title: string;
+            /** @description What it is for; null when not given. */
             description: null | string;
+            /** @description The content type it inherits its schema and operations from; null for the base type. */
             inherits: null | string;
         };
         /** @description Rename, describe, or (for a workspace) set the target collections. Absent fields stay as they are. */
         UpdateContainer: {
+            /** @description The new title (not blank, at most 300 characters); unchanged when null or left out. */
             title?: null | string;
+            /** @description The new description (at most 4000 characters); unchanged when null or left out. */
             description?: null | string;
+            /** @description For a workspace, the collections its commits publish to, replacing the old list (at most 20; each a collection the caller may add to, not archived). Not allowed for a collection. Unchanged when null or left out. */
             targetCollectionIds?: null | string[];
         };
         /** @description Change platform settings. A partial body like PATCH /workspaces: absent (or null) fields stay as they are. */
         UpdatePlatformSettings: {
+            /** @description Whether anyone may register (POST /auth/register). */
             registrationEnabled?: null | boolean;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Requests each principal (or, unauthenticated, each IP address) may make per window (1 to 100000000).
+             */
             rateLimitPermitLimit?: null | number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The length of a rate-limit window, in seconds (1 to 86400).
+             */
             rateLimitWindowSeconds?: null | number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Requests to POST /auth/token each IP address may make per window (1 to 100000000).
+             */
             tokenPermitLimit?: null | number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description How long a new access token lasts, in minutes (1 to `Auth:MaxAccessTokenMinutes`, 1440 by default).
+             */
             accessTokenLifetimeMinutes?: null | number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description How long a new refresh token lasts, in days (1 to 365).
+             */
             refreshTokenLifetimeDays?: null | number;
+            /** @description Hosts invocations may reach even at private or loopback addresses, replacing the list (at most 100; each a host name or IP address, without scheme, port or path). */
             egressAllowedHosts?: null | string[];
         };
+        /** @description A user as the API shows it. */
         UserResponse: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The user's id.
+             */
             id: string;
+            /** @description The user's email (their username). */
             email: string;
+            /** @description The display name. */
             name: string;
+            /** @description Whether the user is a platform admin. */
             isPlatformAdmin: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the user registered (ISO 8601, UTC).
+             */
             createdAt: string;
         };
     };
@@ -2249,6 +2922,7 @@ export interface operations {
     resolveType: {
         parameters: {
             query?: {
+                /** @description The content type to resolve, a MIME type (e.g. `text/markdown`). Required. */
                 contentType?: string;
             };
             header?: never;
@@ -2595,14 +3269,19 @@ export interface operations {
     searchArtifactsByQuery: {
         parameters: {
             query?: {
+                /** @description What to find, in the search query language: words, `"phrases"`, `OR`, `-` to exclude, and filters `type:`, `tag:`, `state:`, `container:`, `created:`, `updated:` (at most 1000 characters). May be left out when a list below is given. */
                 q?: string;
+                /** @description Only artifacts in one of these workspaces or collections: ids, comma-separated (at most 100). */
                 containerIds?: string;
+                /** @description Only artifacts of one of these content types, comma-separated; `*` matches any run of characters (e.g. `text/*`). */
                 contentTypes?: string;
+                /** @description Only artifacts in one of these states, comma-separated: `draft`, `committed`, `archived`. */
                 states?: string;
-                /** @description At most this many items (1 to 200; default 50). */
+                /** @description At most this many hits (1 to 100; default 20). */
                 limit?: number;
                 /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
+                /** @description Whether to add each hit's `snippet` and `highlights` (default true). */
                 highlight?: boolean;
             };
             header?: never;
@@ -2751,8 +3430,11 @@ export interface operations {
     listRuns: {
         parameters: {
             query?: {
+                /** @description Only the runs of this artifact. */
                 artifactId?: string;
+                /** @description Only the runs this run made (an agent run's tool calls). */
                 parentRunId?: string;
+                /** @description Only runs in this status: `pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled` or `expired`. */
                 status?: string;
                 /** @description At most this many items (1 to 200; default 50). */
                 limit?: number;
@@ -2789,6 +3471,7 @@ export interface operations {
     streamRunEvents: {
         parameters: {
             query?: {
+                /** @description Send only the events after this `id:` (a non-negative integer), for clients that cannot set the Last-Event-ID header; the header wins when both are sent. From the start when left out. */
                 lastEventId?: number;
             };
             header?: never;
@@ -2894,6 +3577,7 @@ export interface operations {
             path: {
                 /** @description The artifact's id. */
                 id: string;
+                /** @description The operation's name, as the artifact's content type declares it (GET /types/resolve lists them); not one of the built-in verbs `create`, `read`, `update`, `delete`, `invoke`, `add`, `search`. */
                 op: string;
             };
             cookie?: never;
@@ -3447,6 +4131,7 @@ export interface operations {
     listGrants: {
         parameters: {
             query?: {
+                /** @description The artifact, workspace or collection whose grants to list. Required. */
                 resourceId?: string;
                 /** @description At most this many items (1 to 200; default 50). */
                 limit?: number;
@@ -3630,7 +4315,9 @@ export interface operations {
     checkGrant: {
         parameters: {
             query?: {
+                /** @description The artifact, workspace or collection to check. Required. */
                 resourceId?: string;
+                /** @description The permission to check: `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke` or `admin`. Required. */
                 permission?: string;
             };
             header?: never;
@@ -3934,6 +4621,7 @@ export interface operations {
                 limit?: number;
                 /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
+                /** @description Only workspaces in this state; `archived` lists the archived ones. When left out, all but the archived. */
                 state?: components["schemas"]["ArtifactState"];
             };
             header?: never;
@@ -4014,6 +4702,7 @@ export interface operations {
                 limit?: number;
                 /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
+                /** @description Only collections in this state; `archived` lists the archived ones. When left out, all but the archived. */
                 state?: components["schemas"]["ArtifactState"];
             };
             header?: never;
@@ -4094,7 +4783,9 @@ export interface operations {
                 limit?: number;
                 /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
+                /** @description Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out. */
                 contentType?: string;
+                /** @description Only artifacts in this state. All states (archived included) when left out. */
                 state?: components["schemas"]["ArtifactState"];
             };
             header?: never;
@@ -4135,7 +4826,9 @@ export interface operations {
                 limit?: number;
                 /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
+                /** @description Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out. */
                 contentType?: string;
+                /** @description Only artifacts in this state (`committed` or `archived`). Both when left out. */
                 state?: components["schemas"]["ArtifactState"];
             };
             header?: never;
@@ -4384,6 +5077,7 @@ export interface operations {
     getArtifact: {
         parameters: {
             query?: {
+                /** @description A committed revision number (1 or more) to read instead of the head. The head when left out. */
                 revision?: number;
             };
             header?: {
@@ -4737,7 +5431,9 @@ export interface operations {
     diffArtifact: {
         parameters: {
             query?: {
+                /** @description The older side: a revision number (0 = before the first revision) or `draft`. Default: the head's base revision. */
                 from?: string;
+                /** @description The newer side: a revision number or `draft`. Default: `draft` (the head as it is now). */
                 to?: string;
             };
             header?: never;
