@@ -39,7 +39,7 @@ generate_into() {
     /namespace:AgentArtifacts.Api.Tests.Clients.NSwag /className:AgentArtifactsNSwagClient \
     /jsonLibrary:SystemTextJson /generateNullableReferenceTypes:true /generateOptionalPropertiesAsNullable:true \
     /operationGenerationMode:SingleClientFromOperationId /injectHttpClient:true /disposeHttpClient:false \
-    /useBaseUrl:true /generateClientInterfaces:false >/dev/null
+    /useBaseUrl:true /generateClientInterfaces:false /wrapResponses:true >/dev/null
   if [[ -f "$base/$ts_dir/package.json" ]]; then
     npm run generate --prefix "$base/$ts_dir" --silent >/dev/null
   fi

@@ -82,7 +82,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<System.Collections.Generic.ICollection<TypeSummary>> ListTypesAsync()
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<System.Collections.Generic.ICollection<TypeSummary>>> ListTypesAsync()
         {
             return ListTypesAsync(System.Threading.CancellationToken.None);
         }
@@ -96,7 +96,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<System.Collections.Generic.ICollection<TypeSummary>> ListTypesAsync(System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<System.Collections.Generic.ICollection<TypeSummary>>> ListTypesAsync(System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -142,7 +142,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<System.Collections.Generic.ICollection<TypeSummary>>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -190,7 +190,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ResolvedTypeResponse> ResolveTypeAsync(string? contentType)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ResolvedTypeResponse>> ResolveTypeAsync(string? contentType)
         {
             return ResolveTypeAsync(contentType, System.Threading.CancellationToken.None);
         }
@@ -204,7 +204,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ResolvedTypeResponse> ResolveTypeAsync(string? contentType, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ResolvedTypeResponse>> ResolveTypeAsync(string? contentType, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -256,7 +256,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ResolvedTypeResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -310,7 +310,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> IssueServerCredentialAsync(IssueServerCredential body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> IssueServerCredentialAsync(IssueServerCredential body)
         {
             return IssueServerCredentialAsync(body, System.Threading.CancellationToken.None);
         }
@@ -324,7 +324,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> IssueServerCredentialAsync(IssueServerCredential body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> IssueServerCredentialAsync(IssueServerCredential body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -377,7 +377,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -447,7 +447,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfServerCredentialResponse> ListServerCredentialsAsync(int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfServerCredentialResponse>> ListServerCredentialsAsync(int? limit, string? cursor)
         {
             return ListServerCredentialsAsync(limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -461,7 +461,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfServerCredentialResponse> ListServerCredentialsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfServerCredentialResponse>> ListServerCredentialsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -517,7 +517,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfServerCredentialResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -577,7 +577,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> RevokeServerCredentialAsync(System.Guid clientId)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> RevokeServerCredentialAsync(System.Guid clientId)
         {
             return RevokeServerCredentialAsync(clientId, System.Threading.CancellationToken.None);
         }
@@ -591,7 +591,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> RevokeServerCredentialAsync(System.Guid clientId, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> RevokeServerCredentialAsync(System.Guid clientId, System.Threading.CancellationToken cancellationToken)
         {
             if (clientId == null)
                 throw new System.ArgumentNullException("clientId");
@@ -641,7 +641,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 204)
@@ -701,7 +701,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IssuedServerCredentialResponse> RotateServerCredentialAsync(System.Guid clientId)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IssuedServerCredentialResponse>> RotateServerCredentialAsync(System.Guid clientId)
         {
             return RotateServerCredentialAsync(clientId, System.Threading.CancellationToken.None);
         }
@@ -715,7 +715,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IssuedServerCredentialResponse> RotateServerCredentialAsync(System.Guid clientId, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IssuedServerCredentialResponse>> RotateServerCredentialAsync(System.Guid clientId, System.Threading.CancellationToken cancellationToken)
         {
             if (clientId == null)
                 throw new System.ArgumentNullException("clientId");
@@ -767,7 +767,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IssuedServerCredentialResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -821,7 +821,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> CreateSecretAsync(CreateSecret body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> CreateSecretAsync(CreateSecret body)
         {
             return CreateSecretAsync(body, System.Threading.CancellationToken.None);
         }
@@ -835,7 +835,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> CreateSecretAsync(CreateSecret body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> CreateSecretAsync(CreateSecret body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -888,7 +888,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -970,7 +970,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfSecretResponse> ListSecretsAsync(int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfSecretResponse>> ListSecretsAsync(int? limit, string? cursor)
         {
             return ListSecretsAsync(limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -984,7 +984,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfSecretResponse> ListSecretsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfSecretResponse>> ListSecretsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -1040,7 +1040,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfSecretResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -1100,7 +1100,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> DeleteSecretAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> DeleteSecretAsync(System.Guid id)
         {
             return DeleteSecretAsync(id, System.Threading.CancellationToken.None);
         }
@@ -1114,7 +1114,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> DeleteSecretAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> DeleteSecretAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -1164,7 +1164,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 204)
@@ -1230,7 +1230,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SecretResponse> GetSecretAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<SecretResponse>> GetSecretAsync(System.Guid id)
         {
             return GetSecretAsync(id, System.Threading.CancellationToken.None);
         }
@@ -1244,7 +1244,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SecretResponse> GetSecretAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<SecretResponse>> GetSecretAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -1294,7 +1294,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<SecretResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 304)
@@ -1354,7 +1354,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SearchResponse> SearchArtifactsAsync(SearchRequest body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsAsync(SearchRequest body)
         {
             return SearchArtifactsAsync(body, System.Threading.CancellationToken.None);
         }
@@ -1368,7 +1368,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SearchResponse> SearchArtifactsAsync(SearchRequest body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsAsync(SearchRequest body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -1421,7 +1421,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<SearchResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -1475,7 +1475,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SearchResponse> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight)
         {
             return SearchArtifactsByQueryAsync(q, containerIds, contentTypes, states, limit, cursor, highlight, System.Threading.CancellationToken.None);
         }
@@ -1489,7 +1489,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SearchResponse> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -1565,7 +1565,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<SearchResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -1619,7 +1619,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<RunResponse> CancelRunAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> CancelRunAsync(System.Guid id)
         {
             return CancelRunAsync(id, System.Threading.CancellationToken.None);
         }
@@ -1633,7 +1633,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<RunResponse> CancelRunAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> CancelRunAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -1685,7 +1685,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<RunResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -1745,7 +1745,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<RunResponse> GetRunAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> GetRunAsync(System.Guid id)
         {
             return GetRunAsync(id, System.Threading.CancellationToken.None);
         }
@@ -1759,7 +1759,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<RunResponse> GetRunAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> GetRunAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -1809,7 +1809,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<RunResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -1857,7 +1857,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfRunResponse> ListRunsAsync(System.Guid? artifactId, System.Guid? parentRunId, string? status, int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfRunResponse>> ListRunsAsync(System.Guid? artifactId, System.Guid? parentRunId, string? status, int? limit, string? cursor)
         {
             return ListRunsAsync(artifactId, parentRunId, status, limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -1871,7 +1871,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfRunResponse> ListRunsAsync(System.Guid? artifactId, System.Guid? parentRunId, string? status, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfRunResponse>> ListRunsAsync(System.Guid? artifactId, System.Guid? parentRunId, string? status, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -1939,7 +1939,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfRunResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -1993,7 +1993,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<string> StreamRunEventsAsync(System.Guid id, long? lastEventId)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<string>> StreamRunEventsAsync(System.Guid id, long? lastEventId)
         {
             return StreamRunEventsAsync(id, lastEventId, System.Threading.CancellationToken.None);
         }
@@ -2007,7 +2007,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<string> StreamRunEventsAsync(System.Guid id, long? lastEventId, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<string>> StreamRunEventsAsync(System.Guid id, long? lastEventId, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -2064,7 +2064,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<string>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -2118,7 +2118,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<RunResponse> InvokeArtifactAsync(System.Guid id, InvokeArtifact body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> InvokeArtifactAsync(System.Guid id, InvokeArtifact body)
         {
             return InvokeArtifactAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -2132,7 +2132,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<RunResponse> InvokeArtifactAsync(System.Guid id, InvokeArtifact body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> InvokeArtifactAsync(System.Guid id, InvokeArtifact body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -2190,7 +2190,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<RunResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 202)
@@ -2200,7 +2200,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<RunResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -2260,7 +2260,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<RunResponse> RunOperationAsync(System.Guid id, string op, InvokeArtifact body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> RunOperationAsync(System.Guid id, string op, InvokeArtifact body)
         {
             return RunOperationAsync(id, op, body, System.Threading.CancellationToken.None);
         }
@@ -2274,7 +2274,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<RunResponse> RunOperationAsync(System.Guid id, string op, InvokeArtifact body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> RunOperationAsync(System.Guid id, string op, InvokeArtifact body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -2336,7 +2336,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<RunResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 202)
@@ -2346,7 +2346,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<RunResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -2406,7 +2406,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PlatformSettingsResponse> GetPlatformSettingsAsync()
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PlatformSettingsResponse>> GetPlatformSettingsAsync()
         {
             return GetPlatformSettingsAsync(System.Threading.CancellationToken.None);
         }
@@ -2420,7 +2420,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PlatformSettingsResponse> GetPlatformSettingsAsync(System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PlatformSettingsResponse>> GetPlatformSettingsAsync(System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -2466,7 +2466,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PlatformSettingsResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 304)
@@ -2526,7 +2526,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PlatformSettingsResponse> UpdatePlatformSettingsAsync(UpdatePlatformSettings body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PlatformSettingsResponse>> UpdatePlatformSettingsAsync(UpdatePlatformSettings body)
         {
             return UpdatePlatformSettingsAsync(body, System.Threading.CancellationToken.None);
         }
@@ -2540,7 +2540,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PlatformSettingsResponse> UpdatePlatformSettingsAsync(UpdatePlatformSettings body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PlatformSettingsResponse>> UpdatePlatformSettingsAsync(UpdatePlatformSettings body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -2593,7 +2593,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PlatformSettingsResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -2665,7 +2665,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<UserResponse> GrantPlatformAdminAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<UserResponse>> GrantPlatformAdminAsync(System.Guid id)
         {
             return GrantPlatformAdminAsync(id, System.Threading.CancellationToken.None);
         }
@@ -2679,7 +2679,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<UserResponse> GrantPlatformAdminAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<UserResponse>> GrantPlatformAdminAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -2731,7 +2731,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<UserResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -2785,7 +2785,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<UserResponse> RevokePlatformAdminAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<UserResponse>> RevokePlatformAdminAsync(System.Guid id)
         {
             return RevokePlatformAdminAsync(id, System.Threading.CancellationToken.None);
         }
@@ -2799,7 +2799,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<UserResponse> RevokePlatformAdminAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<UserResponse>> RevokePlatformAdminAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -2850,7 +2850,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<UserResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -2910,7 +2910,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfUserResponse> ListPlatformUsersAsync(int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfUserResponse>> ListPlatformUsersAsync(int? limit, string? cursor)
         {
             return ListPlatformUsersAsync(limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -2924,7 +2924,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfUserResponse> ListPlatformUsersAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfUserResponse>> ListPlatformUsersAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -2980,7 +2980,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfUserResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -3040,7 +3040,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<OpenIdConfiguration> GetOpenIdConfigurationAsync()
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<OpenIdConfiguration>> GetOpenIdConfigurationAsync()
         {
             return GetOpenIdConfigurationAsync(System.Threading.CancellationToken.None);
         }
@@ -3054,7 +3054,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<OpenIdConfiguration> GetOpenIdConfigurationAsync(System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<OpenIdConfiguration>> GetOpenIdConfigurationAsync(System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -3100,7 +3100,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<OpenIdConfiguration>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 404)
@@ -3136,7 +3136,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<JsonWebKeySetResponse> GetJwksAsync()
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<JsonWebKeySetResponse>> GetJwksAsync()
         {
             return GetJwksAsync(System.Threading.CancellationToken.None);
         }
@@ -3150,7 +3150,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<JsonWebKeySetResponse> GetJwksAsync(System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<JsonWebKeySetResponse>> GetJwksAsync(System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -3196,7 +3196,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<JsonWebKeySetResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 404)
@@ -3232,7 +3232,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<MeResponse> GetMeAsync()
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<MeResponse>> GetMeAsync()
         {
             return GetMeAsync(System.Threading.CancellationToken.None);
         }
@@ -3246,7 +3246,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<MeResponse> GetMeAsync(System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<MeResponse>> GetMeAsync(System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -3292,7 +3292,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<MeResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -3340,7 +3340,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<TokenResponse> IssueTokenAsync(Body body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<TokenResponse>> IssueTokenAsync(Body body)
         {
             return IssueTokenAsync(body, System.Threading.CancellationToken.None);
         }
@@ -3354,7 +3354,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<TokenResponse> IssueTokenAsync(Body body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<TokenResponse>> IssueTokenAsync(Body body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -3408,7 +3408,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<TokenResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -3464,7 +3464,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> RegisterUserAsync(RegisterUser body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> RegisterUserAsync(RegisterUser body)
         {
             return RegisterUserAsync(body, System.Threading.CancellationToken.None);
         }
@@ -3478,7 +3478,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> RegisterUserAsync(RegisterUser body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> RegisterUserAsync(RegisterUser body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -3531,7 +3531,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -3599,7 +3599,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<Liveness> GetLivenessAsync()
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<Liveness>> GetLivenessAsync()
         {
             return GetLivenessAsync(System.Threading.CancellationToken.None);
         }
@@ -3613,7 +3613,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<Liveness> GetLivenessAsync(System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<Liveness>> GetLivenessAsync(System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -3659,7 +3659,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<Liveness>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 404)
@@ -3695,7 +3695,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<Readiness> GetReadinessAsync()
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<Readiness>> GetReadinessAsync()
         {
             return GetReadinessAsync(System.Threading.CancellationToken.None);
         }
@@ -3709,7 +3709,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<Readiness> GetReadinessAsync(System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<Readiness>> GetReadinessAsync(System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -3755,7 +3755,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<Readiness>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 404)
@@ -3801,7 +3801,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> ClaimInviteAsync(ClaimInvite body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> ClaimInviteAsync(ClaimInvite body)
         {
             return ClaimInviteAsync(body, System.Threading.CancellationToken.None);
         }
@@ -3815,7 +3815,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> ClaimInviteAsync(ClaimInvite body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> ClaimInviteAsync(ClaimInvite body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -3868,7 +3868,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -3950,7 +3950,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> IssueGrantAsync(IssueGrant body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> IssueGrantAsync(IssueGrant body)
         {
             return IssueGrantAsync(body, System.Threading.CancellationToken.None);
         }
@@ -3964,7 +3964,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> IssueGrantAsync(IssueGrant body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> IssueGrantAsync(IssueGrant body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -4017,7 +4017,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -4087,7 +4087,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfGrantResponse> ListGrantsAsync(System.Guid? resourceId, int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfGrantResponse>> ListGrantsAsync(System.Guid? resourceId, int? limit, string? cursor)
         {
             return ListGrantsAsync(resourceId, limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -4101,7 +4101,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfGrantResponse> ListGrantsAsync(System.Guid? resourceId, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfGrantResponse>> ListGrantsAsync(System.Guid? resourceId, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -4161,7 +4161,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfGrantResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -4221,7 +4221,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfGrantResponse> ListMyGrantsAsync(int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfGrantResponse>> ListMyGrantsAsync(int? limit, string? cursor)
         {
             return ListMyGrantsAsync(limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -4235,7 +4235,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfGrantResponse> ListMyGrantsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfGrantResponse>> ListMyGrantsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -4291,7 +4291,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfGrantResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -4345,7 +4345,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<GrantResponse> GetGrantAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<GrantResponse>> GetGrantAsync(System.Guid id)
         {
             return GetGrantAsync(id, System.Threading.CancellationToken.None);
         }
@@ -4359,7 +4359,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<GrantResponse> GetGrantAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<GrantResponse>> GetGrantAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -4409,7 +4409,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<GrantResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -4457,7 +4457,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> RevokeGrantAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> RevokeGrantAsync(System.Guid id)
         {
             return RevokeGrantAsync(id, System.Threading.CancellationToken.None);
         }
@@ -4471,7 +4471,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> RevokeGrantAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> RevokeGrantAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -4521,7 +4521,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 204)
@@ -4587,7 +4587,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<CheckResponse> CheckGrantAsync(System.Guid? resourceId, string? permission)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<CheckResponse>> CheckGrantAsync(System.Guid? resourceId, string? permission)
         {
             return CheckGrantAsync(resourceId, permission, System.Threading.CancellationToken.None);
         }
@@ -4601,7 +4601,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<CheckResponse> CheckGrantAsync(System.Guid? resourceId, string? permission, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<CheckResponse>> CheckGrantAsync(System.Guid? resourceId, string? permission, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -4657,7 +4657,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<CheckResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -4711,7 +4711,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> ArchiveWorkspaceAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> ArchiveWorkspaceAsync(System.Guid id)
         {
             return ArchiveWorkspaceAsync(id, System.Threading.CancellationToken.None);
         }
@@ -4725,7 +4725,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> ArchiveWorkspaceAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> ArchiveWorkspaceAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -4775,7 +4775,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 204)
@@ -4841,7 +4841,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ContainerResponse> GetWorkspaceAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ContainerResponse>> GetWorkspaceAsync(System.Guid id)
         {
             return GetWorkspaceAsync(id, System.Threading.CancellationToken.None);
         }
@@ -4855,7 +4855,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ContainerResponse> GetWorkspaceAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ContainerResponse>> GetWorkspaceAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -4905,7 +4905,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ContainerResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 304)
@@ -4959,7 +4959,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ContainerResponse> UpdateWorkspaceAsync(System.Guid id, UpdateContainer body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ContainerResponse>> UpdateWorkspaceAsync(System.Guid id, UpdateContainer body)
         {
             return UpdateWorkspaceAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -4973,7 +4973,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ContainerResponse> UpdateWorkspaceAsync(System.Guid id, UpdateContainer body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ContainerResponse>> UpdateWorkspaceAsync(System.Guid id, UpdateContainer body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -5030,7 +5030,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ContainerResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -5090,7 +5090,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> ArchiveCollectionAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> ArchiveCollectionAsync(System.Guid id)
         {
             return ArchiveCollectionAsync(id, System.Threading.CancellationToken.None);
         }
@@ -5104,7 +5104,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> ArchiveCollectionAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> ArchiveCollectionAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -5154,7 +5154,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 204)
@@ -5220,7 +5220,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ContainerResponse> GetCollectionAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ContainerResponse>> GetCollectionAsync(System.Guid id)
         {
             return GetCollectionAsync(id, System.Threading.CancellationToken.None);
         }
@@ -5234,7 +5234,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ContainerResponse> GetCollectionAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ContainerResponse>> GetCollectionAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -5284,7 +5284,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ContainerResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 304)
@@ -5338,7 +5338,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ContainerResponse> UpdateCollectionAsync(System.Guid id, UpdateContainer body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ContainerResponse>> UpdateCollectionAsync(System.Guid id, UpdateContainer body)
         {
             return UpdateCollectionAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -5352,7 +5352,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ContainerResponse> UpdateCollectionAsync(System.Guid id, UpdateContainer body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ContainerResponse>> UpdateCollectionAsync(System.Guid id, UpdateContainer body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -5409,7 +5409,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ContainerResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -5469,7 +5469,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> CreateWorkspaceAsync(CreateContainer body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> CreateWorkspaceAsync(CreateContainer body)
         {
             return CreateWorkspaceAsync(body, System.Threading.CancellationToken.None);
         }
@@ -5483,7 +5483,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> CreateWorkspaceAsync(CreateContainer body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> CreateWorkspaceAsync(CreateContainer body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -5536,7 +5536,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -5600,7 +5600,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfContainerResponse> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state)
         {
             return ListWorkspacesAsync(limit, cursor, state, System.Threading.CancellationToken.None);
         }
@@ -5614,7 +5614,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfContainerResponse> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -5674,7 +5674,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfContainerResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -5728,7 +5728,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> CreateCollectionAsync(CreateContainer body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> CreateCollectionAsync(CreateContainer body)
         {
             return CreateCollectionAsync(body, System.Threading.CancellationToken.None);
         }
@@ -5742,7 +5742,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> CreateCollectionAsync(CreateContainer body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> CreateCollectionAsync(CreateContainer body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -5795,7 +5795,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -5859,7 +5859,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfContainerResponse> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state)
         {
             return ListCollectionsAsync(limit, cursor, state, System.Threading.CancellationToken.None);
         }
@@ -5873,7 +5873,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfContainerResponse> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -5933,7 +5933,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfContainerResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -5987,7 +5987,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfArtifactListItem> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
         {
             return ListWorkspaceArtifactsAsync(id, limit, cursor, contentType, state, System.Threading.CancellationToken.None);
         }
@@ -6001,7 +6001,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfArtifactListItem> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -6070,7 +6070,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfArtifactListItem>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -6124,7 +6124,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfArtifactListItem> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
         {
             return ListCollectionArtifactsAsync(id, limit, cursor, contentType, state, System.Threading.CancellationToken.None);
         }
@@ -6138,7 +6138,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfArtifactListItem> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -6207,7 +6207,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfArtifactListItem>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -6261,7 +6261,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> CommitWorkspaceAsync(System.Guid id, CommitWorkspace body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> CommitWorkspaceAsync(System.Guid id, CommitWorkspace body)
         {
             return CommitWorkspaceAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -6275,7 +6275,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> CommitWorkspaceAsync(System.Guid id, CommitWorkspace body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> CommitWorkspaceAsync(System.Guid id, CommitWorkspace body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -6333,7 +6333,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -6403,7 +6403,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<CommitResponse> GetCommitAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<CommitResponse>> GetCommitAsync(System.Guid id)
         {
             return GetCommitAsync(id, System.Threading.CancellationToken.None);
         }
@@ -6417,7 +6417,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<CommitResponse> GetCommitAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<CommitResponse>> GetCommitAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -6467,7 +6467,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<CommitResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -6515,7 +6515,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfCommitResponse> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfCommitResponse>> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor)
         {
             return ListCollectionCommitsAsync(id, limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -6529,7 +6529,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfCommitResponse> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfCommitResponse>> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -6590,7 +6590,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfCommitResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -6644,7 +6644,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<CommitPreviewResponse> PreviewCommitAsync(System.Guid id, PreviewCommit body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<CommitPreviewResponse>> PreviewCommitAsync(System.Guid id, PreviewCommit body)
         {
             return PreviewCommitAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -6658,7 +6658,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<CommitPreviewResponse> PreviewCommitAsync(System.Guid id, PreviewCommit body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<CommitPreviewResponse>> PreviewCommitAsync(System.Guid id, PreviewCommit body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -6716,7 +6716,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<CommitPreviewResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -6776,7 +6776,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<RevertResponse> RevertWorkspaceAsync(System.Guid id, RevertWorkspace body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<RevertResponse>> RevertWorkspaceAsync(System.Guid id, RevertWorkspace body)
         {
             return RevertWorkspaceAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -6790,7 +6790,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<RevertResponse> RevertWorkspaceAsync(System.Guid id, RevertWorkspace body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<RevertResponse>> RevertWorkspaceAsync(System.Guid id, RevertWorkspace body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -6848,7 +6848,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<RevertResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -6908,7 +6908,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> ArchiveArtifactAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> ArchiveArtifactAsync(System.Guid id)
         {
             return ArchiveArtifactAsync(id, System.Threading.CancellationToken.None);
         }
@@ -6922,7 +6922,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> ArchiveArtifactAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> ArchiveArtifactAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -6972,7 +6972,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 204)
@@ -7038,7 +7038,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ArtifactResponse> GetArtifactAsync(System.Guid id, int? revision)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> GetArtifactAsync(System.Guid id, int? revision)
         {
             return GetArtifactAsync(id, revision, System.Threading.CancellationToken.None);
         }
@@ -7052,7 +7052,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ArtifactResponse> GetArtifactAsync(System.Guid id, int? revision, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> GetArtifactAsync(System.Guid id, int? revision, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -7108,7 +7108,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ArtifactResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 304)
@@ -7168,7 +7168,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ArtifactResponse> UpdateArtifactAsync(System.Guid id, Body2 body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> UpdateArtifactAsync(System.Guid id, Body2 body)
         {
             return UpdateArtifactAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -7182,7 +7182,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ArtifactResponse> UpdateArtifactAsync(System.Guid id, Body2 body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> UpdateArtifactAsync(System.Guid id, Body2 body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -7239,7 +7239,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ArtifactResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -7299,7 +7299,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ArtifactResponse> RestoreArtifactAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> RestoreArtifactAsync(System.Guid id)
         {
             return RestoreArtifactAsync(id, System.Threading.CancellationToken.None);
         }
@@ -7313,7 +7313,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ArtifactResponse> RestoreArtifactAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> RestoreArtifactAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -7365,7 +7365,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ArtifactResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -7425,7 +7425,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfRevisionListItem> ListArtifactRevisionsAsync(System.Guid id, int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfRevisionListItem>> ListArtifactRevisionsAsync(System.Guid id, int? limit, string? cursor)
         {
             return ListArtifactRevisionsAsync(id, limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -7439,7 +7439,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfRevisionListItem> ListArtifactRevisionsAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfRevisionListItem>> ListArtifactRevisionsAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -7500,7 +7500,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfRevisionListItem>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -7554,7 +7554,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<BatchGetArtifactsResponse> BatchGetArtifactsAsync(BatchGetArtifacts body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<BatchGetArtifactsResponse>> BatchGetArtifactsAsync(BatchGetArtifacts body)
         {
             return BatchGetArtifactsAsync(body, System.Threading.CancellationToken.None);
         }
@@ -7568,7 +7568,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<BatchGetArtifactsResponse> BatchGetArtifactsAsync(BatchGetArtifacts body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<BatchGetArtifactsResponse>> BatchGetArtifactsAsync(BatchGetArtifacts body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -7621,7 +7621,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<BatchGetArtifactsResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -7675,7 +7675,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> CheckoutArtifactAsync(System.Guid id, CheckoutArtifact body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> CheckoutArtifactAsync(System.Guid id, CheckoutArtifact body)
         {
             return CheckoutArtifactAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -7689,7 +7689,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> CheckoutArtifactAsync(System.Guid id, CheckoutArtifact body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> CheckoutArtifactAsync(System.Guid id, CheckoutArtifact body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -7747,7 +7747,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -7817,7 +7817,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> CreateArtifactAsync(CreateArtifact body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> CreateArtifactAsync(CreateArtifact body)
         {
             return CreateArtifactAsync(body, System.Threading.CancellationToken.None);
         }
@@ -7831,7 +7831,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> CreateArtifactAsync(CreateArtifact body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> CreateArtifactAsync(CreateArtifact body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -7884,7 +7884,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -7952,7 +7952,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ArtifactDiff> DiffArtifactAsync(System.Guid id, string? from, string? to)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactDiff>> DiffArtifactAsync(System.Guid id, string? from, string? to)
         {
             return DiffArtifactAsync(id, from, to, System.Threading.CancellationToken.None);
         }
@@ -7966,7 +7966,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ArtifactDiff> DiffArtifactAsync(System.Guid id, string? from, string? to, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactDiff>> DiffArtifactAsync(System.Guid id, string? from, string? to, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -8027,7 +8027,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ArtifactDiff>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -8081,7 +8081,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfHistoryEntry> GetArtifactHistoryAsync(System.Guid id, int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfHistoryEntry>> GetArtifactHistoryAsync(System.Guid id, int? limit, string? cursor)
         {
             return GetArtifactHistoryAsync(id, limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -8095,7 +8095,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfHistoryEntry> GetArtifactHistoryAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfHistoryEntry>> GetArtifactHistoryAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -8156,7 +8156,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfHistoryEntry>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -8210,7 +8210,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ArtifactResponse> MoveArtifactAsync(System.Guid id, MoveArtifact body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> MoveArtifactAsync(System.Guid id, MoveArtifact body)
         {
             return MoveArtifactAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -8224,7 +8224,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ArtifactResponse> MoveArtifactAsync(System.Guid id, MoveArtifact body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> MoveArtifactAsync(System.Guid id, MoveArtifact body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -8282,7 +8282,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ArtifactResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -8348,7 +8348,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ApprovalResponse> ApproveRunAsync(System.Guid id, DecideApproval body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ApprovalResponse>> ApproveRunAsync(System.Guid id, DecideApproval body)
         {
             return ApproveRunAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -8362,7 +8362,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ApprovalResponse> ApproveRunAsync(System.Guid id, DecideApproval body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ApprovalResponse>> ApproveRunAsync(System.Guid id, DecideApproval body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -8420,7 +8420,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ApprovalResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -8490,7 +8490,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ApprovalResponse> RejectRunAsync(System.Guid id, DecideApproval body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ApprovalResponse>> RejectRunAsync(System.Guid id, DecideApproval body)
         {
             return RejectRunAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -8504,7 +8504,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ApprovalResponse> RejectRunAsync(System.Guid id, DecideApproval body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ApprovalResponse>> RejectRunAsync(System.Guid id, DecideApproval body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -8562,7 +8562,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ApprovalResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -8632,7 +8632,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfApprovalResponse> ListApprovalsAsync(int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfApprovalResponse>> ListApprovalsAsync(int? limit, string? cursor)
         {
             return ListApprovalsAsync(limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -8646,7 +8646,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfApprovalResponse> ListApprovalsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfApprovalResponse>> ListApprovalsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -8702,7 +8702,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfApprovalResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -8762,7 +8762,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<PageOfApiKeyResponse> ListApiKeysAsync(int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfApiKeyResponse>> ListApiKeysAsync(int? limit, string? cursor)
         {
             return ListApiKeysAsync(limit, cursor, System.Threading.CancellationToken.None);
         }
@@ -8776,7 +8776,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<PageOfApiKeyResponse> ListApiKeysAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfApiKeyResponse>> ListApiKeysAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -8832,7 +8832,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<PageOfApiKeyResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -8886,7 +8886,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> IssueApiKeyAsync(IssueApiKey body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> IssueApiKeyAsync(IssueApiKey body)
         {
             return IssueApiKeyAsync(body, System.Threading.CancellationToken.None);
         }
@@ -8900,7 +8900,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> IssueApiKeyAsync(IssueApiKey body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> IssueApiKeyAsync(IssueApiKey body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -8953,7 +8953,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 201)
@@ -9023,7 +9023,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ApiKeyResponse> GetApiKeyAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ApiKeyResponse>> GetApiKeyAsync(System.Guid id)
         {
             return GetApiKeyAsync(id, System.Threading.CancellationToken.None);
         }
@@ -9037,7 +9037,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ApiKeyResponse> GetApiKeyAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ApiKeyResponse>> GetApiKeyAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -9087,7 +9087,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ApiKeyResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 304)
@@ -9141,7 +9141,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<ApiKeyResponse> RenameApiKeyAsync(System.Guid id, RenameApiKey body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ApiKeyResponse>> RenameApiKeyAsync(System.Guid id, RenameApiKey body)
         {
             return RenameApiKeyAsync(id, body, System.Threading.CancellationToken.None);
         }
@@ -9155,7 +9155,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<ApiKeyResponse> RenameApiKeyAsync(System.Guid id, RenameApiKey body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ApiKeyResponse>> RenameApiKeyAsync(System.Guid id, RenameApiKey body, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -9212,7 +9212,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<ApiKeyResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 400)
@@ -9272,7 +9272,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IResult> RevokeApiKeyAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IResult>> RevokeApiKeyAsync(System.Guid id)
         {
             return RevokeApiKeyAsync(id, System.Threading.CancellationToken.None);
         }
@@ -9286,7 +9286,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IResult> RevokeApiKeyAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IResult>> RevokeApiKeyAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -9336,7 +9336,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IResult>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 204)
@@ -9396,7 +9396,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<IssuedApiKeyResponse> RotateApiKeyAsync(System.Guid id)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<IssuedApiKeyResponse>> RotateApiKeyAsync(System.Guid id)
         {
             return RotateApiKeyAsync(id, System.Threading.CancellationToken.None);
         }
@@ -9410,7 +9410,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<IssuedApiKeyResponse> RotateApiKeyAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<IssuedApiKeyResponse>> RotateApiKeyAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -9462,7 +9462,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            return objectResponse_.Object;
+                            return new SwaggerResponse<IssuedApiKeyResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
                         if (status_ == 401)
@@ -11686,6 +11686,32 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+
+    [System.CodeDom.Compiler.GeneratedCode("NSwag", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SwaggerResponse
+    {
+        public int StatusCode { get; private set; }
+
+        public System.Collections.Generic.IReadOnlyDictionary<string, System.Collections.Generic.IEnumerable<string>> Headers { get; private set; }
+
+        public SwaggerResponse(int statusCode, System.Collections.Generic.IReadOnlyDictionary<string, System.Collections.Generic.IEnumerable<string>> headers)
+        {
+            StatusCode = statusCode;
+            Headers = headers;
+        }
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NSwag", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SwaggerResponse<TResult> : SwaggerResponse
+    {
+        public TResult Result { get; private set; }
+
+        public SwaggerResponse(int statusCode, System.Collections.Generic.IReadOnlyDictionary<string, System.Collections.Generic.IEnumerable<string>> headers, TResult result)
+            : base(statusCode, headers)
+        {
+            Result = result;
+        }
+    }
 
 
     [System.CodeDom.Compiler.GeneratedCode("NSwag", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
