@@ -129,7 +129,7 @@ namespace AgentArtifacts.Client
             ApiClientBuilder.RegisterDefaultDeserializer<FormParseNodeFactory>();
             if (string.IsNullOrEmpty(RequestAdapter.BaseUrl))
             {
-                RequestAdapter.BaseUrl = "http://127.0.0.1:5080";
+                RequestAdapter.BaseUrl = "http://127.0.0.1:8080";
             }
             PathParameters.TryAdd("baseurl", RequestAdapter.BaseUrl);
         }

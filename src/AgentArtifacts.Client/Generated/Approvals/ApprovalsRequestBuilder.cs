@@ -47,11 +47,17 @@ namespace AgentArtifacts.Client.Approvals
         {
         }
         /// <summary>
-        /// GET_approvals
+        /// The pending approvals the caller may decide (it holds `admin` on the artifact), oldest first, cursor-paged. A page can hold fewer than `limit` items while `nextCursor` leads on: approvals the caller may not decide are dropped after the key range. Closed to API keys and servers (403 `permission_denied`): they can never decide one.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.PageOfApprovalResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.PageOfApprovalResponse?> GetAsync(Action<RequestConfiguration<global::AgentArtifacts.Client.Approvals.ApprovalsRequestBuilder.ApprovalsRequestBuilderGetQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -62,10 +68,19 @@ namespace AgentArtifacts.Client.Approvals
         {
 #endif
             var requestInfo = ToGetRequestInformation(requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfApprovalResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfApprovalResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfApprovalResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfApprovalResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// GET_approvals
+        /// The pending approvals the caller may decide (it holds `admin` on the artifact), oldest first, cursor-paged. A page can hold fewer than `limit` items while `nextCursor` leads on: approvals the caller may not decide are dropped after the key range. Closed to API keys and servers (403 `permission_denied`): they can never decide one.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -93,7 +108,7 @@ namespace AgentArtifacts.Client.Approvals
             return new global::AgentArtifacts.Client.Approvals.ApprovalsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// GET_approvals
+        /// The pending approvals the caller may decide (it holds `admin` on the artifact), oldest first, cursor-paged. A page can hold fewer than `limit` items while `nextCursor` leads on: approvals the caller may not decide are dropped after the key range. Closed to API keys and servers (403 `permission_denied`): they can never decide one.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ApprovalsRequestBuilderGetQueryParameters 

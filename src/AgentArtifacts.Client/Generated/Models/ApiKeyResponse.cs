@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A key as the API shows it: never its secret.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class ApiKeyResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class ApiKeyResponse : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The createdAt property</summary>
         public DateTimeOffset? CreatedAt { get; set; }
         /// <summary>The expiresAt property</summary>
@@ -46,6 +49,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Scopes { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ApiKeyResponse"/> and sets the default values.
+        /// </summary>
+        public ApiKeyResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -89,6 +99,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteCollectionOfPrimitiveValues<Guid?>("resourceIds", ResourceIds);
             writer.WriteDateTimeOffsetValue("rotatedAt", RotatedAt);
             writer.WriteCollectionOfPrimitiveValues<string>("scopes", Scopes);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class ApprovalResponse : IParsable
+    public partial class ApprovalResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The artifactId property</summary>
         public Guid? ArtifactId { get; set; }
         /// <summary>The decidedBy property</summary>
@@ -20,13 +22,13 @@ namespace AgentArtifacts.Client.Models
         public DateTimeOffset? ExpiresAt { get; set; }
         /// <summary>The id property</summary>
         public Guid? Id { get; set; }
-        /// <summary>The input property</summary>
+        /// <summary>Any JSON value.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.JsonNode? Input { get; set; }
+        public UntypedNode? Input { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.JsonNode Input { get; set; }
+        public UntypedNode Input { get; set; }
 #endif
         /// <summary>The note property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -59,6 +61,13 @@ namespace AgentArtifacts.Client.Models
         public string Status { get; set; }
 #endif
         /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ApprovalResponse"/> and sets the default values.
+        /// </summary>
+        public ApprovalResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
+        /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ApprovalResponse"/></returns>
@@ -80,7 +89,7 @@ namespace AgentArtifacts.Client.Models
                 { "decidedBy", n => { DecidedBy = n.GetGuidValue(); } },
                 { "expiresAt", n => { ExpiresAt = n.GetDateTimeOffsetValue(); } },
                 { "id", n => { Id = n.GetGuidValue(); } },
-                { "input", n => { Input = n.GetObjectValue<global::AgentArtifacts.Client.Models.JsonNode>(global::AgentArtifacts.Client.Models.JsonNode.CreateFromDiscriminatorValue); } },
+                { "input", n => { Input = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "note", n => { Note = n.GetStringValue(); } },
                 { "operation", n => { Operation = n.GetStringValue(); } },
                 { "requestedAt", n => { RequestedAt = n.GetDateTimeOffsetValue(); } },
@@ -100,13 +109,14 @@ namespace AgentArtifacts.Client.Models
             writer.WriteGuidValue("decidedBy", DecidedBy);
             writer.WriteDateTimeOffsetValue("expiresAt", ExpiresAt);
             writer.WriteGuidValue("id", Id);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.JsonNode>("input", Input);
+            writer.WriteObjectValue<UntypedNode>("input", Input);
             writer.WriteStringValue("note", Note);
             writer.WriteStringValue("operation", Operation);
             writer.WriteDateTimeOffsetValue("requestedAt", RequestedAt);
             writer.WriteGuidValue("requestedBy", RequestedBy);
             writer.WriteGuidValue("runId", RunId);
             writer.WriteStringValue("status", Status);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

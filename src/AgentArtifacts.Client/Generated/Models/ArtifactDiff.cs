@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// What changed between two states of an artifact: the names of the changed fields; title and description as before/after;tags as added/removed; `context` as RFC 6902 operations; `content` as a unified line diff with counts.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class ArtifactDiff : IParsable
-    #pragma warning restore CS1591
+    public partial class ArtifactDiff : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The changedFields property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -20,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> ChangedFields { get; set; }
 #endif
-        /// <summary>The content property</summary>
+        /// <summary>A unified diff between two texts and how many lines it adds and removes.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.LineDiff? Content { get; set; }
@@ -28,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.LineDiff Content { get; set; }
 #endif
-        /// <summary>The context property</summary>
+        /// <summary>A JSON array.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Context { get; set; }
@@ -77,6 +80,13 @@ namespace AgentArtifacts.Client.Models
         public string To { get; set; }
 #endif
         /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ArtifactDiff"/> and sets the default values.
+        /// </summary>
+        public ArtifactDiff()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
+        /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactDiff"/></returns>
@@ -119,6 +129,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteObjectValue<global::AgentArtifacts.Client.Models.TagsChange>("tags", Tags);
             writer.WriteObjectValue<global::AgentArtifacts.Client.Models.TextChange>("title", Title);
             writer.WriteStringValue("to", To);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// An artifact in a listing: everything but its context and content.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class ArtifactListItem : IParsable
-    #pragma warning restore CS1591
+    public partial class ArtifactListItem : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The baseRevision property</summary>
         public int? BaseRevision { get; set; }
         /// <summary>The containerId property</summary>
@@ -64,6 +67,13 @@ namespace AgentArtifacts.Client.Models
         public DateTimeOffset? UpdatedAt { get; set; }
         /// <summary>The version property</summary>
         public long? Version { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ArtifactListItem"/> and sets the default values.
+        /// </summary>
+        public ArtifactListItem()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -119,6 +129,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("title", Title);
             writer.WriteDateTimeOffsetValue("updatedAt", UpdatedAt);
             writer.WriteLongValue("version", Version);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

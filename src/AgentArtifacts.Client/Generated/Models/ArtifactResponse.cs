@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// An artifact as the API shows it. `version` is the stream version and the ETag.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class ArtifactResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class ArtifactResponse : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The baseRevision property</summary>
         public int? BaseRevision { get; set; }
         /// <summary>The containerId property</summary>
@@ -32,13 +35,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The context property</summary>
+        /// <summary>A JSON object.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.JsonObject? Context { get; set; }
+        public global::AgentArtifacts.Client.Models.ArtifactResponse_context? Context { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.JsonObject Context { get; set; }
+        public global::AgentArtifacts.Client.Models.ArtifactResponse_context Context { get; set; }
 #endif
         /// <summary>The createdAt property</summary>
         public DateTimeOffset? CreatedAt { get; set; }
@@ -83,6 +86,13 @@ namespace AgentArtifacts.Client.Models
         /// <summary>The version property</summary>
         public long? Version { get; set; }
         /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/> and sets the default values.
+        /// </summary>
+        public ArtifactResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
+        /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/></returns>
@@ -104,7 +114,7 @@ namespace AgentArtifacts.Client.Models
                 { "containerId", n => { ContainerId = n.GetGuidValue(); } },
                 { "content", n => { Content = n.GetStringValue(); } },
                 { "contentType", n => { ContentType = n.GetStringValue(); } },
-                { "context", n => { Context = n.GetObjectValue<global::AgentArtifacts.Client.Models.JsonObject>(global::AgentArtifacts.Client.Models.JsonObject.CreateFromDiscriminatorValue); } },
+                { "context", n => { Context = n.GetObjectValue<global::AgentArtifacts.Client.Models.ArtifactResponse_context>(global::AgentArtifacts.Client.Models.ArtifactResponse_context.CreateFromDiscriminatorValue); } },
                 { "createdAt", n => { CreatedAt = n.GetDateTimeOffsetValue(); } },
                 { "createdBy", n => { CreatedBy = n.GetGuidValue(); } },
                 { "description", n => { Description = n.GetStringValue(); } },
@@ -130,7 +140,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteGuidValue("containerId", ContainerId);
             writer.WriteStringValue("content", Content);
             writer.WriteStringValue("contentType", ContentType);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.JsonObject>("context", Context);
+            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.ArtifactResponse_context>("context", Context);
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
             writer.WriteGuidValue("createdBy", CreatedBy);
             writer.WriteStringValue("description", Description);
@@ -143,6 +153,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteDateTimeOffsetValue("updatedAt", UpdatedAt);
             writer.WriteGuidValue("updatedBy", UpdatedBy);
             writer.WriteLongValue("version", Version);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

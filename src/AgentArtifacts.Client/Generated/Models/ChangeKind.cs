@@ -3,10 +3,9 @@ using System.Runtime.Serialization;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>What a commit does to an artifact.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public enum ChangeKind
-    #pragma warning restore CS1591
     {
         [EnumMember(Value = "added")]
         #pragma warning disable CS1591

@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class CheckResponse : IParsable
+    public partial class CheckResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The allowed property</summary>
         public bool? Allowed { get; set; }
         /// <summary>The decidedBy property</summary>
@@ -40,6 +42,13 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>The resourceId property</summary>
         public Guid? ResourceId { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CheckResponse"/> and sets the default values.
+        /// </summary>
+        public CheckResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -77,6 +86,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("permission", Permission);
             writer.WriteStringValue("reason", Reason);
             writer.WriteGuidValue("resourceId", ResourceId);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Why a draft cannot be committed as it is.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class CommitConflict : IParsable
-    #pragma warning restore CS1591
+    public partial class CommitConflict : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The artifactId property</summary>
         public Guid? ArtifactId { get; set; }
         /// <summary>The detail property</summary>
@@ -32,6 +35,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Reason { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CommitConflict"/> and sets the default values.
+        /// </summary>
+        public CommitConflict()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -67,6 +77,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("detail", Detail);
             writer.WriteGuidValue("draftId", DraftId);
             writer.WriteStringValue("reason", Reason);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

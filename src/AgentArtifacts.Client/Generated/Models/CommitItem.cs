@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// One artifact a commit changed: its draft, the revision it started from and the one it made.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class CommitItem : IParsable
-    #pragma warning restore CS1591
+    public partial class CommitItem : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The artifactId property</summary>
         public Guid? ArtifactId { get; set; }
         /// <summary>The contentType property</summary>
@@ -26,7 +29,7 @@ namespace AgentArtifacts.Client.Models
         public Guid? DraftId { get; set; }
         /// <summary>The fromRevision property</summary>
         public int? FromRevision { get; set; }
-        /// <summary>The kind property</summary>
+        /// <summary>What a commit does to an artifact.</summary>
         public global::AgentArtifacts.Client.Models.ChangeKind? Kind { get; set; }
         /// <summary>The title property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -38,6 +41,13 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>The toRevision property</summary>
         public int? ToRevision { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CommitItem"/> and sets the default values.
+        /// </summary>
+        public CommitItem()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -79,6 +89,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteEnumValue<global::AgentArtifacts.Client.Models.ChangeKind>("kind", Kind);
             writer.WriteStringValue("title", Title);
             writer.WriteIntValue("toRevision", ToRevision);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class CommitPreviewResponse : IParsable
+    public partial class CommitPreviewResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The commitToken property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -48,6 +50,13 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>The workspaceId property</summary>
         public Guid? WorkspaceId { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CommitPreviewResponse"/> and sets the default values.
+        /// </summary>
+        public CommitPreviewResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -87,6 +96,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteCollectionOfObjectValues<global::AgentArtifacts.Client.Models.PlannedChange>("items", Items);
             writer.WriteCollectionOfPrimitiveValues<Guid?>("targetCollectionIds", TargetCollectionIds);
             writer.WriteGuidValue("workspaceId", WorkspaceId);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

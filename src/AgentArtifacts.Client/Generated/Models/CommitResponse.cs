@@ -9,7 +9,7 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class CommitResponse : IParsable
+    public partial class CommitResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
         /// <summary>The actors property</summary>
@@ -20,6 +20,8 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<global::AgentArtifacts.Client.Models.CommitActor> Actors { get; set; }
 #endif
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The authorId property</summary>
         public Guid? AuthorId { get; set; }
         /// <summary>The collectionIds property</summary>
@@ -52,6 +54,13 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>The workspaceId property</summary>
         public Guid? WorkspaceId { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CommitResponse"/> and sets the default values.
+        /// </summary>
+        public CommitResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -95,6 +104,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteCollectionOfObjectValues<global::AgentArtifacts.Client.Models.CommitItem>("items", Items);
             writer.WriteStringValue("message", Message);
             writer.WriteGuidValue("workspaceId", WorkspaceId);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A workspace or collection as the API shows it. Containers are artifacts of their own content types.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class ContainerResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class ContainerResponse : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The contentType property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -58,6 +61,13 @@ namespace AgentArtifacts.Client.Models
         public DateTimeOffset? UpdatedAt { get; set; }
         /// <summary>The version property</summary>
         public long? Version { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ContainerResponse"/> and sets the default values.
+        /// </summary>
+        public ContainerResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -107,6 +117,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("title", Title);
             writer.WriteDateTimeOffsetValue("updatedAt", UpdatedAt);
             writer.WriteLongValue("version", Version);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

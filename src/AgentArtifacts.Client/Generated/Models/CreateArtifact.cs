@@ -30,13 +30,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The context property</summary>
+        /// <summary>A JSON object.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.JsonObject? Context { get; set; }
+        public global::AgentArtifacts.Client.Models.CreateArtifact_context? Context { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.JsonObject Context { get; set; }
+        public global::AgentArtifacts.Client.Models.CreateArtifact_context Context { get; set; }
 #endif
         /// <summary>The description property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -83,7 +83,7 @@ namespace AgentArtifacts.Client.Models
                 { "containerId", n => { ContainerId = n.GetGuidValue(); } },
                 { "content", n => { Content = n.GetStringValue(); } },
                 { "contentType", n => { ContentType = n.GetStringValue(); } },
-                { "context", n => { Context = n.GetObjectValue<global::AgentArtifacts.Client.Models.JsonObject>(global::AgentArtifacts.Client.Models.JsonObject.CreateFromDiscriminatorValue); } },
+                { "context", n => { Context = n.GetObjectValue<global::AgentArtifacts.Client.Models.CreateArtifact_context>(global::AgentArtifacts.Client.Models.CreateArtifact_context.CreateFromDiscriminatorValue); } },
                 { "description", n => { Description = n.GetStringValue(); } },
                 { "tags", n => { Tags = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
                 { "title", n => { Title = n.GetStringValue(); } },
@@ -99,7 +99,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteGuidValue("containerId", ContainerId);
             writer.WriteStringValue("content", Content);
             writer.WriteStringValue("contentType", ContentType);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.JsonObject>("context", Context);
+            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.CreateArtifact_context>("context", Context);
             writer.WriteStringValue("description", Description);
             writer.WriteCollectionOfPrimitiveValues<string>("tags", Tags);
             writer.WriteStringValue("title", Title);

@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A grant as the API shows it. `token` (an invite&apos;s claim token) appears once, in the 201 that issued it.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class GrantResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class GrantResponse : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The claimedFrom property</summary>
         public Guid? ClaimedFrom { get; set; }
         /// <summary>The claims property</summary>
@@ -56,6 +59,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Token { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.GrantResponse"/> and sets the default values.
+        /// </summary>
+        public GrantResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -109,6 +119,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteGuidValue("resourceId", ResourceId);
             writer.WriteBoolValue("revoked", Revoked);
             writer.WriteStringValue("token", Token);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,16 +7,19 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// One event of an artifact&apos;s stream: what happened, when, by whom, and the event&apos;s data.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class HistoryEntry : IParsable
-    #pragma warning restore CS1591
+    public partial class HistoryEntry : IAdditionalDataHolder, IParsable
     {
         /// <summary>The actor property</summary>
         public Guid? Actor { get; set; }
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The at property</summary>
         public DateTimeOffset? At { get; set; }
-        /// <summary>The data property</summary>
+        /// <summary>Any JSON value.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Data { get; set; }
@@ -34,6 +37,13 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>The version property</summary>
         public long? Version { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.HistoryEntry"/> and sets the default values.
+        /// </summary>
+        public HistoryEntry()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -71,6 +81,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteObjectValue<UntypedNode>("data", Data);
             writer.WriteStringValue("event", Event);
             writer.WriteLongValue("version", Version);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

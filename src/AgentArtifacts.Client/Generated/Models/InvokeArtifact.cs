@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// The body of an invoke: the `input` (or, as MCP clients name it, `arguments`; not both) and the mode.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class InvokeArtifact : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The arguments property</summary>
+        /// <summary>Any JSON value.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Arguments { get; set; }
@@ -20,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Arguments { get; set; }
 #endif
-        /// <summary>The input property</summary>
+        /// <summary>Any JSON value.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Input { get; set; }

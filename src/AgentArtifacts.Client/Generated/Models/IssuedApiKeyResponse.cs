@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A key with its secret, answered once by issue and rotate. `key` is null only in an idempotent replay: the secret isnever stored, so a lost answer is recovered by rotating the key.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class IssuedApiKeyResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class IssuedApiKeyResponse : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The createdAt property</summary>
         public DateTimeOffset? CreatedAt { get; set; }
         /// <summary>The expiresAt property</summary>
@@ -52,6 +55,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Scopes { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.IssuedApiKeyResponse"/> and sets the default values.
+        /// </summary>
+        public IssuedApiKeyResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -95,6 +105,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("name", Name);
             writer.WriteCollectionOfPrimitiveValues<Guid?>("resourceIds", ResourceIds);
             writer.WriteCollectionOfPrimitiveValues<string>("scopes", Scopes);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A credential with its secret, answered once by issue and rotate. `clientSecret` is null only in an idempotentreplay: the secret is never stored, so a lost answer is recovered by rotating.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class IssuedServerCredentialResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class IssuedServerCredentialResponse : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The clientId property</summary>
         public Guid? ClientId { get; set; }
         /// <summary>The clientSecret property</summary>
@@ -40,6 +43,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Scopes { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.IssuedServerCredentialResponse"/> and sets the default values.
+        /// </summary>
+        public IssuedServerCredentialResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -77,6 +87,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteDateTimeOffsetValue("createdAt", CreatedAt);
             writer.WriteStringValue("name", Name);
             writer.WriteCollectionOfPrimitiveValues<string>("scopes", Scopes);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

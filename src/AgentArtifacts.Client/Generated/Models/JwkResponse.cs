@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class JwkResponse : IParsable
+    public partial class JwkResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The alg property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -61,6 +63,13 @@ namespace AgentArtifacts.Client.Models
         public string Use { get; set; }
 #endif
         /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.JwkResponse"/> and sets the default values.
+        /// </summary>
+        public JwkResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
+        /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.JwkResponse"/></returns>
@@ -99,6 +108,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("kty", Kty);
             writer.WriteStringValue("n", N);
             writer.WriteStringValue("use", Use);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A unified diff between two texts and how many lines it adds and removes.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class LineDiff : IParsable
-    #pragma warning restore CS1591
+    public partial class LineDiff : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The linesAdded property</summary>
         public int? LinesAdded { get; set; }
         /// <summary>The linesRemoved property</summary>
@@ -24,6 +27,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Unified { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.LineDiff"/> and sets the default values.
+        /// </summary>
+        public LineDiff()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -57,6 +67,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteIntValue("linesAdded", LinesAdded);
             writer.WriteIntValue("linesRemoved", LinesRemoved);
             writer.WriteStringValue("unified", Unified);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

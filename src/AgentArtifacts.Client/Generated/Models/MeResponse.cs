@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// The calling principal: `id` is the user (an API key&apos;s owner) or the server credential; `apiKeyId` and `scopes` only for keys and servers.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class MeResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class MeResponse : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The apiKeyId property</summary>
         public Guid? ApiKeyId { get; set; }
         /// <summary>The email property</summary>
@@ -50,6 +53,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Scopes { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.MeResponse"/> and sets the default values.
+        /// </summary>
+        public MeResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -91,6 +101,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("kind", Kind);
             writer.WriteStringValue("name", Name);
             writer.WriteCollectionOfPrimitiveValues<string>("scopes", Scopes);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

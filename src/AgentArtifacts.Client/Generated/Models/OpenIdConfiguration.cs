@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class OpenIdConfiguration : IParsable
+    public partial class OpenIdConfiguration : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The grant_types_supported property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -77,6 +79,13 @@ namespace AgentArtifacts.Client.Models
         public List<string> TokenEndpointAuthMethodsSupported { get; set; }
 #endif
         /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.OpenIdConfiguration"/> and sets the default values.
+        /// </summary>
+        public OpenIdConfiguration()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
+        /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.OpenIdConfiguration"/></returns>
@@ -119,6 +128,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteCollectionOfPrimitiveValues<string>("subject_types_supported", SubjectTypesSupported);
             writer.WriteStringValue("token_endpoint", TokenEndpoint);
             writer.WriteCollectionOfPrimitiveValues<string>("token_endpoint_auth_methods_supported", TokenEndpointAuthMethodsSupported);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

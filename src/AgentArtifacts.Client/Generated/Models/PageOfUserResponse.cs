@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class PageOfUserResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class PageOfUserResponse : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The items property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -28,6 +31,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string NextCursor { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.PageOfUserResponse"/> and sets the default values.
+        /// </summary>
+        public PageOfUserResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -59,6 +69,7 @@ namespace AgentArtifacts.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteCollectionOfObjectValues<global::AgentArtifacts.Client.Models.UserResponse>("items", Items);
             writer.WriteStringValue("nextCursor", NextCursor);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

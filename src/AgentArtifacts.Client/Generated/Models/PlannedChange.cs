@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// What a commit would do to one draft: its change, the revision it starts from and the one it would make, and what changed.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class PlannedChange : IParsable
-    #pragma warning restore CS1591
+    public partial class PlannedChange : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The artifactId property</summary>
         public Guid? ArtifactId { get; set; }
         /// <summary>The baseRevision property</summary>
@@ -36,7 +39,7 @@ namespace AgentArtifacts.Client.Models
         public Guid? DraftId { get; set; }
         /// <summary>The draftVersion property</summary>
         public long? DraftVersion { get; set; }
-        /// <summary>The kind property</summary>
+        /// <summary>What a commit does to an artifact.</summary>
         public global::AgentArtifacts.Client.Models.ChangeKind? Kind { get; set; }
         /// <summary>The linesAdded property</summary>
         public int? LinesAdded { get; set; }
@@ -52,6 +55,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.PlannedChange"/> and sets the default values.
+        /// </summary>
+        public PlannedChange()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -101,6 +111,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteIntValue("linesRemoved", LinesRemoved);
             writer.WriteIntValue("nextRevision", NextRevision);
             writer.WriteStringValue("title", Title);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,13 +7,16 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// The settings in force, and who changed them last (null while they are all the configuration&apos;s).
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class PlatformSettingsResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class PlatformSettingsResponse : IAdditionalDataHolder, IParsable
     {
         /// <summary>The accessTokenLifetimeMinutes property</summary>
         public int? AccessTokenLifetimeMinutes { get; set; }
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The egressAllowedHosts property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -38,6 +41,13 @@ namespace AgentArtifacts.Client.Models
         public Guid? UpdatedBy { get; set; }
         /// <summary>The version property</summary>
         public long? Version { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.PlatformSettingsResponse"/> and sets the default values.
+        /// </summary>
+        public PlatformSettingsResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -85,6 +95,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteDateTimeOffsetValue("updatedAt", UpdatedAt);
             writer.WriteGuidValue("updatedBy", UpdatedBy);
             writer.WriteLongValue("version", Version);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

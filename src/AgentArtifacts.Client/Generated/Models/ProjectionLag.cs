@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class ProjectionLag : IParsable
+    public partial class ProjectionLag : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The lag property</summary>
         public long? Lag { get; set; }
         /// <summary>The sequence property</summary>
@@ -24,10 +26,17 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Shard { get; set; }
 #endif
-        /// <summary>The stalled property</summary>
+        /// <summary>Behind, and neither advanced nor caught up for `Health:StalledProjectionSeconds`.</summary>
         public bool? Stalled { get; set; }
-        /// <summary>The waitingSeconds property</summary>
+        /// <summary>How long the oldest event this shard has not yet processed has waited; null when caught up.</summary>
         public double? WaitingSeconds { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ProjectionLag"/> and sets the default values.
+        /// </summary>
+        public ProjectionLag()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -65,6 +74,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("shard", Shard);
             writer.WriteBoolValue("stalled", Stalled);
             writer.WriteDoubleValue("waitingSeconds", WaitingSeconds);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -8,11 +8,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Readiness: PostgreSQL answers, the async projections (run by whichever node leads) are within the allowed lag, and somenode is advancing them.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class Readiness : ApiException, IParsable
-    #pragma warning restore CS1591
+    public partial class Readiness : ApiException, IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The highWaterMark property</summary>
         public long? HighWaterMark { get; set; }
         /// <summary>The maxAllowedLag property</summary>
@@ -45,6 +48,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Status { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.Readiness"/> and sets the default values.
+        /// </summary>
+        public Readiness()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -84,6 +94,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteCollectionOfObjectValues<global::AgentArtifacts.Client.Models.ProjectionLag>("projections", Projections);
             writer.WriteIntValue("stalledAfterSeconds", StalledAfterSeconds);
             writer.WriteStringValue("status", Status);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class ResolvedTypeResponse : IParsable
+    public partial class ResolvedTypeResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The contentType property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -20,13 +22,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The contextSchema property</summary>
+        /// <summary>A JSON object.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.JsonObject? ContextSchema { get; set; }
+        public global::AgentArtifacts.Client.Models.ResolvedTypeResponse_contextSchema? ContextSchema { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.JsonObject ContextSchema { get; set; }
+        public global::AgentArtifacts.Client.Models.ResolvedTypeResponse_contextSchema ContextSchema { get; set; }
 #endif
         /// <summary>The description property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -44,13 +46,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Lineage { get; set; }
 #endif
-        /// <summary>The operations property</summary>
+        /// <summary>A JSON object.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.JsonObject? Operations { get; set; }
+        public global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations? Operations { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.JsonObject Operations { get; set; }
+        public global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations Operations { get; set; }
 #endif
         /// <summary>The title property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -60,6 +62,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ResolvedTypeResponse"/> and sets the default values.
+        /// </summary>
+        public ResolvedTypeResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -79,10 +88,10 @@ namespace AgentArtifacts.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "contentType", n => { ContentType = n.GetStringValue(); } },
-                { "contextSchema", n => { ContextSchema = n.GetObjectValue<global::AgentArtifacts.Client.Models.JsonObject>(global::AgentArtifacts.Client.Models.JsonObject.CreateFromDiscriminatorValue); } },
+                { "contextSchema", n => { ContextSchema = n.GetObjectValue<global::AgentArtifacts.Client.Models.ResolvedTypeResponse_contextSchema>(global::AgentArtifacts.Client.Models.ResolvedTypeResponse_contextSchema.CreateFromDiscriminatorValue); } },
                 { "description", n => { Description = n.GetStringValue(); } },
                 { "lineage", n => { Lineage = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
-                { "operations", n => { Operations = n.GetObjectValue<global::AgentArtifacts.Client.Models.JsonObject>(global::AgentArtifacts.Client.Models.JsonObject.CreateFromDiscriminatorValue); } },
+                { "operations", n => { Operations = n.GetObjectValue<global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations>(global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations.CreateFromDiscriminatorValue); } },
                 { "title", n => { Title = n.GetStringValue(); } },
             };
         }
@@ -94,11 +103,12 @@ namespace AgentArtifacts.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("contentType", ContentType);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.JsonObject>("contextSchema", ContextSchema);
+            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.ResolvedTypeResponse_contextSchema>("contextSchema", ContextSchema);
             writer.WriteStringValue("description", Description);
             writer.WriteCollectionOfPrimitiveValues<string>("lineage", Lineage);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.JsonObject>("operations", Operations);
+            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations>("operations", Operations);
             writer.WriteStringValue("title", Title);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

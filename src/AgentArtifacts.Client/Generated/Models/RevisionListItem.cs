@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A revision in a listing: everything but its context and content.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class RevisionListItem : IParsable
-    #pragma warning restore CS1591
+    public partial class RevisionListItem : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The artifactId property</summary>
         public Guid? ArtifactId { get; set; }
         /// <summary>The commitId property</summary>
@@ -36,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The kind property</summary>
+        /// <summary>What a commit does to an artifact.</summary>
         public global::AgentArtifacts.Client.Models.ChangeKind? Kind { get; set; }
         /// <summary>The revision property</summary>
         public int? Revision { get; set; }
@@ -58,6 +61,13 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>The workspaceId property</summary>
         public Guid? WorkspaceId { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.RevisionListItem"/> and sets the default values.
+        /// </summary>
+        public RevisionListItem()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -107,6 +117,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteCollectionOfPrimitiveValues<string>("tags", Tags);
             writer.WriteStringValue("title", Title);
             writer.WriteGuidValue("workspaceId", WorkspaceId);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class RunResponse : IParsable
+    public partial class RunResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The approvalId property</summary>
         public Guid? ApprovalId { get; set; }
         /// <summary>The artifactId property</summary>
@@ -22,25 +24,25 @@ namespace AgentArtifacts.Client.Models
         public int? Attempts { get; set; }
         /// <summary>The callerId property</summary>
         public Guid? CallerId { get; set; }
-        /// <summary>The error property</summary>
+        /// <summary>A JSON object.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.JsonObject? Error { get; set; }
+        public global::AgentArtifacts.Client.Models.RunResponse_error? Error { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.JsonObject Error { get; set; }
+        public global::AgentArtifacts.Client.Models.RunResponse_error Error { get; set; }
 #endif
         /// <summary>The finishedAt property</summary>
         public DateTimeOffset? FinishedAt { get; set; }
         /// <summary>The id property</summary>
         public Guid? Id { get; set; }
-        /// <summary>The input property</summary>
+        /// <summary>Any JSON value.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.JsonNode? Input { get; set; }
+        public UntypedNode? Input { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.JsonNode Input { get; set; }
+        public UntypedNode Input { get; set; }
 #endif
         /// <summary>The kind property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -66,13 +68,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Operation { get; set; }
 #endif
-        /// <summary>The output property</summary>
+        /// <summary>Any JSON value.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.JsonNode? Output { get; set; }
+        public UntypedNode? Output { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.JsonNode Output { get; set; }
+        public UntypedNode Output { get; set; }
 #endif
         /// <summary>The parentRunId property</summary>
         public Guid? ParentRunId { get; set; }
@@ -82,6 +84,13 @@ namespace AgentArtifacts.Client.Models
         public DateTimeOffset? StartedAt { get; set; }
         /// <summary>The status property</summary>
         public global::AgentArtifacts.Client.Models.RunStatus? Status { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.RunResponse"/> and sets the default values.
+        /// </summary>
+        public RunResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -105,14 +114,14 @@ namespace AgentArtifacts.Client.Models
                 { "artifactVersion", n => { ArtifactVersion = n.GetLongValue(); } },
                 { "attempts", n => { Attempts = n.GetIntValue(); } },
                 { "callerId", n => { CallerId = n.GetGuidValue(); } },
-                { "error", n => { Error = n.GetObjectValue<global::AgentArtifacts.Client.Models.JsonObject>(global::AgentArtifacts.Client.Models.JsonObject.CreateFromDiscriminatorValue); } },
+                { "error", n => { Error = n.GetObjectValue<global::AgentArtifacts.Client.Models.RunResponse_error>(global::AgentArtifacts.Client.Models.RunResponse_error.CreateFromDiscriminatorValue); } },
                 { "finishedAt", n => { FinishedAt = n.GetDateTimeOffsetValue(); } },
                 { "id", n => { Id = n.GetGuidValue(); } },
-                { "input", n => { Input = n.GetObjectValue<global::AgentArtifacts.Client.Models.JsonNode>(global::AgentArtifacts.Client.Models.JsonNode.CreateFromDiscriminatorValue); } },
+                { "input", n => { Input = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "kind", n => { Kind = n.GetStringValue(); } },
                 { "mode", n => { Mode = n.GetStringValue(); } },
                 { "operation", n => { Operation = n.GetStringValue(); } },
-                { "output", n => { Output = n.GetObjectValue<global::AgentArtifacts.Client.Models.JsonNode>(global::AgentArtifacts.Client.Models.JsonNode.CreateFromDiscriminatorValue); } },
+                { "output", n => { Output = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "parentRunId", n => { ParentRunId = n.GetGuidValue(); } },
                 { "requestedAt", n => { RequestedAt = n.GetDateTimeOffsetValue(); } },
                 { "startedAt", n => { StartedAt = n.GetDateTimeOffsetValue(); } },
@@ -131,18 +140,19 @@ namespace AgentArtifacts.Client.Models
             writer.WriteLongValue("artifactVersion", ArtifactVersion);
             writer.WriteIntValue("attempts", Attempts);
             writer.WriteGuidValue("callerId", CallerId);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.JsonObject>("error", Error);
+            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.RunResponse_error>("error", Error);
             writer.WriteDateTimeOffsetValue("finishedAt", FinishedAt);
             writer.WriteGuidValue("id", Id);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.JsonNode>("input", Input);
+            writer.WriteObjectValue<UntypedNode>("input", Input);
             writer.WriteStringValue("kind", Kind);
             writer.WriteStringValue("mode", Mode);
             writer.WriteStringValue("operation", Operation);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.JsonNode>("output", Output);
+            writer.WriteObjectValue<UntypedNode>("output", Output);
             writer.WriteGuidValue("parentRunId", ParentRunId);
             writer.WriteDateTimeOffsetValue("requestedAt", RequestedAt);
             writer.WriteDateTimeOffsetValue("startedAt", StartedAt);
             writer.WriteEnumValue<global::AgentArtifacts.Client.Models.RunStatus>("status", Status);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

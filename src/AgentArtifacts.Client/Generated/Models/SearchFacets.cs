@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Counts over every hit the caller may see (all pages), by content type and by state.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class SearchFacets : IParsable
-    #pragma warning restore CS1591
+    public partial class SearchFacets : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The contentType property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -28,6 +31,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.SearchFacets_state State { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.SearchFacets"/> and sets the default values.
+        /// </summary>
+        public SearchFacets()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -59,6 +69,7 @@ namespace AgentArtifacts.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteObjectValue<global::AgentArtifacts.Client.Models.SearchFacets_contentType>("contentType", ContentType);
             writer.WriteObjectValue<global::AgentArtifacts.Client.Models.SearchFacets_state>("state", State);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

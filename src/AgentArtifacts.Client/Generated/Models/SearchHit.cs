@@ -7,11 +7,14 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A hit: the artifact head as the search index holds it, its rank and, when asked for, a content snippet.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class SearchHit : IParsable
-    #pragma warning restore CS1591
+    public partial class SearchHit : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The containerId property</summary>
         public Guid? ContainerId { get; set; }
         /// <summary>The contentType property</summary>
@@ -54,6 +57,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.SearchHit"/> and sets the default values.
+        /// </summary>
+        public SearchHit()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -99,6 +109,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("snippet", Snippet);
             writer.WriteEnumValue<global::AgentArtifacts.Client.Models.ArtifactState>("state", State);
             writer.WriteStringValue("title", Title);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

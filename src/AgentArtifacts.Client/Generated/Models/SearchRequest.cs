@@ -7,10 +7,11 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// `POST /search`: `query` in the search query language (docs/architecture.md); `containerIds`, `contentTypes`and `states` narrow it further (each a list of alternatives); `highlight` (default true) adds the snippet and thehighlight ranges. An empty query is allowed when one of the lists is given.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class SearchRequest : IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>The containerIds property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER

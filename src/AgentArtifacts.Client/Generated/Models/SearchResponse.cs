@@ -9,10 +9,12 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class SearchResponse : IParsable
+    public partial class SearchResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
-        /// <summary>The facets property</summary>
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
+        /// <summary>Counts over every hit the caller may see (all pages), by content type and by state.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.SearchFacets? Facets { get; set; }
@@ -36,6 +38,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string NextCursor { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.SearchResponse"/> and sets the default values.
+        /// </summary>
+        public SearchResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -69,6 +78,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteObjectValue<global::AgentArtifacts.Client.Models.SearchFacets>("facets", Facets);
             writer.WriteCollectionOfObjectValues<global::AgentArtifacts.Client.Models.SearchHit>("items", Items);
             writer.WriteStringValue("nextCursor", NextCursor);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

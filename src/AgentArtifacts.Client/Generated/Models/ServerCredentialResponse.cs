@@ -9,9 +9,11 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class ServerCredentialResponse : IParsable
+    public partial class ServerCredentialResponse : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The clientId property</summary>
         public Guid? ClientId { get; set; }
         /// <summary>The createdAt property</summary>
@@ -36,6 +38,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Scopes { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ServerCredentialResponse"/> and sets the default values.
+        /// </summary>
+        public ServerCredentialResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -75,6 +84,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("name", Name);
             writer.WriteDateTimeOffsetValue("rotatedAt", RotatedAt);
             writer.WriteCollectionOfPrimitiveValues<string>("scopes", Scopes);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

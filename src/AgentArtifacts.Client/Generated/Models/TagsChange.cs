@@ -9,7 +9,7 @@ namespace AgentArtifacts.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public partial class TagsChange : IParsable
+    public partial class TagsChange : IAdditionalDataHolder, IParsable
     #pragma warning restore CS1591
     {
         /// <summary>The added property</summary>
@@ -20,6 +20,8 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Added { get; set; }
 #endif
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The removed property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -28,6 +30,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Removed { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.TagsChange"/> and sets the default values.
+        /// </summary>
+        public TagsChange()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -59,6 +68,7 @@ namespace AgentArtifacts.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteCollectionOfPrimitiveValues<string>("added", Added);
             writer.WriteCollectionOfPrimitiveValues<string>("removed", Removed);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

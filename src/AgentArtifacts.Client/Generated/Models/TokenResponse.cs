@@ -7,10 +7,11 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// RFC 6749 §5.1 success response; the names are the RFC&apos;s own, not camelCase.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class TokenResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class TokenResponse : IAdditionalDataHolder, IParsable
     {
         /// <summary>The access_token property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -20,6 +21,8 @@ namespace AgentArtifacts.Client.Models
 #else
         public string AccessToken { get; set; }
 #endif
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>The expires_in property</summary>
         public int? ExpiresIn { get; set; }
         /// <summary>The refresh_token property</summary>
@@ -46,6 +49,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string TokenType { get; set; }
 #endif
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.TokenResponse"/> and sets the default values.
+        /// </summary>
+        public TokenResponse()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -83,6 +93,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("refresh_token", RefreshToken);
             writer.WriteStringValue("scope", Scope);
             writer.WriteStringValue("token_type", TokenType);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,10 +7,11 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Change platform settings. A partial body like PATCH /workspaces: absent (or null) fields stay as they are.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class UpdatePlatformSettings : IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>The accessTokenLifetimeMinutes property</summary>
         public int? AccessTokenLifetimeMinutes { get; set; }

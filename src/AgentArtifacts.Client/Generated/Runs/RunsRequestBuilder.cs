@@ -47,11 +47,17 @@ namespace AgentArtifacts.Client.Runs
         {
         }
         /// <summary>
-        /// GET_runs
+        /// The caller&apos;s runs, newest first, optionally of one artifact, made by one run (an agent&apos;s tool calls: `parentRunId`), and in one status (`pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled`, `expired`); cursor-paged. An API key sees only the runs of artifacts it may read: its page can hold fewer than `limit` items while `nextCursor` leads on.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.PageOfRunResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.PageOfRunResponse?> GetAsync(Action<RequestConfiguration<global::AgentArtifacts.Client.Runs.RunsRequestBuilder.RunsRequestBuilderGetQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -62,10 +68,19 @@ namespace AgentArtifacts.Client.Runs
         {
 #endif
             var requestInfo = ToGetRequestInformation(requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfRunResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfRunResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfRunResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfRunResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// GET_runs
+        /// The caller&apos;s runs, newest first, optionally of one artifact, made by one run (an agent&apos;s tool calls: `parentRunId`), and in one status (`pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled`, `expired`); cursor-paged. An API key sees only the runs of artifacts it may read: its page can hold fewer than `limit` items while `nextCursor` leads on.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -93,7 +108,7 @@ namespace AgentArtifacts.Client.Runs
             return new global::AgentArtifacts.Client.Runs.RunsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// GET_runs
+        /// The caller&apos;s runs, newest first, optionally of one artifact, made by one run (an agent&apos;s tool calls: `parentRunId`), and in one status (`pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled`, `expired`); cursor-paged. An API key sees only the runs of artifacts it may read: its page can hold fewer than `limit` items while `nextCursor` leads on.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class RunsRequestBuilderGetQueryParameters 

@@ -47,11 +47,17 @@ namespace AgentArtifacts.Client.Secrets
         {
         }
         /// <summary>
-        /// GET_secrets
+        /// Your secrets (metadata only, never values), oldest first. Deleted ones are gone.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.PageOfSecretResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.PageOfSecretResponse?> GetAsync(Action<RequestConfiguration<global::AgentArtifacts.Client.Secrets.SecretsRequestBuilder.SecretsRequestBuilderGetQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -62,30 +68,62 @@ namespace AgentArtifacts.Client.Secrets
         {
 #endif
             var requestInfo = ToGetRequestInformation(requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfSecretResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfSecretResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfSecretResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfSecretResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// POST_secrets
+        /// Store a secret (a credential your invocations use, e.g. `Authorization: Bearer {{secret:NAME}}` in an HTTP tool&apos;s headers), encrypted. The value is never returned, by this answer or any other; names are unique among your secrets.
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.IResult"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.SecretResponse"/></returns>
         /// <param name="body">The request body</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 413 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 415 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 422 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public async Task<global::AgentArtifacts.Client.Models.IResult?> PostAsync(global::AgentArtifacts.Client.Models.CreateSecret body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::AgentArtifacts.Client.Models.SecretResponse?> PostAsync(global::AgentArtifacts.Client.Models.CreateSecret body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #nullable restore
 #else
-        public async Task<global::AgentArtifacts.Client.Models.IResult> PostAsync(global::AgentArtifacts.Client.Models.CreateSecret body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::AgentArtifacts.Client.Models.SecretResponse> PostAsync(global::AgentArtifacts.Client.Models.CreateSecret body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
             var requestInfo = ToPostRequestInformation(body, requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.IResult>(requestInfo, global::AgentArtifacts.Client.Models.IResult.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "413", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "415", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "422", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.SecretResponse>(requestInfo, global::AgentArtifacts.Client.Models.SecretResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// GET_secrets
+        /// Your secrets (metadata only, never values), oldest first. Deleted ones are gone.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -104,7 +142,7 @@ namespace AgentArtifacts.Client.Secrets
             return requestInfo;
         }
         /// <summary>
-        /// POST_secrets
+        /// Store a secret (a credential your invocations use, e.g. `Authorization: Bearer {{secret:NAME}}` in an HTTP tool&apos;s headers), encrypted. The value is never returned, by this answer or any other; names are unique among your secrets.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>
@@ -135,7 +173,7 @@ namespace AgentArtifacts.Client.Secrets
             return new global::AgentArtifacts.Client.Secrets.SecretsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// GET_secrets
+        /// Your secrets (metadata only, never values), oldest first. Deleted ones are gone.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class SecretsRequestBuilderGetQueryParameters 

@@ -40,11 +40,17 @@ namespace AgentArtifacts.Client.Types
         {
         }
         /// <summary>
-        /// GET_types
+        /// The known content types
         /// </summary>
         /// <returns>A List&lt;global::AgentArtifacts.Client.Models.TypeSummary&gt;</returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<List<global::AgentArtifacts.Client.Models.TypeSummary>?> GetAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -55,11 +61,20 @@ namespace AgentArtifacts.Client.Types
         {
 #endif
             var requestInfo = ToGetRequestInformation(requestConfiguration);
-            var collectionResult = await RequestAdapter.SendCollectionAsync<global::AgentArtifacts.Client.Models.TypeSummary>(requestInfo, global::AgentArtifacts.Client.Models.TypeSummary.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            var collectionResult = await RequestAdapter.SendCollectionAsync<global::AgentArtifacts.Client.Models.TypeSummary>(requestInfo, global::AgentArtifacts.Client.Models.TypeSummary.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
             return collectionResult?.AsList();
         }
         /// <summary>
-        /// GET_types
+        /// The known content types
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

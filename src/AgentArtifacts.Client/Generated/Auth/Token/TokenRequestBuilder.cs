@@ -34,21 +34,26 @@ namespace AgentArtifacts.Client.Auth.Token
         {
         }
         /// <summary>
-        /// POST_auth_token
+        /// OAuth2 token endpoint (RFC 6749): grant types `password` (username = email), `refresh_token` and `client_credentials` (server credentials; HTTP Basic or form client authentication).
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.TokenResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A token request (RFC 6749 §4.3, §4.4 and §6): `password` with username (the email) and password;`client_credentials` with client_id and client_secret (or HTTP Basic); `refresh_token` with refresh_token.Documents the form; the endpoint reads it itself.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.TokenError">When receiving a 400 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.TokenError">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 413 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 415 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public async Task<global::AgentArtifacts.Client.Models.TokenResponse?> PostAsync(global::AgentArtifacts.Client.Auth.Token.TokenPostRequestBody body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::AgentArtifacts.Client.Models.TokenResponse?> PostAsync(global::AgentArtifacts.Client.Models.TokenRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #nullable restore
 #else
-        public async Task<global::AgentArtifacts.Client.Models.TokenResponse> PostAsync(global::AgentArtifacts.Client.Auth.Token.TokenPostRequestBody body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::AgentArtifacts.Client.Models.TokenResponse> PostAsync(global::AgentArtifacts.Client.Models.TokenRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
@@ -57,22 +62,27 @@ namespace AgentArtifacts.Client.Auth.Token
             {
                 { "400", global::AgentArtifacts.Client.Models.TokenError.CreateFromDiscriminatorValue },
                 { "401", global::AgentArtifacts.Client.Models.TokenError.CreateFromDiscriminatorValue },
+                { "413", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "415", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.TokenResponse>(requestInfo, global::AgentArtifacts.Client.Models.TokenResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// POST_auth_token
+        /// OAuth2 token endpoint (RFC 6749): grant types `password` (username = email), `refresh_token` and `client_credentials` (server credentials; HTTP Basic or form client authentication).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A token request (RFC 6749 §4.3, §4.4 and §6): `password` with username (the email) and password;`client_credentials` with client_id and client_secret (or HTTP Basic); `refresh_token` with refresh_token.Documents the form; the endpoint reads it itself.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public RequestInformation ToPostRequestInformation(global::AgentArtifacts.Client.Auth.Token.TokenPostRequestBody body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default)
+        public RequestInformation ToPostRequestInformation(global::AgentArtifacts.Client.Models.TokenRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default)
         {
 #nullable restore
 #else
-        public RequestInformation ToPostRequestInformation(global::AgentArtifacts.Client.Auth.Token.TokenPostRequestBody body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default)
+        public RequestInformation ToPostRequestInformation(global::AgentArtifacts.Client.Models.TokenRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default)
         {
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));

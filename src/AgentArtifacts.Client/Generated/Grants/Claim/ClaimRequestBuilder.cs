@@ -34,27 +34,54 @@ namespace AgentArtifacts.Client.Grants.Claim
         {
         }
         /// <summary>
-        /// POST_grants_claim
+        /// Turn an invite&apos;s token into a grant for the caller, with the invite&apos;s permissions and expiry. 410 once the invite has been claimed `maxClaims` times, has expired or was revoked; 403 when it is meant for another email.
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.IResult"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.GrantResponse"/></returns>
         /// <param name="body">The request body</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 410 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 413 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 415 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 422 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public async Task<global::AgentArtifacts.Client.Models.IResult?> PostAsync(global::AgentArtifacts.Client.Models.ClaimInvite body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::AgentArtifacts.Client.Models.GrantResponse?> PostAsync(global::AgentArtifacts.Client.Models.ClaimInvite body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #nullable restore
 #else
-        public async Task<global::AgentArtifacts.Client.Models.IResult> PostAsync(global::AgentArtifacts.Client.Models.ClaimInvite body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::AgentArtifacts.Client.Models.GrantResponse> PostAsync(global::AgentArtifacts.Client.Models.ClaimInvite body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
             var requestInfo = ToPostRequestInformation(body, requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.IResult>(requestInfo, global::AgentArtifacts.Client.Models.IResult.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "410", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "413", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "415", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "422", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.GrantResponse>(requestInfo, global::AgentArtifacts.Client.Models.GrantResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// POST_grants_claim
+        /// Turn an invite&apos;s token into a grant for the caller, with the invite&apos;s permissions and expiry. 410 once the invite has been claimed `maxClaims` times, has expired or was revoked; 403 when it is meant for another email.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>

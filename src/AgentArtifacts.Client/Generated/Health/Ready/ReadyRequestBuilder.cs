@@ -34,11 +34,14 @@ namespace AgentArtifacts.Client.Health.Ready
         {
         }
         /// <summary>
-        /// GET_health_ready
+        /// Ready to serve: 200 when ready; 503 when PostgreSQL does not answer (`postgres_unavailable`), when a projection lags by more than `Health:MaxProjectionLag` events (`projections_lagging`), or when events have waited longer than `Health:StalledProjectionSeconds` for a projection that has not advanced in that time (`projections_stalled`: no node is running the projections, so listings and search are frozen).
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.Readiness"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Readiness">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -52,12 +55,15 @@ namespace AgentArtifacts.Client.Health.Ready
             var requestInfo = ToGetRequestInformation(requestConfiguration);
             var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
             {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "503", global::AgentArtifacts.Client.Models.Readiness.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.Readiness>(requestInfo, global::AgentArtifacts.Client.Models.Readiness.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// GET_health_ready
+        /// Ready to serve: 200 when ready; 503 when PostgreSQL does not answer (`postgres_unavailable`), when a projection lags by more than `Health:MaxProjectionLag` events (`projections_lagging`), or when events have waited longer than `Health:StalledProjectionSeconds` for a projection that has not advanced in that time (`projections_stalled`: no node is running the projections, so listings and search are frozen).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

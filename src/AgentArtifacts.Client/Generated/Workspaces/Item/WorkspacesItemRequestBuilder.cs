@@ -58,29 +58,56 @@ namespace AgentArtifacts.Client.Workspaces.Item
         {
         }
         /// <summary>
-        /// DELETE_workspaces_id
+        /// Archive a workspace. Its artifacts stay readable by id; nothing new can be created in it.
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.IResult"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 412 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public async Task<global::AgentArtifacts.Client.Models.IResult?> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #nullable restore
 #else
-        public async Task<global::AgentArtifacts.Client.Models.IResult> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #endif
             var requestInfo = ToDeleteRequestInformation(requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.IResult>(requestInfo, global::AgentArtifacts.Client.Models.IResult.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "412", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            await RequestAdapter.SendNoContentAsync(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// GET_workspaces_id
+        /// One workspace. ETag = version; If-None-Match → 304.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ContainerResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.ContainerResponse?> GetAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -91,15 +118,35 @@ namespace AgentArtifacts.Client.Workspaces.Item
         {
 #endif
             var requestInfo = ToGetRequestInformation(requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ContainerResponse>(requestInfo, global::AgentArtifacts.Client.Models.ContainerResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ContainerResponse>(requestInfo, global::AgentArtifacts.Client.Models.ContainerResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// PATCH_workspaces_id
+        /// Rename or describe a workspace, or set the collections its commits publish to; absent fields stay as they are.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ContainerResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Rename, describe, or (for a workspace) set the target collections. Absent fields stay as they are.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 412 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 413 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 415 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.ContainerResponse?> PatchAsync(global::AgentArtifacts.Client.Models.UpdateContainer body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -111,10 +158,23 @@ namespace AgentArtifacts.Client.Workspaces.Item
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
             var requestInfo = ToPatchRequestInformation(body, requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ContainerResponse>(requestInfo, global::AgentArtifacts.Client.Models.ContainerResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "412", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "413", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "415", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ContainerResponse>(requestInfo, global::AgentArtifacts.Client.Models.ContainerResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// DELETE_workspaces_id
+        /// Archive a workspace. Its artifacts stay readable by id; nothing new can be created in it.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -129,11 +189,11 @@ namespace AgentArtifacts.Client.Workspaces.Item
 #endif
             var requestInfo = new RequestInformation(Method.DELETE, UrlTemplate, PathParameters);
             requestInfo.Configure(requestConfiguration);
-            requestInfo.Headers.TryAdd("Accept", "application/json");
+            requestInfo.Headers.TryAdd("Accept", "application/problem+json");
             return requestInfo;
         }
         /// <summary>
-        /// GET_workspaces_id
+        /// One workspace. ETag = version; If-None-Match → 304.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -152,10 +212,10 @@ namespace AgentArtifacts.Client.Workspaces.Item
             return requestInfo;
         }
         /// <summary>
-        /// PATCH_workspaces_id
+        /// Rename or describe a workspace, or set the collections its commits publish to; absent fields stay as they are.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Rename, describe, or (for a workspace) set the target collections. Absent fields stay as they are.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

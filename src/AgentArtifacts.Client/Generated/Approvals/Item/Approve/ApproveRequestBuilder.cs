@@ -34,13 +34,23 @@ namespace AgentArtifacts.Client.Approvals.Item.Approve
         {
         }
         /// <summary>
-        /// POST_approvals_id_approve
+        /// Approve: the run continues, durably (queued in the same transaction as the decision). Only a holder of `admin` on the artifact decides (others: 404, or 403 when they may read it). A second decision → 409 `approval_decided`; an approval past its time → 409 `approval_expired` (and the run ends `expired`). A human decision: closed to API keys and servers (403 `permission_denied`), as `admin` is never a key&apos;s.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ApprovalResponse"/></returns>
         /// <param name="body">The request body</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
-        /// <exception cref="global::AgentArtifacts.Client.Models.HttpValidationProblemDetails">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 413 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 415 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 422 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.ApprovalResponse?> PostAsync(global::AgentArtifacts.Client.Models.DecideApproval body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -54,12 +64,22 @@ namespace AgentArtifacts.Client.Approvals.Item.Approve
             var requestInfo = ToPostRequestInformation(body, requestConfiguration);
             var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
             {
-                { "400", global::AgentArtifacts.Client.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "413", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "415", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "422", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ApprovalResponse>(requestInfo, global::AgentArtifacts.Client.Models.ApprovalResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// POST_approvals_id_approve
+        /// Approve: the run continues, durably (queued in the same transaction as the decision). Only a holder of `admin` on the artifact decides (others: 404, or 403 when they may read it). A second decision → 409 `approval_decided`; an approval past its time → 409 `approval_expired` (and the run ends `expired`). A human decision: closed to API keys and servers (403 `permission_denied`), as `admin` is never a key&apos;s.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>

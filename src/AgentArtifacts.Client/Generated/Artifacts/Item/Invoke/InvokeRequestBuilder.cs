@@ -34,12 +34,23 @@ namespace AgentArtifacts.Client.Artifacts.Item.Invoke
         {
         }
         /// <summary>
-        /// POST_artifacts_id_invoke
+        /// Run the artifact&apos;s `invoke` operation, as its content type declares it. Every execution goes through here (or `op/{op}`). `mode: sync` answers 200 with the finished run (a target that failed gives `status: failed` and an `error`); `mode: async` answers 202 with `Location: /runs/{id}`, the run queued durably; `Accept: text/event-stream` queues it the same way and streams its events. An operation that requires approval answers 202 with the run `awaiting_approval` whatever the mode.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.RunResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">The body of an invoke: the `input` (or, as MCP clients name it, `arguments`; not both) and the mode.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 413 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 415 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 422 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.RunResponse?> PostAsync(global::AgentArtifacts.Client.Models.InvokeArtifact body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -51,13 +62,27 @@ namespace AgentArtifacts.Client.Artifacts.Item.Invoke
 #endif
             if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
             var requestInfo = ToPostRequestInformation(body, requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.RunResponse>(requestInfo, global::AgentArtifacts.Client.Models.RunResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "413", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "415", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "422", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.RunResponse>(requestInfo, global::AgentArtifacts.Client.Models.RunResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// POST_artifacts_id_invoke
+        /// Run the artifact&apos;s `invoke` operation, as its content type declares it. Every execution goes through here (or `op/{op}`). `mode: sync` answers 200 with the finished run (a target that failed gives `status: failed` and an `error`); `mode: async` answers 202 with `Location: /runs/{id}`, the run queued durably; `Accept: text/event-stream` queues it the same way and streams its events. An operation that requires approval answers 202 with the run `awaiting_approval` whatever the mode.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">The body of an invoke: the `input` (or, as MCP clients name it, `arguments`; not both) and the mode.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -34,11 +34,18 @@ namespace AgentArtifacts.Client.Collections.Item.Commits
         {
         }
         /// <summary>
-        /// GET_collections_id_commits
+        /// A collection&apos;s commit history, newest first. Fed by an async projection: a commit appears once it has caught up.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.PageOfCommitResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.PageOfCommitResponse?> GetAsync(Action<RequestConfiguration<global::AgentArtifacts.Client.Collections.Item.Commits.CommitsRequestBuilder.CommitsRequestBuilderGetQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -49,10 +56,20 @@ namespace AgentArtifacts.Client.Collections.Item.Commits
         {
 #endif
             var requestInfo = ToGetRequestInformation(requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfCommitResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfCommitResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfCommitResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfCommitResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// GET_collections_id_commits
+        /// A collection&apos;s commit history, newest first. Fed by an async projection: a commit appears once it has caught up.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -80,7 +97,7 @@ namespace AgentArtifacts.Client.Collections.Item.Commits
             return new global::AgentArtifacts.Client.Collections.Item.Commits.CommitsRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// GET_collections_id_commits
+        /// A collection&apos;s commit history, newest first. Fed by an async projection: a commit appears once it has caught up.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class CommitsRequestBuilderGetQueryParameters 

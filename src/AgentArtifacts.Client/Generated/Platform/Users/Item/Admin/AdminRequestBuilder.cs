@@ -34,11 +34,19 @@ namespace AgentArtifacts.Client.Platform.Users.Item.Admin
         {
         }
         /// <summary>
-        /// DELETE_platform_users_id_admin
+        /// Take platform admin away from a user. Idempotent for a user who is not an admin. The last admin cannot be removed (409 `last_admin`), so the platform always has one. Tokens already issued keep their claim until they expire. Platform admins only.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.UserResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.UserResponse?> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -49,14 +57,34 @@ namespace AgentArtifacts.Client.Platform.Users.Item.Admin
         {
 #endif
             var requestInfo = ToDeleteRequestInformation(requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.UserResponse>(requestInfo, global::AgentArtifacts.Client.Models.UserResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.UserResponse>(requestInfo, global::AgentArtifacts.Client.Models.UserResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// POST_platform_users_id_admin
+        /// Make a local user a platform admin. Idempotent: granting it again changes nothing. Access tokens carry the flag, so the user gains admin rights with their next token (password or refresh grant). Platform admins only.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.UserResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 422 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public async Task<global::AgentArtifacts.Client.Models.UserResponse?> PostAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
@@ -67,10 +95,22 @@ namespace AgentArtifacts.Client.Platform.Users.Item.Admin
         {
 #endif
             var requestInfo = ToPostRequestInformation(requestConfiguration);
-            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.UserResponse>(requestInfo, global::AgentArtifacts.Client.Models.UserResponse.CreateFromDiscriminatorValue, default, cancellationToken).ConfigureAwait(false);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "422", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.UserResponse>(requestInfo, global::AgentArtifacts.Client.Models.UserResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// DELETE_platform_users_id_admin
+        /// Take platform admin away from a user. Idempotent for a user who is not an admin. The last admin cannot be removed (409 `last_admin`), so the platform always has one. Tokens already issued keep their claim until they expire. Platform admins only.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -89,7 +129,7 @@ namespace AgentArtifacts.Client.Platform.Users.Item.Admin
             return requestInfo;
         }
         /// <summary>
-        /// POST_platform_users_id_admin
+        /// Make a local user a platform admin. Idempotent: granting it again changes nothing. Access tokens carry the flag, so the user gains admin rights with their next token (password or refresh grant). Platform admins only.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

@@ -7,20 +7,30 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Validation failures: for each field (JSON path), what is wrong with it.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class IResult : IParsable
-    #pragma warning restore CS1591
+    public partial class Problem_errors : IAdditionalDataHolder, IParsable
     {
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.Problem_errors"/> and sets the default values.
+        /// </summary>
+        public Problem_errors()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.IResult"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.Problem_errors"/></returns>
         /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-        public static global::AgentArtifacts.Client.Models.IResult CreateFromDiscriminatorValue(IParseNode parseNode)
+        public static global::AgentArtifacts.Client.Models.Problem_errors CreateFromDiscriminatorValue(IParseNode parseNode)
         {
             if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-            return new global::AgentArtifacts.Client.Models.IResult();
+            return new global::AgentArtifacts.Client.Models.Problem_errors();
         }
         /// <summary>
         /// The deserialization information for the current model
@@ -39,6 +49,7 @@ namespace AgentArtifacts.Client.Models
         public virtual void Serialize(ISerializationWriter writer)
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

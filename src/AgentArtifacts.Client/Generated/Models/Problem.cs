@@ -8,12 +8,23 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// An error (RFC 9457 problem details). `code` is stable and meant for programs; `title` and `detail` are for people.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class HttpValidationProblemDetails : ApiException, IParsable
-    #pragma warning restore CS1591
+    public partial class Problem : ApiException, IAdditionalDataHolder, IParsable
     {
-        /// <summary>The detail property</summary>
+        /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
+        public IDictionary<string, object> AdditionalData { get; set; }
+        /// <summary>Stable, snake_case: what programs branch on (e.g. `validation_failed`, `not_found`, `precondition_failed`).</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? Code { get; set; }
+#nullable restore
+#else
+        public string Code { get; set; }
+#endif
+        /// <summary>What went wrong with this request.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Detail { get; set; }
@@ -21,15 +32,15 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Detail { get; set; }
 #endif
-        /// <summary>The errors property</summary>
+        /// <summary>Validation failures: for each field (JSON path), what is wrong with it.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors? Errors { get; set; }
+        public global::AgentArtifacts.Client.Models.Problem_errors? Errors { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors Errors { get; set; }
+        public global::AgentArtifacts.Client.Models.Problem_errors Errors { get; set; }
 #endif
-        /// <summary>The instance property</summary>
+        /// <summary>The request the problem is about.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Instance { get; set; }
@@ -39,9 +50,9 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>The primary error message.</summary>
         public override string Message { get => base.Message; }
-        /// <summary>The status property</summary>
+        /// <summary>The HTTP status code.</summary>
         public int? Status { get; set; }
-        /// <summary>The title property</summary>
+        /// <summary>A short summary of the kind of problem.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }
@@ -49,7 +60,15 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
-        /// <summary>The type property</summary>
+        /// <summary>The request&apos;s trace id, for the service&apos;s logs.</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? TraceId { get; set; }
+#nullable restore
+#else
+        public string TraceId { get; set; }
+#endif
+        /// <summary>A URI that identifies the kind of problem.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Type { get; set; }
@@ -58,14 +77,21 @@ namespace AgentArtifacts.Client.Models
         public string Type { get; set; }
 #endif
         /// <summary>
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.Problem"/> and sets the default values.
+        /// </summary>
+        public Problem()
+        {
+            AdditionalData = new Dictionary<string, object>();
+        }
+        /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.HttpValidationProblemDetails"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.Problem"/></returns>
         /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-        public static global::AgentArtifacts.Client.Models.HttpValidationProblemDetails CreateFromDiscriminatorValue(IParseNode parseNode)
+        public static global::AgentArtifacts.Client.Models.Problem CreateFromDiscriminatorValue(IParseNode parseNode)
         {
             if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-            return new global::AgentArtifacts.Client.Models.HttpValidationProblemDetails();
+            return new global::AgentArtifacts.Client.Models.Problem();
         }
         /// <summary>
         /// The deserialization information for the current model
@@ -75,11 +101,13 @@ namespace AgentArtifacts.Client.Models
         {
             return new Dictionary<string, Action<IParseNode>>
             {
+                { "code", n => { Code = n.GetStringValue(); } },
                 { "detail", n => { Detail = n.GetStringValue(); } },
-                { "errors", n => { Errors = n.GetObjectValue<global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors>(global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors.CreateFromDiscriminatorValue); } },
+                { "errors", n => { Errors = n.GetObjectValue<global::AgentArtifacts.Client.Models.Problem_errors>(global::AgentArtifacts.Client.Models.Problem_errors.CreateFromDiscriminatorValue); } },
                 { "instance", n => { Instance = n.GetStringValue(); } },
                 { "status", n => { Status = n.GetIntValue(); } },
                 { "title", n => { Title = n.GetStringValue(); } },
+                { "traceId", n => { TraceId = n.GetStringValue(); } },
                 { "type", n => { Type = n.GetStringValue(); } },
             };
         }
@@ -90,12 +118,15 @@ namespace AgentArtifacts.Client.Models
         public virtual void Serialize(ISerializationWriter writer)
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
+            writer.WriteStringValue("code", Code);
             writer.WriteStringValue("detail", Detail);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors>("errors", Errors);
+            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.Problem_errors>("errors", Errors);
             writer.WriteStringValue("instance", Instance);
             writer.WriteIntValue("status", Status);
             writer.WriteStringValue("title", Title);
+            writer.WriteStringValue("traceId", TraceId);
             writer.WriteStringValue("type", Type);
+            writer.WriteAdditionalData(AdditionalData);
         }
     }
 }

@@ -7,29 +7,30 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A JSON object.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class JsonObject : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
+    public partial class CreateArtifact_context : IAdditionalDataHolder, IParsable
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>
-        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.JsonObject"/> and sets the default values.
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CreateArtifact_context"/> and sets the default values.
         /// </summary>
-        public JsonObject()
+        public CreateArtifact_context()
         {
             AdditionalData = new Dictionary<string, object>();
         }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.JsonObject"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.CreateArtifact_context"/></returns>
         /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-        public static global::AgentArtifacts.Client.Models.JsonObject CreateFromDiscriminatorValue(IParseNode parseNode)
+        public static global::AgentArtifacts.Client.Models.CreateArtifact_context CreateFromDiscriminatorValue(IParseNode parseNode)
         {
             if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-            return new global::AgentArtifacts.Client.Models.JsonObject();
+            return new global::AgentArtifacts.Client.Models.CreateArtifact_context();
         }
         /// <summary>
         /// The deserialization information for the current model

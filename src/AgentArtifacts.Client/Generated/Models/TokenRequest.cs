@@ -5,12 +5,13 @@ using Microsoft.Kiota.Abstractions.Serialization;
 using System.Collections.Generic;
 using System.IO;
 using System;
-namespace AgentArtifacts.Client.Auth.Token
+namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A token request (RFC 6749 §4.3, §4.4 and §6): `password` with username (the email) and password;`client_credentials` with client_id and client_secret (or HTTP Basic); `refresh_token` with refresh_token.Documents the form; the endpoint reads it itself.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class TokenPostRequestBody : IParsable
-    #pragma warning restore CS1591
+    public partial class TokenRequest : IParsable
     {
         /// <summary>The client_id property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -28,14 +29,8 @@ namespace AgentArtifacts.Client.Auth.Token
 #else
         public string ClientSecret { get; set; }
 #endif
-        /// <summary>The grant_type property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? GrantType { get; set; }
-#nullable restore
-#else
-        public string GrantType { get; set; }
-#endif
+        /// <summary>The grant types the token endpoint issues tokens for.</summary>
+        public global::AgentArtifacts.Client.Models.TokenRequest_grant_type? GrantType { get; set; }
         /// <summary>The password property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -71,12 +66,12 @@ namespace AgentArtifacts.Client.Auth.Token
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Auth.Token.TokenPostRequestBody"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.TokenRequest"/></returns>
         /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-        public static global::AgentArtifacts.Client.Auth.Token.TokenPostRequestBody CreateFromDiscriminatorValue(IParseNode parseNode)
+        public static global::AgentArtifacts.Client.Models.TokenRequest CreateFromDiscriminatorValue(IParseNode parseNode)
         {
             if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-            return new global::AgentArtifacts.Client.Auth.Token.TokenPostRequestBody();
+            return new global::AgentArtifacts.Client.Models.TokenRequest();
         }
         /// <summary>
         /// The deserialization information for the current model
@@ -88,7 +83,7 @@ namespace AgentArtifacts.Client.Auth.Token
             {
                 { "client_id", n => { ClientId = n.GetStringValue(); } },
                 { "client_secret", n => { ClientSecret = n.GetStringValue(); } },
-                { "grant_type", n => { GrantType = n.GetStringValue(); } },
+                { "grant_type", n => { GrantType = n.GetEnumValue<global::AgentArtifacts.Client.Models.TokenRequest_grant_type>(); } },
                 { "password", n => { Password = n.GetStringValue(); } },
                 { "refresh_token", n => { RefreshToken = n.GetStringValue(); } },
                 { "scope", n => { Scope = n.GetStringValue(); } },
@@ -104,7 +99,7 @@ namespace AgentArtifacts.Client.Auth.Token
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("client_id", ClientId);
             writer.WriteStringValue("client_secret", ClientSecret);
-            writer.WriteStringValue("grant_type", GrantType);
+            writer.WriteEnumValue<global::AgentArtifacts.Client.Models.TokenRequest_grant_type>("grant_type", GrantType);
             writer.WriteStringValue("password", Password);
             writer.WriteStringValue("refresh_token", RefreshToken);
             writer.WriteStringValue("scope", Scope);

@@ -7,29 +7,30 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A JSON object.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class HttpValidationProblemDetails_errors : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
+    public partial class ResolvedTypeResponse_operations : IAdditionalDataHolder, IParsable
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>
-        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors"/> and sets the default values.
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations"/> and sets the default values.
         /// </summary>
-        public HttpValidationProblemDetails_errors()
+        public ResolvedTypeResponse_operations()
         {
             AdditionalData = new Dictionary<string, object>();
         }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations"/></returns>
         /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-        public static global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors CreateFromDiscriminatorValue(IParseNode parseNode)
+        public static global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations CreateFromDiscriminatorValue(IParseNode parseNode)
         {
             if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-            return new global::AgentArtifacts.Client.Models.HttpValidationProblemDetails_errors();
+            return new global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations();
         }
         /// <summary>
         /// The deserialization information for the current model

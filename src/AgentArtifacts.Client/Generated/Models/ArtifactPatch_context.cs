@@ -5,31 +5,32 @@ using Microsoft.Kiota.Abstractions.Serialization;
 using System.Collections.Generic;
 using System.IO;
 using System;
-namespace AgentArtifacts.Client.Artifacts.Item
+namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Merged into the context; checked against the content type&apos;s schema.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class ArtifactsPatchRequestBody_context : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
+    public partial class ArtifactPatch_context : IAdditionalDataHolder, IParsable
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>
-        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context"/> and sets the default values.
+        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ArtifactPatch_context"/> and sets the default values.
         /// </summary>
-        public ArtifactsPatchRequestBody_context()
+        public ArtifactPatch_context()
         {
             AdditionalData = new Dictionary<string, object>();
         }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactPatch_context"/></returns>
         /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-        public static global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context CreateFromDiscriminatorValue(IParseNode parseNode)
+        public static global::AgentArtifacts.Client.Models.ArtifactPatch_context CreateFromDiscriminatorValue(IParseNode parseNode)
         {
             if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-            return new global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context();
+            return new global::AgentArtifacts.Client.Models.ArtifactPatch_context();
         }
         /// <summary>
         /// The deserialization information for the current model

@@ -5,14 +5,15 @@ using Microsoft.Kiota.Abstractions.Serialization;
 using System.Collections.Generic;
 using System.IO;
 using System;
-namespace AgentArtifacts.Client.Artifacts.Item
+namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// The fields a merge-patch (RFC 7396) of an artifact may set. Only the fields present change: leave out what shouldstay. `null` clears `description` or `content`; `context` is merged member by member (a member setto `null` is removed; `null` for the whole context clears it). Documents the body; the endpoint reads it itself.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class ArtifactsPatchRequestBody : IParsable
-    #pragma warning restore CS1591
+    public partial class ArtifactPatch : IParsable
     {
-        /// <summary>The content property</summary>
+        /// <summary>The new content, or null to clear it.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Content { get; set; }
@@ -20,15 +21,15 @@ namespace AgentArtifacts.Client.Artifacts.Item
 #else
         public string Content { get; set; }
 #endif
-        /// <summary>The context property</summary>
+        /// <summary>Merged into the context; checked against the content type&apos;s schema.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context? Context { get; set; }
+        public global::AgentArtifacts.Client.Models.ArtifactPatch_context? Context { get; set; }
 #nullable restore
 #else
-        public global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context Context { get; set; }
+        public global::AgentArtifacts.Client.Models.ArtifactPatch_context Context { get; set; }
 #endif
-        /// <summary>The description property</summary>
+        /// <summary>The new description (at most 4000 characters), or null to clear it.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -36,7 +37,7 @@ namespace AgentArtifacts.Client.Artifacts.Item
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The tags property</summary>
+        /// <summary>The new tags, replacing the old ones.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Tags { get; set; }
@@ -44,7 +45,7 @@ namespace AgentArtifacts.Client.Artifacts.Item
 #else
         public List<string> Tags { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>The new title (not blank, at most 300 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }
@@ -55,12 +56,12 @@ namespace AgentArtifacts.Client.Artifacts.Item
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
-        /// <returns>A <see cref="global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody"/></returns>
+        /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactPatch"/></returns>
         /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-        public static global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody CreateFromDiscriminatorValue(IParseNode parseNode)
+        public static global::AgentArtifacts.Client.Models.ArtifactPatch CreateFromDiscriminatorValue(IParseNode parseNode)
         {
             if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-            return new global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody();
+            return new global::AgentArtifacts.Client.Models.ArtifactPatch();
         }
         /// <summary>
         /// The deserialization information for the current model
@@ -71,7 +72,7 @@ namespace AgentArtifacts.Client.Artifacts.Item
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "content", n => { Content = n.GetStringValue(); } },
-                { "context", n => { Context = n.GetObjectValue<global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context>(global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context.CreateFromDiscriminatorValue); } },
+                { "context", n => { Context = n.GetObjectValue<global::AgentArtifacts.Client.Models.ArtifactPatch_context>(global::AgentArtifacts.Client.Models.ArtifactPatch_context.CreateFromDiscriminatorValue); } },
                 { "description", n => { Description = n.GetStringValue(); } },
                 { "tags", n => { Tags = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
                 { "title", n => { Title = n.GetStringValue(); } },
@@ -85,7 +86,7 @@ namespace AgentArtifacts.Client.Artifacts.Item
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("content", Content);
-            writer.WriteObjectValue<global::AgentArtifacts.Client.Artifacts.Item.ArtifactsPatchRequestBody_context>("context", Context);
+            writer.WriteObjectValue<global::AgentArtifacts.Client.Models.ArtifactPatch_context>("context", Context);
             writer.WriteStringValue("description", Description);
             writer.WriteCollectionOfPrimitiveValues<string>("tags", Tags);
             writer.WriteStringValue("title", Title);
