@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every client that is shipped or tested from the committed OpenAPI document, docs/openapi.json:
 #   src/AgentArtifacts.Client/Generated/                                  Kiota, C# (the shipped NuGet package)
-#   tests/AgentArtifacts.Api.Tests/Clients/NSwag/AgentArtifactsNSwagClient.cs  NSwag, C# with System.Text.Json (tested)
+#   tests/AgentArtifacts.Api.Tests/Clients/NSwag/AgentArtifactsNSwagClient.cs  NSwag, C# with System.Text.Json (tested); STJ 9 so enums are written with their schema values
 #   src/client-typescript                                                 `npm run generate` there, when that package exists
 # The generators are pinned in .config/dotnet-tools.json (restored here) and run offline, so the output depends only on
 # the document: the same document always gives the same files.
@@ -37,7 +37,7 @@ generate_into() {
   mkdir -p "$(dirname "$base/$nswag_out")"
   dotnet tool run nswag openapi2csclient /input:"$base/docs/openapi.json" /output:"$base/$nswag_out" \
     /namespace:AgentArtifacts.Api.Tests.Clients.NSwag /className:AgentArtifactsNSwagClient \
-    /jsonLibrary:SystemTextJson /generateNullableReferenceTypes:true /generateOptionalPropertiesAsNullable:true \
+    /jsonLibrary:SystemTextJson /jsonLibraryVersion:9.0 /generateNullableReferenceTypes:true \
     /operationGenerationMode:SingleClientFromOperationId /injectHttpClient:true /disposeHttpClient:false \
     /useBaseUrl:true /generateClientInterfaces:false /wrapResponses:true >/dev/null
   if [[ -f "$base/$ts_dir/package.json" ]]; then

@@ -50,7 +50,7 @@ public sealed class KiotaTourTests(ApiFixture fixture, ITestOutputHelper output)
     [Fact]
     public async Task the_readme_tour_runs_through_the_generated_kiota_client()
     {
-        var tour = new Tour(output);
+        var tour = new Tour(output, e => e is Problem p ? $"{p.ResponseStatusCode} {p.Code}: {p.Detail}" : null);
         await using var echo = await HttpPeer.StartAsync();
         var anonymous = Client();
         Guid? adaId = null, bobId = null, workspaceId = null, artifactId = null, collectionId = null, toolId = null;

@@ -38,7 +38,8 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
     [Fact]
     public async Task the_readme_tour_runs_through_the_generated_nswag_client()
     {
-        var tour = new Tour(output);
+        var tour = new Tour(output, e => e is ApiException<Problem> p
+            ? $"{p.StatusCode} {p.Result.Code}: {p.Result.Detail} {JsonSerializer.Serialize(p.Result.Errors)}" : null);
         await using var echo = await HttpPeer.StartAsync();
         var anonymous = Client();
         Guid? adaId = null, bobId = null, workspaceId = null, artifactId = null, collectionId = null, toolId = null;
@@ -92,8 +93,8 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
         await tour.Step(6, "merge-patch title and tags with If-Match; the stale If-Match again is 412 with a readable code", async () =>
         {
             var client = Need(ada, "Ada's token");
-            // The patch schema marks every field required, so NSwag also sends description, context and content (null or
-            // empty), which a merge patch reads as "clear": the content must survive a patch that names only title and tags.
+            // NSwag's System.Text.Json models write every property, unset ones as null, and in a merge patch null clears a
+            // field: the content must survive a patch that names only title and tags.
             var artifact = NeedId(artifactId, "the artifact");
             var patch = new ArtifactPatch { Title = "Thoughts, revised", Tags = ["clients", "tour"] };
             var patched = (await client.UpdateArtifactAsync(artifact, "\"1\"", patch)).Result;

@@ -8,7 +8,8 @@ namespace AgentArtifacts.Api.Tests.Clients;
 /// not stop the tour (later steps that need its result report that they are blocked), so one run names every step that
 /// fails; the test fails at the end if any did.
 /// </summary>
-public sealed class Tour(ITestOutputHelper output)
+/// <param name="describe">How the client under test shows an error answer (its problem's status, code and detail).</param>
+public sealed class Tour(ITestOutputHelper output, Func<Exception, string?> describe)
 {
     private readonly List<string> _failures = [];
 
@@ -21,7 +22,8 @@ public sealed class Tour(ITestOutputHelper output)
         }
         catch (Exception e)
         {
-            var failure = e is Blocked ? $"step {number} blocked: {what}: {e.Message}" : $"step {number} failed: {what}: {e.GetType().Name}: {e.Message}";
+            var failure = e is Blocked ? $"step {number} blocked: {what}: {e.Message}"
+                : $"step {number} failed: {what}: {describe(e) ?? $"{e.GetType().Name}: {e.Message}"}";
             _failures.Add(failure);
             output.WriteLine(failure);
         }
@@ -34,12 +36,6 @@ public sealed class Tour(ITestOutputHelper output)
     public static T Need<T>(T? value, string what) where T : class => value ?? throw new Blocked(what);
 
     public static Guid NeedId(Guid? value, string what) => value ?? throw new Blocked(what);
-
-    /// <summary>
-    /// Fails the step because the OpenAPI document keeps the generated client from doing it (the defect is named, and
-    /// written down for whoever fixes the document); the step is rewritten to use the generated member once it exists.
-    /// </summary>
-    public static Exception DocumentDefect(string defect) => new DocumentDefectException(defect);
 
     /// <summary>Reads until the result satisfies <paramref name="done"/>: for the read models the async projections fill.</summary>
     public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
@@ -55,6 +51,4 @@ public sealed class Tour(ITestOutputHelper output)
     }
 
     private sealed class Blocked(string what) : Exception($"needs {what}, which an earlier step did not produce");
-
-    private sealed class DocumentDefectException(string defect) : Exception($"OpenAPI document defect: {defect}");
 }

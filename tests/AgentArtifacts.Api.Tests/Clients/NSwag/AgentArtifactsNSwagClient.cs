@@ -13887,7 +13887,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The new title (not blank, at most 300 characters).
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
-        public string? Title { get; set; } = default!;
+        public string Title { get; set; } = default!;
 
         /// <summary>
         /// The new description (at most 4000 characters), or null to clear it.
@@ -13899,7 +13899,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The new tags, replacing the old ones.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("tags")]
-        public System.Collections.Generic.ICollection<string>? Tags { get; set; } = default!;
+        public System.Collections.Generic.ICollection<string> Tags { get; set; } = default!;
 
         /// <summary>
         /// Merged into the context; checked against the content type's schema.
@@ -14002,12 +14002,15 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public enum ArtifactState
     {
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"draft")]
         [System.Runtime.Serialization.EnumMember(Value = @"draft")]
         Draft = 0,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"committed")]
         [System.Runtime.Serialization.EnumMember(Value = @"committed")]
         Committed = 1,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"archived")]
         [System.Runtime.Serialization.EnumMember(Value = @"archived")]
         Archived = 2,
 
@@ -14049,12 +14052,15 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public enum ChangeKind
     {
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"added")]
         [System.Runtime.Serialization.EnumMember(Value = @"added")]
         Added = 0,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"modified")]
         [System.Runtime.Serialization.EnumMember(Value = @"modified")]
         Modified = 1,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"archived")]
         [System.Runtime.Serialization.EnumMember(Value = @"archived")]
         Archived = 2,
 
@@ -14324,9 +14330,11 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public enum ContainerKind
     {
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"workspace")]
         [System.Runtime.Serialization.EnumMember(Value = @"workspace")]
         Workspace = 0,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"collection")]
         [System.Runtime.Serialization.EnumMember(Value = @"collection")]
         Collection = 1,
 
@@ -14489,18 +14497,23 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public enum GranteeType
     {
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"user")]
         [System.Runtime.Serialization.EnumMember(Value = @"user")]
         User = 0,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"api_key")]
         [System.Runtime.Serialization.EnumMember(Value = @"api_key")]
         Api_key = 1,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"group")]
         [System.Runtime.Serialization.EnumMember(Value = @"group")]
         Group = 2,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"invite")]
         [System.Runtime.Serialization.EnumMember(Value = @"invite")]
         Invite = 3,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"server")]
         [System.Runtime.Serialization.EnumMember(Value = @"server")]
         Server = 4,
 
@@ -14510,9 +14523,11 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public enum GrantEffect
     {
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"allow")]
         [System.Runtime.Serialization.EnumMember(Value = @"allow")]
         Allow = 0,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"deny")]
         [System.Runtime.Serialization.EnumMember(Value = @"deny")]
         Deny = 1,
 
@@ -14633,16 +14648,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// Any JSON value.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("input")]
-        public object? Input { get; set; } = default!;
+        public object Input { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("mode")]
-        public string? Mode { get; set; } = "sync";
+        public string Mode { get; set; } = "sync";
 
         /// <summary>
         /// Any JSON value.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("arguments")]
-        public object? Arguments { get; set; } = default!;
+        public object Arguments { get; set; } = default!;
 
     }
 
@@ -14771,7 +14786,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
         [System.Text.Json.Serialization.JsonPropertyName("effect")]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<GrantEffect>))]
-        public GrantEffect? Effect { get; set; } = default!;
+        public GrantEffect Effect { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
         public System.DateTimeOffset? ExpiresAt { get; set; } = default!;
@@ -15425,13 +15440,13 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// A URI that identifies the kind of problem.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("type")]
-        public string? Type { get; set; } = default!;
+        public string Type { get; set; } = default!;
 
         /// <summary>
         /// A short summary of the kind of problem.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
-        public string? Title { get; set; } = default!;
+        public string Title { get; set; } = default!;
 
         /// <summary>
         /// The HTTP status code.
@@ -15443,13 +15458,13 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// What went wrong with this request.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("detail")]
-        public string? Detail { get; set; } = default!;
+        public string Detail { get; set; } = default!;
 
         /// <summary>
         /// The request the problem is about.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("instance")]
-        public string? Instance { get; set; } = default!;
+        public string Instance { get; set; } = default!;
 
         /// <summary>
         /// Stable, snake_case: what programs branch on (e.g. `validation_failed`, `not_found`, `precondition_failed`).
@@ -15462,13 +15477,13 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The request's trace id, for the service's logs.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("traceId")]
-        public string? TraceId { get; set; } = default!;
+        public string TraceId { get; set; } = default!;
 
         /// <summary>
         /// Validation failures: for each field (JSON path), what is wrong with it.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("errors")]
-        public System.Collections.Generic.IDictionary<string, System.Collections.Generic.ICollection<string>>? Errors { get; set; } = default!;
+        public System.Collections.Generic.IDictionary<string, System.Collections.Generic.ICollection<string>> Errors { get; set; } = default!;
 
         private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
 
@@ -15813,24 +15828,31 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public enum RunStatus
     {
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"pending")]
         [System.Runtime.Serialization.EnumMember(Value = @"pending")]
         Pending = 0,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"awaiting_approval")]
         [System.Runtime.Serialization.EnumMember(Value = @"awaiting_approval")]
         Awaiting_approval = 1,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"running")]
         [System.Runtime.Serialization.EnumMember(Value = @"running")]
         Running = 2,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"completed")]
         [System.Runtime.Serialization.EnumMember(Value = @"completed")]
         Completed = 3,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"failed")]
         [System.Runtime.Serialization.EnumMember(Value = @"failed")]
         Failed = 4,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"cancelled")]
         [System.Runtime.Serialization.EnumMember(Value = @"cancelled")]
         Cancelled = 5,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"expired")]
         [System.Runtime.Serialization.EnumMember(Value = @"expired")]
         Expired = 6,
 
@@ -16324,12 +16346,15 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public enum TokenRequestGrant_type
     {
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"password")]
         [System.Runtime.Serialization.EnumMember(Value = @"password")]
         Password = 0,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"client_credentials")]
         [System.Runtime.Serialization.EnumMember(Value = @"client_credentials")]
         Client_credentials = 1,
 
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"refresh_token")]
         [System.Runtime.Serialization.EnumMember(Value = @"refresh_token")]
         Refresh_token = 2,
 
