@@ -23,7 +23,7 @@ public static class OpenApi
             o.CreateSchemaReferenceId = type => AnyJson.Describes(type.Type) ? null : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             o.AddSchemaTransformer((schema, context, _) =>
             {
-                Schemas.Correct(schema, context.JsonTypeInfo.Type);
+                Schemas.Correct(schema, context.JsonTypeInfo.Type, context.JsonPropertyInfo?.AttributeProvider);
                 return Task.CompletedTask;
             });
             o.AddOperationTransformer(async (operation, context, ct) =>
@@ -42,6 +42,26 @@ public static class OpenApi
     /// <summary>The document as a whole: what it is, where the service runs, how to authenticate, and the shared parts.</summary>
     private static class Document
     {
+        // In the order a reader meets them; an endpoint's [Tags] must name one of these (a test checks it).
+        private static readonly Dictionary<string, string> TagDescriptions = new()
+        {
+            ["Identity"] = "Register, get tokens (OAuth2), and who am I.",
+            ["Workspaces"] = "Where drafts are made; a workspace commits into its target collections.",
+            ["Collections"] = "Where committed revisions are published and shared.",
+            ["Artifacts"] = "Documents, prompts, tools, agents…: create, read, edit with merge-patch, history, revisions, diff, archive.",
+            ["Commits"] = "Publish a workspace's drafts into collections: preview, commit, revert, history.",
+            ["Search"] = "Full-text search over what the caller may read.",
+            ["Runs"] = "Invoke an artifact, and follow, list or cancel its runs.",
+            ["Approvals"] = "Runs that wait for a person's approval.",
+            ["Grants"] = "Share resources: grants, invites and permission checks.",
+            ["API keys"] = "Keys that act as their owner, narrowed by scopes and resources.",
+            ["Secrets"] = "Encrypted credentials invocations use, never shown again.",
+            ["Server credentials"] = "OAuth2 client credentials for servers (platform admins).",
+            ["Types"] = "The content types artifacts can have and what each declares.",
+            ["Platform"] = "Platform settings and admins.",
+            ["Health"] = "Liveness and readiness probes.",
+        };
+
         public static void Describe(OpenApiDocument document, string serverUrl)
         {
             document.Info = new OpenApiInfo
@@ -51,7 +71,9 @@ public static class OpenApi
                 Description = "Store, version, share, search and execute the artifacts AI agents work with. Errors are " +
                               "application/problem+json with a stable `code`; every response carries X-RateLimit-* headers.",
                 License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" },
+                Contact = new OpenApiContact { Name = "AgentArtifacts", Url = new Uri("https://agentartifacts.dev") },
             };
+            document.Tags = new HashSet<OpenApiTag>(TagDescriptions.Select(t => new OpenApiTag { Name = t.Key, Description = t.Value }));
             // A fixed address, not the requesting host: the document (and the clients generated from it) is the same
             // wherever it is fetched. Operators set OpenApi:ServerUrl to their public address.
             document.Servers = [new OpenApiServer { Url = serverUrl.TrimEnd('/'), Description = "This service" }];
@@ -64,7 +86,7 @@ public static class OpenApi
                 if (operation.Summary is { } summary && Operations.SplitSummary(summary) is var (first, full))
                 {
                     operation.Summary = first;
-                    operation.Description = full.Length > 0 ? full : null;
+                    operation.Description = full.Length > 0 ? full : first + ".";
                 }
                 else if (operation.Description == operation.OperationId || operation.Description?.Contains('_') == true
                          && !operation.Description.Contains(' '))
@@ -229,12 +251,13 @@ public static class OpenApi
             new() { Description = description, Schema = new OpenApiSchema { Type = type } };
 
         /// <summary>The headers a response with this status carries: rate limits always, the rest by status and body.</summary>
-        public static void Declare(OpenApiResponse response, string status, OpenApiDocument document, bool replayable)
+        public static void Declare(OpenApiResponse response, string status, OpenApiDocument document, bool replayable, bool conditional = false)
         {
             var names = new List<string>(RateLimit);
             if (status is "409" or "429" or "503") names.Add(RetryAfter);
             if (status is "201" or "202" or "303") names.Add(Location);
-            if (status == "304" || status[0] == '2' && HasVersion(response, document)) names.Add(ETag);
+            // A versioned resource in the body, a 304, or a 204 from an operation that takes If-Match (an archive's new version).
+            if (status == "304" || status[0] == '2' && HasVersion(response, document) || status == "204" && conditional) names.Add(ETag);
             if (replayable) names.Add(Replayed);
             response.Headers ??= new Dictionary<string, IOpenApiHeader>();
             foreach (var name in names) response.Headers[name] = new OpenApiHeaderReference(name, document);
@@ -315,6 +338,19 @@ public static class OpenApi
                 }
             }
 
+            // The generator keeps one content type per status; an endpoint that also streams (Accept: text/event-stream)
+            // declares a second ProducesResponseType for it.
+            foreach (var produces in Metadata<ProducesResponseTypeAttribute>(context).Where(p => p.Type == typeof(string)))
+            {
+                if (!responses.TryGetValue(produces.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var declaredResponse)
+                    || declaredResponse is not OpenApiResponse streamed) continue;
+                streamed.Content ??= new Dictionary<string, OpenApiMediaType>();
+                var contentTypes = new Microsoft.AspNetCore.Mvc.Formatters.MediaTypeCollection();
+                ((Microsoft.AspNetCore.Mvc.ApiExplorer.IApiResponseMetadataProvider)produces).SetContentTypes(contentTypes);
+                foreach (var contentType in contentTypes)
+                    streamed.Content.TryAdd(contentType, new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String } });
+            }
+
             // The errors every route can answer, by the conventions it passes through.
             var hasBody = operation.RequestBody is not null;
             var idempotent = method == "POST" && !anonymous && !path.StartsWith("/auth/", StringComparison.Ordinal);
@@ -343,11 +379,12 @@ public static class OpenApi
                     r.Content ??= new Dictionary<string, OpenApiMediaType>();
                     r.Content["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(Shared.Problem, document) };
                 }
-                Headers.Declare(r, status, document, idempotent && !isError);
+                Headers.Declare(r, status, document, idempotent && !isError, conditional: responses.ContainsKey("412"));
             }
             operation.Responses = Sorted(responses);
 
             operation.Parameters ??= [];
+            foreach (var parameter in operation.Parameters.OfType<OpenApiParameter>()) parameter.Description ??= Describe(parameter, path);
             if (idempotent) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IdempotencyKey, document));
             if (responses.ContainsKey("412")) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IfMatch, document));
             if (responses.ContainsKey("304")) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IfNoneMatch, document));
@@ -359,6 +396,17 @@ public static class OpenApi
                 new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("oauth2", document)] = [] },
             ];
         }
+
+        /// <summary>The parameters every list and every resource route shares, described once.</summary>
+        private static string? Describe(OpenApiParameter parameter, string path) => (parameter.In, parameter.Name) switch
+        {
+            (ParameterLocation.Query, "limit") => $"At most this many items (1 to {Paging.MaxLimit}; default {Paging.DefaultLimit}).",
+            (ParameterLocation.Query, "cursor") => "Where the page starts: the previous page's `nextCursor`. Leave out for the first page.",
+            (ParameterLocation.Path, "id" or "clientId") when path.Split('/') is var segments
+                && Array.IndexOf(segments, "{" + parameter.Name + "}") is > 1 and var at =>
+                $"The {segments[at - 1].TrimEnd('s').Replace('-', ' ')}'s {(parameter.Name == "id" ? "id" : "client id")}.",
+            _ => null,
+        };
 
         private static OpenApiResponses Sorted(OpenApiResponses responses)
         {
@@ -391,8 +439,14 @@ public static class OpenApi
     /// <summary>Corrections to the schemas System.Text.Json's exporter produces.</summary>
     private static class Schemas
     {
-        public static void Correct(OpenApiSchema schema, Type type)
+        public static void Correct(OpenApiSchema schema, Type type, System.Reflection.ICustomAttributeProvider? property)
         {
+            // A string with a closed set of values ([AllowedValues]) is an enum to generated clients.
+            if (property?.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.AllowedValuesAttribute), true)
+                    .OfType<System.ComponentModel.DataAnnotations.AllowedValuesAttribute>().FirstOrDefault() is { } allowed)
+            {
+                schema.Enum = allowed.Values.Select(v => JsonValue.Create(v?.ToString())).Cast<JsonNode>().ToList();
+            }
             // Enums are serialised by name: say they are strings, or generated clients cannot read "draft".
             if (schema.Enum is { Count: > 0 } && schema.Type is null) schema.Type = JsonSchemaType.String;
             if (AnyJson.Describes(type)) AnyJson.Describe(schema, type);
@@ -400,7 +454,7 @@ public static class OpenApi
 
         /// <summary>
         /// Request bodies are closed (an unknown field is a 400 `unknown_field`, so a typo never passes silently) and ask
-        /// only for what is required: a property that may be null may also be left out. Responses are open: the service
+        /// only for what is required: a property that may be null, or has a default, may also be left out. Responses are open: the service
         /// may add fields to them, and clients must ignore what they do not know.
         /// </summary>
         public static void SettleOpenness(OpenApiDocument document)
@@ -424,6 +478,12 @@ public static class OpenApi
                 if (schema is not OpenApiSchema s || s.Type != JsonSchemaType.Object || id == Shared.Problem) continue;
                 if (requests.Contains(id))
                 {
+                    // A default in a request makes some generators require the field (openapi-typescript); say it instead.
+                    foreach (var property in s.Properties?.Values.OfType<OpenApiSchema>().Where(p => p.Default is not null) ?? [])
+                    {
+                        property.Description = $"{property.Description} Default: `{property.Default!.ToJsonString().Trim('"')}`.".TrimStart();
+                        property.Default = null;
+                    }
                     foreach (var name in s.Required?.Where(n => s.Properties?.TryGetValue(n, out var p) == true && AllowsNull(p)).ToList() ?? [])
                         s.Required!.Remove(name);
                     if (s.Required is { Count: 0 }) s.Required = null;
