@@ -247,7 +247,7 @@ public sealed class KiotaTourTests(ApiFixture fixture, ITestOutputHelper output)
             Json.Parse(await JsonOf(run.Output.ShouldNotBeNull()))!["echo"]!["question"]!.GetValue<string>().ShouldBe("ping");
 
             var headers = new HeadersInspectionHandlerOption { InspectResponseHeaders = true };
-            var accepted = await client.Artifacts[toolId.Value].Invoke.PostAsync(new InvokeArtifact { Input = input, Mode = "async" }, c => c.Options.Add(headers));
+            var accepted = await client.Artifacts[toolId.Value].Invoke.PostAsync(new InvokeArtifact { Input = input, Mode = InvokeArtifact_mode.Async }, c => c.Options.Add(headers));
             var runId = accepted.ShouldNotBeNull().Id.ShouldNotBeNull();
             headers.ResponseHeaders["Location"].ShouldBe([$"/runs/{runId}"]);
             var completed = await EventuallyAsync(() => client.Runs[runId].GetAsync(), r => r?.Status == RunStatus.Completed, "completed");

@@ -248,7 +248,7 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
             run.Result.Status.ShouldBe(RunStatus.Completed);
             Json.Parse(JsonSerializer.Serialize(run.Result.Output))!["echo"]!["question"]!.GetValue<string>().ShouldBe("ping");
 
-            var accepted = await client.InvokeArtifactAsync(toolId.Value, idempotency_Key: null, new InvokeArtifact { Input = input, Mode = "async" });
+            var accepted = await client.InvokeArtifactAsync(toolId.Value, idempotency_Key: null, new InvokeArtifact { Input = input, Mode = InvokeArtifactMode.Async });
             accepted.StatusCode.ShouldBe(202);
             Header(accepted, "Location").ShouldBe($"/runs/{accepted.Result.Id}");
             var completed = await EventuallyAsync(() => client.GetRunAsync(accepted.Result.Id), r => r.Result.Status == RunStatus.Completed, "completed");

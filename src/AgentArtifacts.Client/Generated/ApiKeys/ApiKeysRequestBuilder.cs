@@ -19,7 +19,7 @@ namespace AgentArtifacts.Client.ApiKeys
     public partial class ApiKeysRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the AgentArtifacts.Client.apiKeys.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The api key&apos;s id.</param>
         /// <returns>A <see cref="global::AgentArtifacts.Client.ApiKeys.Item.ApiKeysItemRequestBuilder"/></returns>
         public global::AgentArtifacts.Client.ApiKeys.Item.ApiKeysItemRequestBuilder this[Guid position]
         {
@@ -178,23 +178,19 @@ namespace AgentArtifacts.Client.ApiKeys
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ApiKeysRequestBuilderGetQueryParameters 
         {
+            /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string? Cursor { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string Cursor { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

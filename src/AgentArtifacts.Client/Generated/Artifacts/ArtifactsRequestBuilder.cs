@@ -25,7 +25,7 @@ namespace AgentArtifacts.Client.Artifacts
             get => new global::AgentArtifacts.Client.Artifacts.Batch.BatchRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>Gets an item from the AgentArtifacts.Client.artifacts.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The artifact&apos;s id.</param>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Artifacts.Item.ArtifactsItemRequestBuilder"/></returns>
         public global::AgentArtifacts.Client.Artifacts.Item.ArtifactsItemRequestBuilder this[Guid position]
         {
@@ -53,7 +53,7 @@ namespace AgentArtifacts.Client.Artifacts
         {
         }
         /// <summary>
-        /// Create an artifact as a draft in a workspace
+        /// Create an artifact as a draft in a workspace.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/></returns>
         /// <param name="body">The request body</param>
@@ -98,7 +98,7 @@ namespace AgentArtifacts.Client.Artifacts
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ArtifactResponse>(requestInfo, global::AgentArtifacts.Client.Models.ArtifactResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Create an artifact as a draft in a workspace
+        /// Create an artifact as a draft in a workspace.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>

@@ -19,7 +19,7 @@ namespace AgentArtifacts.Client.Collections
     public partial class CollectionsRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the AgentArtifacts.Client.collections.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The collection&apos;s id.</param>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Collections.Item.CollectionsItemRequestBuilder"/></returns>
         public global::AgentArtifacts.Client.Collections.Item.CollectionsItemRequestBuilder this[Guid position]
         {
@@ -80,7 +80,7 @@ namespace AgentArtifacts.Client.Collections
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfContainerResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfContainerResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Create a collection: where committed revisions are published and shared
+        /// Create a collection: where committed revisions are published and shared.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ContainerResponse"/></returns>
         /// <param name="body">The request body</param>
@@ -142,7 +142,7 @@ namespace AgentArtifacts.Client.Collections
             return requestInfo;
         }
         /// <summary>
-        /// Create a collection: where committed revisions are published and shared
+        /// Create a collection: where committed revisions are published and shared.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>
@@ -178,23 +178,19 @@ namespace AgentArtifacts.Client.Collections
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class CollectionsRequestBuilderGetQueryParameters 
         {
+            /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string? Cursor { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string Cursor { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
             #pragma warning disable CS1591
             [QueryParameter("state")]
             public global::AgentArtifacts.Client.Models.ArtifactState? State { get; set; }

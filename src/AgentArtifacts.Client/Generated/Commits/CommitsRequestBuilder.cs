@@ -16,7 +16,7 @@ namespace AgentArtifacts.Client.Commits
     public partial class CommitsRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the AgentArtifacts.Client.commits.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The commit&apos;s id.</param>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Commits.Item.CommitsItemRequestBuilder"/></returns>
         public global::AgentArtifacts.Client.Commits.Item.CommitsItemRequestBuilder this[Guid position]
         {

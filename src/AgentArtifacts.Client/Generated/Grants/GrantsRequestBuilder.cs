@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Grants
             get => new global::AgentArtifacts.Client.Grants.Mine.MineRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>Gets an item from the AgentArtifacts.Client.grants.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The grant&apos;s id.</param>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Grants.Item.GrantsItemRequestBuilder"/></returns>
         public global::AgentArtifacts.Client.Grants.Item.GrantsItemRequestBuilder this[Guid position]
         {
@@ -200,23 +200,19 @@ namespace AgentArtifacts.Client.Grants
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class GrantsRequestBuilderGetQueryParameters 
         {
+            /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string? Cursor { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string Cursor { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
             #pragma warning disable CS1591
             [QueryParameter("resourceId")]
             public Guid? ResourceId { get; set; }

@@ -29,21 +29,8 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Input { get; set; }
 #endif
-        /// <summary>The mode property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? Mode { get; set; }
-#nullable restore
-#else
-        public string Mode { get; set; }
-#endif
-        /// <summary>
-        /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.InvokeArtifact"/> and sets the default values.
-        /// </summary>
-        public InvokeArtifact()
-        {
-            Mode = "sync";
-        }
+        /// <summary>Default: `sync`.</summary>
+        public global::AgentArtifacts.Client.Models.InvokeArtifact_mode? Mode { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -64,7 +51,7 @@ namespace AgentArtifacts.Client.Models
             {
                 { "arguments", n => { Arguments = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "input", n => { Input = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
-                { "mode", n => { Mode = n.GetStringValue(); } },
+                { "mode", n => { Mode = n.GetEnumValue<global::AgentArtifacts.Client.Models.InvokeArtifact_mode>(); } },
             };
         }
         /// <summary>
@@ -76,7 +63,7 @@ namespace AgentArtifacts.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteObjectValue<UntypedNode>("arguments", Arguments);
             writer.WriteObjectValue<UntypedNode>("input", Input);
-            writer.WriteStringValue("mode", Mode);
+            writer.WriteEnumValue<global::AgentArtifacts.Client.Models.InvokeArtifact_mode>("mode", Mode);
         }
     }
 }

@@ -19,7 +19,7 @@ namespace AgentArtifacts.Client.Runs
     public partial class RunsRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the AgentArtifacts.Client.runs.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The run&apos;s id.</param>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Runs.Item.RunsItemRequestBuilder"/></returns>
         public global::AgentArtifacts.Client.Runs.Item.RunsItemRequestBuilder this[Guid position]
         {
@@ -117,23 +117,19 @@ namespace AgentArtifacts.Client.Runs
             [QueryParameter("artifactId")]
             public Guid? ArtifactId { get; set; }
             #pragma warning restore CS1591
+            /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string? Cursor { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string Cursor { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
             #pragma warning disable CS1591
             [QueryParameter("parentRunId")]
             public Guid? ParentRunId { get; set; }

@@ -40,7 +40,7 @@ namespace AgentArtifacts.Client.Types
         {
         }
         /// <summary>
-        /// The known content types
+        /// The known content types.
         /// </summary>
         /// <returns>A List&lt;global::AgentArtifacts.Client.Models.TypeSummary&gt;</returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -74,7 +74,7 @@ namespace AgentArtifacts.Client.Types
             return collectionResult?.AsList();
         }
         /// <summary>
-        /// The known content types
+        /// The known content types.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

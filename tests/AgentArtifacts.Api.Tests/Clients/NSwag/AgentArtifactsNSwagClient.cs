@@ -77,6 +77,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The known content types
         /// </summary>
+        /// <remarks>
+        /// The known content types.
+        /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<System.Collections.Generic.ICollection<TypeSummary>>> ListTypesAsync()
@@ -88,6 +91,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The known content types
         /// </summary>
+        /// <remarks>
+        /// The known content types.
+        /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<System.Collections.Generic.ICollection<TypeSummary>>> ListTypesAsync(System.Threading.CancellationToken cancellationToken)
@@ -582,6 +588,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The server credentials (revoked ones are gone), oldest first; platform admins only. Secrets are never shown again.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfServerCredentialResponse>> ListServerCredentialsAsync(int? limit, string? cursor)
@@ -596,6 +604,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The server credentials (revoked ones are gone), oldest first; platform admins only. Secrets are never shown again.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfServerCredentialResponse>> ListServerCredentialsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -742,6 +752,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Revoke a server credential (platform admins only): its secrets are refused at once; access tokens already issued stay valid until they expire (`ServerCredentials:TokenMinutes`, 15).
         /// </remarks>
+        /// <param name="clientId">The server credential's client id.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse> RevokeServerCredentialAsync(System.Guid clientId)
@@ -756,6 +767,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Revoke a server credential (platform admins only): its secrets are refused at once; access tokens already issued stay valid until they expire (`ServerCredentials:TokenMinutes`, 15).
         /// </remarks>
+        /// <param name="clientId">The server credential's client id.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse> RevokeServerCredentialAsync(System.Guid clientId, System.Threading.CancellationToken cancellationToken)
@@ -900,6 +912,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A new client secret (platform admins only), shown only in this answer; the previous one keeps working for `ServerCredentials:RotationOverlapMinutes` (10).
         /// </remarks>
+        /// <param name="clientId">The server credential's client id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -915,6 +928,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A new client secret (platform admins only), shown only in this answer; the previous one keeps working for `ServerCredentials:RotationOverlapMinutes` (10).
         /// </remarks>
+        /// <param name="clientId">The server credential's client id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -1293,6 +1307,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Your secrets (metadata only, never values), oldest first. Deleted ones are gone.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfSecretResponse>> ListSecretsAsync(int? limit, string? cursor)
@@ -1307,6 +1323,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Your secrets (metadata only, never values), oldest first. Deleted ones are gone.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfSecretResponse>> ListSecretsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -1453,6 +1471,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Delete one of your secrets: its ciphertext is erased at once, and invocations that reference it fail with `secret_not_found`. Its name is free again.
         /// </remarks>
+        /// <param name="id">The secret's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -1468,6 +1487,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Delete one of your secrets: its ciphertext is erased at once, and invocations that reference it fail with `secret_not_found`. Its name is free again.
         /// </remarks>
+        /// <param name="id">The secret's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -1623,6 +1643,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// One of your secrets: its metadata, never its value
         /// </summary>
+        /// <remarks>
+        /// One of your secrets: its metadata, never its value.
+        /// </remarks>
+        /// <param name="id">The secret's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -1635,6 +1659,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// One of your secrets: its metadata, never its value
         /// </summary>
+        /// <remarks>
+        /// One of your secrets: its metadata, never its value.
+        /// </remarks>
+        /// <param name="id">The secret's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -1997,6 +2025,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The same search as `POST /search`, from the query string; lists are comma-separated.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight)
@@ -2011,6 +2041,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The same search as `POST /search`, from the query string; lists are comma-separated.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight, System.Threading.CancellationToken cancellationToken)
@@ -2177,6 +2209,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Cancel a run that has not finished: it ends `cancelled` at once, a pending or awaiting run never executes, and a running call is stopped through its cancellation token on whichever node runs it. A finished run → 409 `run_finished`. An API key needs `invoke` on the artifact that runs (one that may only read it: 403 `insufficient_scope`).
         /// </remarks>
+        /// <param name="id">The run's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -2192,6 +2225,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Cancel a run that has not finished: it ends `cancelled` at once, a pending or awaiting run never executes, and a running call is stopped through its cancellation token on whichever node runs it. A finished run → 409 `run_finished`. An API key needs `invoke` on the artifact that runs (one that may only read it: 403 `insufficient_scope`).
         /// </remarks>
+        /// <param name="id">The run's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -2368,6 +2402,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One run; visible to the principal that requested it (an API key: only when it may read the artifact that ran).
         /// </remarks>
+        /// <param name="id">The run's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> GetRunAsync(System.Guid id)
@@ -2382,6 +2417,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One run; visible to the principal that requested it (an API key: only when it may read the artifact that ran).
         /// </remarks>
+        /// <param name="id">The run's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<RunResponse>> GetRunAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
@@ -2532,6 +2568,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The caller's runs, newest first, optionally of one artifact, made by one run (an agent's tool calls: `parentRunId`), and in one status (`pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled`, `expired`); cursor-paged. An API key sees only the runs of artifacts it may read: its page can hold fewer than `limit` items while `nextCursor` leads on.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfRunResponse>> ListRunsAsync(System.Guid? artifactId, System.Guid? parentRunId, string? status, int? limit, string? cursor)
@@ -2546,6 +2584,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The caller's runs, newest first, optionally of one artifact, made by one run (an agent's tool calls: `parentRunId`), and in one status (`pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled`, `expired`); cursor-paged. An API key sees only the runs of artifacts it may read: its page can hold fewer than `limit` items while `nextCursor` leads on.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfRunResponse>> ListRunsAsync(System.Guid? artifactId, System.Guid? parentRunId, string? status, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -2704,6 +2744,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The run's events as Server-Sent Events, from the start or after `Last-Event-ID` (header, or `lastEventId` in the query for clients that cannot set it). `id:` is the event's sequence in the run stream, `event:` its name (`run.requested`, `run.started`, …), `data:` its JSON. The stream ends after a terminal event: `run.completed`, `run.failed`, `run.cancelled`, `run.rejected` or `run.expired`. A comment line is sent as a heartbeat every `Runs:HeartbeatSeconds` (15) while nothing happens. Visible as `GET /runs/{id}` is.
         /// </remarks>
+        /// <param name="id">The run's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<string>> StreamRunEventsAsync(System.Guid id, long? lastEventId)
@@ -2718,6 +2759,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The run's events as Server-Sent Events, from the start or after `Last-Event-ID` (header, or `lastEventId` in the query for clients that cannot set it). `id:` is the event's sequence in the run stream, `event:` its name (`run.requested`, `run.started`, …), `data:` its JSON. The stream ends after a terminal event: `run.completed`, `run.failed`, `run.cancelled`, `run.rejected` or `run.expired`. A comment line is sent as a heartbeat every `Runs:HeartbeatSeconds` (15) while nothing happens. Visible as `GET /runs/{id}` is.
         /// </remarks>
+        /// <param name="id">The run's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<string>> StreamRunEventsAsync(System.Guid id, long? lastEventId, System.Threading.CancellationToken cancellationToken)
@@ -2875,6 +2917,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Run the artifact's `invoke` operation, as its content type declares it. Every execution goes through here (or `op/{op}`). `mode: sync` answers 200 with the finished run (a target that failed gives `status: failed` and an `error`); `mode: async` answers 202 with `Location: /runs/{id}`, the run queued durably; `Accept: text/event-stream` queues it the same way and streams its events. An operation that requires approval answers 202 with the run `awaiting_approval` whatever the mode.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -2890,6 +2933,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Run the artifact's `invoke` operation, as its content type declares it. Every execution goes through here (or `op/{op}`). `mode: sync` answers 200 with the finished run (a target that failed gives `status: failed` and an `error`); `mode: async` answers 202 with `Location: /runs/{id}`, the run queued durably; `Accept: text/event-stream` queues it the same way and streams its events. An operation that requires approval answers 202 with the run `awaiting_approval` whatever the mode.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -3102,6 +3146,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -3117,6 +3162,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -3696,6 +3742,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Make a local user a platform admin. Idempotent: granting it again changes nothing. Access tokens carry the flag, so the user gains admin rights with their next token (password or refresh grant). Platform admins only.
         /// </remarks>
+        /// <param name="id">The user's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -3711,6 +3758,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Make a local user a platform admin. Idempotent: granting it again changes nothing. Access tokens carry the flag, so the user gains admin rights with their next token (password or refresh grant). Platform admins only.
         /// </remarks>
+        /// <param name="id">The user's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -3887,6 +3935,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Take platform admin away from a user. Idempotent for a user who is not an admin. The last admin cannot be removed (409 `last_admin`), so the platform always has one. Tokens already issued keep their claim until they expire. Platform admins only.
         /// </remarks>
+        /// <param name="id">The user's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<UserResponse>> RevokePlatformAdminAsync(System.Guid id)
@@ -3901,6 +3950,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Take platform admin away from a user. Idempotent for a user who is not an admin. The last admin cannot be removed (409 `last_admin`), so the platform always has one. Tokens already issued keep their claim until they expire. Platform admins only.
         /// </remarks>
+        /// <param name="id">The user's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<UserResponse>> RevokePlatformAdminAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
@@ -4062,6 +4112,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The platform's local users, oldest first (keyset paging on the UUID v7 id). Platform admins only.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfUserResponse>> ListPlatformUsersAsync(int? limit, string? cursor)
@@ -4076,6 +4128,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The platform's local users, oldest first (keyset paging on the UUID v7 id). Platform admins only.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfUserResponse>> ListPlatformUsersAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -4219,6 +4273,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// OpenID Connect discovery for the local issuer
         /// </summary>
+        /// <remarks>
+        /// OpenID Connect discovery for the local issuer.
+        /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<OpenIdConfiguration>> GetOpenIdConfigurationAsync()
@@ -4230,6 +4287,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// OpenID Connect discovery for the local issuer
         /// </summary>
+        /// <remarks>
+        /// OpenID Connect discovery for the local issuer.
+        /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<OpenIdConfiguration>> GetOpenIdConfigurationAsync(System.Threading.CancellationToken cancellationToken)
@@ -4473,6 +4533,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The calling principal
         /// </summary>
+        /// <remarks>
+        /// The calling principal.
+        /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<MeResponse>> GetMeAsync()
@@ -4484,6 +4547,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The calling principal
         /// </summary>
+        /// <remarks>
+        /// The calling principal.
+        /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<MeResponse>> GetMeAsync(System.Threading.CancellationToken cancellationToken)
@@ -4962,6 +5028,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The process is up
         /// </summary>
+        /// <remarks>
+        /// The process is up.
+        /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<Liveness>> GetLivenessAsync()
@@ -4973,6 +5042,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The process is up
         /// </summary>
+        /// <remarks>
+        /// The process is up.
+        /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<Liveness>> GetLivenessAsync(System.Threading.CancellationToken cancellationToken)
@@ -5653,6 +5725,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The grants on a resource (not those on its container), oldest first. Needs share or admin on the resource.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfGrantResponse>> ListGrantsAsync(System.Guid? resourceId, int? limit, string? cursor)
@@ -5667,6 +5741,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The grants on a resource (not those on its container), oldest first. Needs share or admin on the resource.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfGrantResponse>> ListGrantsAsync(System.Guid? resourceId, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -5824,6 +5900,11 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The grants that name the caller as grantee, oldest first
         /// </summary>
+        /// <remarks>
+        /// The grants that name the caller as grantee, oldest first.
+        /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfGrantResponse>> ListMyGrantsAsync(int? limit, string? cursor)
@@ -5835,6 +5916,11 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The grants that name the caller as grantee, oldest first
         /// </summary>
+        /// <remarks>
+        /// The grants that name the caller as grantee, oldest first.
+        /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfGrantResponse>> ListMyGrantsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -5981,6 +6067,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One grant: visible to its grantee, its issuer, and whoever may list the resource's grants.
         /// </remarks>
+        /// <param name="id">The grant's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<GrantResponse>> GetGrantAsync(System.Guid id)
@@ -5995,6 +6082,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One grant: visible to its grantee, its issuer, and whoever may list the resource's grants.
         /// </remarks>
+        /// <param name="id">The grant's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<GrantResponse>> GetGrantAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
@@ -6145,6 +6233,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Revoke a grant (grants are immutable: revoke, then issue anew). Allowed for admins of the resource and for the grant's issuer. The last admin grant of a resource cannot be revoked, so a resource always has someone who can manage it.
         /// </remarks>
+        /// <param name="id">The grant's id.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse> RevokeGrantAsync(System.Guid id)
@@ -6159,6 +6248,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Revoke a grant (grants are immutable: revoke, then issue anew). Allowed for admins of the resource and for the grant's issuer. The last admin grant of a resource cannot be revoked, so a resource always has someone who can manage it.
         /// </remarks>
+        /// <param name="id">The grant's id.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse> RevokeGrantAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
@@ -6483,6 +6573,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Archive a workspace. Its artifacts stay readable by id; nothing new can be created in it.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -6498,6 +6589,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Archive a workspace. Its artifacts stay readable by id; nothing new can be created in it.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -6666,6 +6758,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One workspace. ETag = version; If-None-Match → 304.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -6681,6 +6774,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One workspace. ETag = version; If-None-Match → 304.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -6841,6 +6935,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Rename or describe a workspace, or set the collections its commits publish to; absent fields stay as they are.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -6856,6 +6951,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Rename or describe a workspace, or set the collections its commits publish to; absent fields stay as they are.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -7047,6 +7143,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Archive a collection. Its revisions stay readable by id.
         /// </remarks>
+        /// <param name="id">The collection's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -7062,6 +7159,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Archive a collection. Its revisions stay readable by id.
         /// </remarks>
+        /// <param name="id">The collection's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -7230,6 +7328,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One collection. ETag = version; If-None-Match → 304.
         /// </remarks>
+        /// <param name="id">The collection's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -7245,6 +7344,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One collection. ETag = version; If-None-Match → 304.
         /// </remarks>
+        /// <param name="id">The collection's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -7402,6 +7502,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Rename or describe a collection; absent fields stay as they are
         /// </summary>
+        /// <remarks>
+        /// Rename or describe a collection; absent fields stay as they are.
+        /// </remarks>
+        /// <param name="id">The collection's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -7414,6 +7518,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Rename or describe a collection; absent fields stay as they are
         /// </summary>
+        /// <remarks>
+        /// Rename or describe a collection; absent fields stay as they are.
+        /// </remarks>
+        /// <param name="id">The collection's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -7807,6 +7915,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The workspaces visible to the caller, oldest first. Archived ones only with `state=archived`.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state)
@@ -7821,6 +7931,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The workspaces visible to the caller, oldest first. Archived ones only with `state=archived`.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
@@ -7968,6 +8080,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Create a collection: where committed revisions are published and shared
         /// </summary>
+        /// <remarks>
+        /// Create a collection: where committed revisions are published and shared.
+        /// </remarks>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>Created</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -7980,6 +8095,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Create a collection: where committed revisions are published and shared
         /// </summary>
+        /// <remarks>
+        /// Create a collection: where committed revisions are published and shared.
+        /// </remarks>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>Created</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -8167,6 +8285,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The collections visible to the caller, oldest first. Archived ones only with `state=archived`.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state)
@@ -8181,6 +8301,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The collections visible to the caller, oldest first. Archived ones only with `state=archived`.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
@@ -8331,6 +8453,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A workspace's artifacts (drafts and committed), oldest first; filter by `contentType` (wildcards like `text/*`) and `state`.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
@@ -8345,6 +8470,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A workspace's artifacts (drafts and committed), oldest first; filter by `contentType` (wildcards like `text/*`) and `state`.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
@@ -8514,6 +8642,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A collection's artifacts, each at the revision last committed into it (never a draft), in order of publication (most recent last).
         /// </remarks>
+        /// <param name="id">The collection's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
@@ -8528,6 +8659,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A collection's artifacts, each at the revision last committed into it (never a draft), in order of publication (most recent last).
         /// </remarks>
+        /// <param name="id">The collection's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
@@ -8697,6 +8831,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Commit the workspace's drafts (all, the named `artifactIds`, or exactly those a `commitToken` from a preview pins) in one transaction: each becomes its artifact's next revision, the workspace's target collections receive them, and a commit record is written. 409 `commit_conflict` when a pinned draft changed after the preview or an artifact gained a revision elsewhere after its draft's base revision; then nothing is committed.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>Created</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -8712,6 +8847,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Commit the workspace's drafts (all, the named `artifactIds`, or exactly those a `commitToken` from a preview pins) in one transaction: each becomes its artifact's next revision, the workspace's target collections receive them, and a commit record is written. 409 `commit_conflict` when a pinned draft changed after the preview or an artifact gained a revision elsewhere after its draft's base revision; then nothing is committed.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>Created</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -8911,6 +9047,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// One commit with its items; visible to whoever can see its workspace
         /// </summary>
+        /// <remarks>
+        /// One commit with its items; visible to whoever can see its workspace.
+        /// </remarks>
+        /// <param name="id">The commit's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<CommitResponse>> GetCommitAsync(System.Guid id)
@@ -8922,6 +9062,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// One commit with its items; visible to whoever can see its workspace
         /// </summary>
+        /// <remarks>
+        /// One commit with its items; visible to whoever can see its workspace.
+        /// </remarks>
+        /// <param name="id">The commit's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<CommitResponse>> GetCommitAsync(System.Guid id, System.Threading.CancellationToken cancellationToken)
@@ -9072,6 +9216,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A collection's commit history, newest first. Fed by an async projection: a commit appears once it has caught up.
         /// </remarks>
+        /// <param name="id">The collection's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfCommitResponse>> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor)
@@ -9086,6 +9233,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A collection's commit history, newest first. Fed by an async projection: a commit appears once it has caught up.
         /// </remarks>
+        /// <param name="id">The collection's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfCommitResponse>> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -9247,6 +9397,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The plan of a commit, without writing anything: each draft's change, base and next revision, a summary of what changed, the target collections, the conflicts a commit would meet, and a `commitToken` that pins the drafts at their versions.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -9262,6 +9413,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The plan of a commit, without writing anything: each draft's change, base and next revision, a summary of what changed, the target collections, the conflicts a commit would meet, and a `commitToken` that pins the drafts at their versions.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -9464,6 +9616,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Discard drafts: each named artifact goes back to its last revision (its base revision); a draft that never had a revision is archived. All or nothing.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -9479,6 +9632,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Discard drafts: each named artifact goes back to its last revision (its base revision); a draft that never had a revision is archived. All or nothing.
         /// </remarks>
+        /// <param name="id">The workspace's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -9681,6 +9835,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Archive (soft delete). The artifact stays readable by id, with state archived; restore undoes it.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -9696,6 +9851,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Archive (soft delete). The artifact stays readable by id, with state archived; restore undoes it.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -9864,6 +10020,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -9879,6 +10036,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -10045,6 +10203,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Edit an artifact with a JSON merge-patch (RFC 7396) of title, description, tags, context and content; a committed artifact becomes a draft again. With If-Match, only if nobody changed it since.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -10060,6 +10219,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Edit an artifact with a JSON merge-patch (RFC 7396) of title, description, tags, context and content; a committed artifact becomes a draft again. With If-Match, only if nobody changed it since.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -10248,6 +10408,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Undo an archive: the artifact returns to the state it had
         /// </summary>
+        /// <remarks>
+        /// Undo an archive: the artifact returns to the state it had.
+        /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
@@ -10261,6 +10425,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Undo an archive: the artifact returns to the state it had
         /// </summary>
+        /// <remarks>
+        /// Undo an archive: the artifact returns to the state it had.
+        /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
@@ -10451,6 +10619,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The artifact's committed revisions, oldest first. For a checked-out copy, the revisions of its origin.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfRevisionListItem>> ListArtifactRevisionsAsync(System.Guid id, int? limit, string? cursor)
@@ -10465,6 +10636,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The artifact's committed revisions, oldest first. For a checked-out copy, the revisions of its origin.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfRevisionListItem>> ListArtifactRevisionsAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -10828,6 +11002,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Bring a committed artifact into another workspace: a new artifact there (its own id, `originId` = this one) holding the latest revision, ready to edit. Committing it makes the next revision of the original; if the original gained a revision from elsewhere first, that commit is a conflict.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>Created</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -10843,6 +11018,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Bring a committed artifact into another workspace: a new artifact there (its own id, `originId` = this one) holding the latest revision, ready to edit. Committing it makes the next revision of the original; if the original gained a revision from elsewhere first, that commit is a conflict.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>Created</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -11042,6 +11218,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Create an artifact as a draft in a workspace
         /// </summary>
+        /// <remarks>
+        /// Create an artifact as a draft in a workspace.
+        /// </remarks>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>Created</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -11054,6 +11233,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Create an artifact as a draft in a workspace
         /// </summary>
+        /// <remarks>
+        /// Create an artifact as a draft in a workspace.
+        /// </remarks>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>Created</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -11251,6 +11433,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The difference between two states of the artifact: `from` and `to` are revision numbers (0 = before the first) or `draft` (the head). By default, from the head's base revision to the head: what the next commit would publish.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactDiff>> DiffArtifactAsync(System.Guid id, string? from, string? to)
@@ -11265,6 +11448,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The difference between two states of the artifact: `from` and `to` are revision numbers (0 = before the first) or `draft` (the head). By default, from the head's base revision to the head: what the next commit would publish.
         /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactDiff>> DiffArtifactAsync(System.Guid id, string? from, string? to, System.Threading.CancellationToken cancellationToken)
@@ -11423,6 +11607,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The artifact's full event timeline, oldest first, paged by version
         /// </summary>
+        /// <remarks>
+        /// The artifact's full event timeline, oldest first, paged by version.
+        /// </remarks>
+        /// <param name="id">The artifact's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfHistoryEntry>> GetArtifactHistoryAsync(System.Guid id, int? limit, string? cursor)
@@ -11434,6 +11624,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// The artifact's full event timeline, oldest first, paged by version
         /// </summary>
+        /// <remarks>
+        /// The artifact's full event timeline, oldest first, paged by version.
+        /// </remarks>
+        /// <param name="id">The artifact's id.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfHistoryEntry>> GetArtifactHistoryAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -11592,6 +11788,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Move a draft to another workspace
         /// </summary>
+        /// <remarks>
+        /// Move a draft to another workspace.
+        /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
@@ -11605,6 +11805,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Move a draft to another workspace
         /// </summary>
+        /// <remarks>
+        /// Move a draft to another workspace.
+        /// </remarks>
+        /// <param name="id">The artifact's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
@@ -11821,6 +12025,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Approve: the run continues, durably (queued in the same transaction as the decision). Only a holder of `admin` on the artifact decides (others: 404, or 403 when they may read it). A second decision → 409 `approval_decided`; an approval past its time → 409 `approval_expired` (and the run ends `expired`). A human decision: closed to API keys and servers (403 `permission_denied`), as `admin` is never a key's.
         /// </remarks>
+        /// <param name="id">The approval's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -11836,6 +12041,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Approve: the run continues, durably (queued in the same transaction as the decision). Only a holder of `admin` on the artifact decides (others: 404, or 403 when they may read it). A second decision → 409 `approval_decided`; an approval past its time → 409 `approval_expired` (and the run ends `expired`). A human decision: closed to API keys and servers (403 `permission_denied`), as `admin` is never a key's.
         /// </remarks>
+        /// <param name="id">The approval's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -12038,6 +12244,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Reject: the run ends `cancelled` with `error.code` `approval_rejected` and never executes. Same rules as approve.
         /// </remarks>
+        /// <param name="id">The approval's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -12053,6 +12260,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Reject: the run ends `cancelled` with `error.code` `approval_rejected` and never executes. Same rules as approve.
         /// </remarks>
+        /// <param name="id">The approval's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -12255,6 +12463,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The pending approvals the caller may decide (it holds `admin` on the artifact), oldest first, cursor-paged. A page can hold fewer than `limit` items while `nextCursor` leads on: approvals the caller may not decide are dropped after the key range. Closed to API keys and servers (403 `permission_denied`): they can never decide one.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfApprovalResponse>> ListApprovalsAsync(int? limit, string? cursor)
@@ -12269,6 +12479,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The pending approvals the caller may decide (it holds `admin` on the artifact), oldest first, cursor-paged. A page can hold fewer than `limit` items while `nextCursor` leads on: approvals the caller may not decide are dropped after the key range. Closed to API keys and servers (403 `permission_denied`): they can never decide one.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfApprovalResponse>> ListApprovalsAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -12415,6 +12627,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Your API keys (revoked ones are gone), oldest first. Secrets are never shown again.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfApiKeyResponse>> ListApiKeysAsync(int? limit, string? cursor)
@@ -12429,6 +12643,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Your API keys (revoked ones are gone), oldest first. Secrets are never shown again.
         /// </remarks>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfApiKeyResponse>> ListApiKeysAsync(int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
@@ -12774,6 +12990,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// One of your API keys, without its secret
         /// </summary>
+        /// <remarks>
+        /// One of your API keys, without its secret.
+        /// </remarks>
+        /// <param name="id">The api key's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -12786,6 +13006,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// One of your API keys, without its secret
         /// </summary>
+        /// <remarks>
+        /// One of your API keys, without its secret.
+        /// </remarks>
+        /// <param name="id">The api key's id.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -12946,6 +13170,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Rename one of your API keys. Any other field (scopes included) is a 400 `unknown_field`.
         /// </remarks>
+        /// <param name="id">The api key's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -12961,6 +13186,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Rename one of your API keys. Any other field (scopes included) is a 400 `unknown_field`.
         /// </remarks>
+        /// <param name="id">The api key's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -13149,6 +13375,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Revoke one of your API keys: from now on every secret of it is refused (401)
         /// </summary>
+        /// <remarks>
+        /// Revoke one of your API keys: from now on every secret of it is refused (401).
+        /// </remarks>
+        /// <param name="id">The api key's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -13161,6 +13391,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <summary>
         /// Revoke one of your API keys: from now on every secret of it is refused (401)
         /// </summary>
+        /// <remarks>
+        /// Revoke one of your API keys: from now on every secret of it is refused (401).
+        /// </remarks>
+        /// <param name="id">The api key's id.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>No Content</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -13319,6 +13553,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A new secret for one of your API keys, shown only in this answer. The previous secret keeps working for `ApiKeys:RotationOverlapMinutes` (10), so clients can switch without an outage. Scopes and expiry stay.
         /// </remarks>
+        /// <param name="id">The api key's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
@@ -13335,6 +13570,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// A new secret for one of your API keys, shown only in this answer. The previous secret keeps working for `ApiKeys:RotationOverlapMinutes` (10), so clients can switch without an outage. Scopes and expiry stay.
         /// </remarks>
+        /// <param name="id">The api key's id.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <param name="if_Match">Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed.</param>
         /// <returns>OK</returns>
@@ -14650,8 +14886,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonPropertyName("input")]
         public object Input { get; set; } = default!;
 
+        /// <summary>
+        /// Default: `sync`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("mode")]
-        public string Mode { get; set; } = "sync";
+        [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<InvokeArtifactMode>))]
+        public InvokeArtifactMode Mode { get; set; } = default!;
 
         /// <summary>
         /// Any JSON value.
@@ -16339,6 +16579,20 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum InvokeArtifactMode
+    {
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"sync")]
+        [System.Runtime.Serialization.EnumMember(Value = @"sync")]
+        Sync = 0,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"async")]
+        [System.Runtime.Serialization.EnumMember(Value = @"async")]
+        Async = 1,
 
     }
 

@@ -40,7 +40,7 @@ namespace AgentArtifacts.Client.ApiKeys.Item
         {
         }
         /// <summary>
-        /// Revoke one of your API keys: from now on every secret of it is refused (401)
+        /// Revoke one of your API keys: from now on every secret of it is refused (401).
         /// </summary>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -76,7 +76,7 @@ namespace AgentArtifacts.Client.ApiKeys.Item
             await RequestAdapter.SendNoContentAsync(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// One of your API keys, without its secret
+        /// One of your API keys, without its secret.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ApiKeyResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -154,7 +154,7 @@ namespace AgentArtifacts.Client.ApiKeys.Item
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ApiKeyResponse>(requestInfo, global::AgentArtifacts.Client.Models.ApiKeyResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Revoke one of your API keys: from now on every secret of it is refused (401)
+        /// Revoke one of your API keys: from now on every secret of it is refused (401).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -173,7 +173,7 @@ namespace AgentArtifacts.Client.ApiKeys.Item
             return requestInfo;
         }
         /// <summary>
-        /// One of your API keys, without its secret
+        /// One of your API keys, without its secret.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

@@ -34,7 +34,7 @@ namespace AgentArtifacts.Client.Auth.Me
         {
         }
         /// <summary>
-        /// The calling principal
+        /// The calling principal.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.MeResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -67,7 +67,7 @@ namespace AgentArtifacts.Client.Auth.Me
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.MeResponse>(requestInfo, global::AgentArtifacts.Client.Models.MeResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The calling principal
+        /// The calling principal.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

@@ -119,7 +119,7 @@ namespace AgentArtifacts.Client.Collections.Item
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ContainerResponse>(requestInfo, global::AgentArtifacts.Client.Models.ContainerResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Rename or describe a collection; absent fields stay as they are
+        /// Rename or describe a collection; absent fields stay as they are.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ContainerResponse"/></returns>
         /// <param name="body">Rename, describe, or (for a workspace) set the target collections. Absent fields stay as they are.</param>
@@ -200,7 +200,7 @@ namespace AgentArtifacts.Client.Collections.Item
             return requestInfo;
         }
         /// <summary>
-        /// Rename or describe a collection; absent fields stay as they are
+        /// Rename or describe a collection; absent fields stay as they are.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">Rename, describe, or (for a workspace) set the target collections. Absent fields stay as they are.</param>

@@ -34,7 +34,7 @@ namespace AgentArtifacts.Client.Commits.Item
         {
         }
         /// <summary>
-        /// One commit with its items; visible to whoever can see its workspace
+        /// One commit with its items; visible to whoever can see its workspace.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.CommitResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -69,7 +69,7 @@ namespace AgentArtifacts.Client.Commits.Item
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.CommitResponse>(requestInfo, global::AgentArtifacts.Client.Models.CommitResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// One commit with its items; visible to whoever can see its workspace
+        /// One commit with its items; visible to whoever can see its workspace.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

@@ -34,7 +34,7 @@ namespace AgentArtifacts.Client.Grants.Mine
         {
         }
         /// <summary>
-        /// The grants that name the caller as grantee, oldest first
+        /// The grants that name the caller as grantee, oldest first.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.PageOfGrantResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -67,7 +67,7 @@ namespace AgentArtifacts.Client.Grants.Mine
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfGrantResponse>(requestInfo, global::AgentArtifacts.Client.Models.PageOfGrantResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The grants that name the caller as grantee, oldest first
+        /// The grants that name the caller as grantee, oldest first.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -95,28 +95,24 @@ namespace AgentArtifacts.Client.Grants.Mine
             return new global::AgentArtifacts.Client.Grants.Mine.MineRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// The grants that name the caller as grantee, oldest first
+        /// The grants that name the caller as grantee, oldest first.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class MineRequestBuilderGetQueryParameters 
         {
+            /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string? Cursor { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string Cursor { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

@@ -34,7 +34,7 @@ namespace AgentArtifacts.Client.Health.Live
         {
         }
         /// <summary>
-        /// The process is up
+        /// The process is up.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.Liveness"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -63,7 +63,7 @@ namespace AgentArtifacts.Client.Health.Live
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.Liveness>(requestInfo, global::AgentArtifacts.Client.Models.Liveness.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The process is up
+        /// The process is up.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

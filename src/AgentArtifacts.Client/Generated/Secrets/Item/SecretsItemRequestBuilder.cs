@@ -70,7 +70,7 @@ namespace AgentArtifacts.Client.Secrets.Item
             await RequestAdapter.SendNoContentAsync(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// One of your secrets: its metadata, never its value
+        /// One of your secrets: its metadata, never its value.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.SecretResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -124,7 +124,7 @@ namespace AgentArtifacts.Client.Secrets.Item
             return requestInfo;
         }
         /// <summary>
-        /// One of your secrets: its metadata, never its value
+        /// One of your secrets: its metadata, never its value.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

@@ -34,7 +34,7 @@ namespace AgentArtifacts.Client.WellKnown.OpenidConfiguration
         {
         }
         /// <summary>
-        /// OpenID Connect discovery for the local issuer
+        /// OpenID Connect discovery for the local issuer.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.OpenIdConfiguration"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -63,7 +63,7 @@ namespace AgentArtifacts.Client.WellKnown.OpenidConfiguration
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.OpenIdConfiguration>(requestInfo, global::AgentArtifacts.Client.Models.OpenIdConfiguration.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// OpenID Connect discovery for the local issuer
+        /// OpenID Connect discovery for the local issuer.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

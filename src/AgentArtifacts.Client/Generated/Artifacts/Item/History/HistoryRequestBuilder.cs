@@ -34,7 +34,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.History
         {
         }
         /// <summary>
-        /// The artifact&apos;s full event timeline, oldest first, paged by version
+        /// The artifact&apos;s full event timeline, oldest first, paged by version.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.PageOfHistoryEntry"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -69,7 +69,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.History
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.PageOfHistoryEntry>(requestInfo, global::AgentArtifacts.Client.Models.PageOfHistoryEntry.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The artifact&apos;s full event timeline, oldest first, paged by version
+        /// The artifact&apos;s full event timeline, oldest first, paged by version.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -97,28 +97,24 @@ namespace AgentArtifacts.Client.Artifacts.Item.History
             return new global::AgentArtifacts.Client.Artifacts.Item.History.HistoryRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// The artifact&apos;s full event timeline, oldest first, paged by version
+        /// The artifact&apos;s full event timeline, oldest first, paged by version.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class HistoryRequestBuilderGetQueryParameters 
         {
+            /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string? Cursor { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string Cursor { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

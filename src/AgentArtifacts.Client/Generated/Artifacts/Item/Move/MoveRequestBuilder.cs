@@ -34,7 +34,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.Move
         {
         }
         /// <summary>
-        /// Move a draft to another workspace
+        /// Move a draft to another workspace.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/></returns>
         /// <param name="body">The request body</param>
@@ -81,7 +81,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.Move
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ArtifactResponse>(requestInfo, global::AgentArtifacts.Client.Models.ArtifactResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Move a draft to another workspace
+        /// Move a draft to another workspace.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>

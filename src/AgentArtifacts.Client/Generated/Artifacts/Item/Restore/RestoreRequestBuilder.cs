@@ -34,7 +34,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.Restore
         {
         }
         /// <summary>
-        /// Undo an archive: the artifact returns to the state it had
+        /// Undo an archive: the artifact returns to the state it had.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -75,7 +75,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.Restore
             return await RequestAdapter.SendAsync<global::AgentArtifacts.Client.Models.ArtifactResponse>(requestInfo, global::AgentArtifacts.Client.Models.ArtifactResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Undo an archive: the artifact returns to the state it had
+        /// Undo an archive: the artifact returns to the state it had.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

@@ -115,23 +115,19 @@ namespace AgentArtifacts.Client.Collections.Item.Artifacts
             public string ContentType { get; set; }
             #pragma warning restore CS1591
 #endif
+            /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string? Cursor { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("cursor")]
             public string Cursor { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning restore CS1591
             #pragma warning disable CS1591
             [QueryParameter("state")]
             public global::AgentArtifacts.Client.Models.ArtifactState? State { get; set; }
