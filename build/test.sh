@@ -26,14 +26,13 @@ else
   echo "tests/peers: npm not found; the MCP server tests will fail" >&2
 fi
 
+rm -rf "$root/TestResults"
+rc=0
 # The committed clients must be what docs/openapi.json generates now (the generators are local dotnet tools, restored
 # first so a clean machine needs nothing installed by hand). A drift fails the run after the tests.
 dotnet tool restore >/dev/null
 clients_rc=0
 build/clients.sh --check || clients_rc=$?
-
-rm -rf "$root/TestResults"
-rc=0
 # Default TRX file names: a fixed LogFileName would make each test project overwrite the previous one's results.
 if (( $# > 0 )); then
   dotnet test AgentArtifacts.sln -c Release --logger trx --results-directory "$root/TestResults" "$@" || rc=$?
