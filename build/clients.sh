@@ -73,7 +73,14 @@ while IFS= read -r line; do differ+=("$line"); done < <(
   diff -rq "$kiota_out" "$tmp/$kiota_out" 2>&1 || true
   diff -q "$nswag_out" "$tmp/$nswag_out" 2>&1 || true
   if [[ -f "$ts_dir/package.json" ]]; then
-    diff -rq --exclude=node_modules --exclude=dist "$ts_dir" "$tmp/$ts_dir" 2>&1 || true
+    # Its committed files against the fresh ones, and any file the generation adds (build output in the work tree,
+    # ignored by git, is not compared).
+    git ls-files -- "$ts_dir" | while IFS= read -r f; do
+      cmp -s "$f" "$tmp/$f" || echo "Files $f and (fresh) $f differ"
+    done
+    (cd "$tmp" && find "$ts_dir" -path "$ts_dir/node_modules" -prune -o -type f -print) | while IFS= read -r f; do
+      git ls-files --error-unmatch -- "$f" >/dev/null 2>&1 || echo "Only in (fresh): $f"
+    done
   fi
 )
 if (( ${#differ[@]} > 0 )); then
