@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates every client that is shipped or tested from the committed OpenAPI document, docs/openapi.json:
-#   src/AgentArtifacts.Client/Generated/                                  Kiota, C# (the shipped NuGet package)
-#   tests/AgentArtifacts.Api.Tests/Clients/NSwag/AgentArtifactsNSwagClient.cs  NSwag, C# with System.Text.Json (tested); STJ 9 so enums are written with their schema values
-#   src/client-typescript                                                 `npm run generate` there, when that package exists
-# The generators are pinned in .config/dotnet-tools.json (restored here) and run offline, so the output depends only on
-# the document: the same document always gives the same files.
+#   src/AgentArtifacts.Client/Generated/  Kiota, C# (the shipped NuGet package AgentArtifacts.Client)
+#   tests/AgentArtifacts.Api.Tests/Clients/NSwag/AgentArtifactsNSwagClient.cs
+#                                         NSwag, C# with System.Text.Json (tested); for System.Text.Json 9, so enums are
+#                                         written with their schema values
+#   src/client-typescript                 `npm run generate` there, when that package exists
+# The generators are pinned in .config/dotnet-tools.json (restored here) and need no network, so the output depends only
+# on the document: the same document always gives the same files.
 #
 #   build/clients.sh          write the clients in place
 #   build/clients.sh --check  generate into a temporary directory and fail, naming the files, when the committed
@@ -29,8 +31,8 @@ dotnet tool restore >/dev/null
 # Writes every client under $1, a directory laid out like the repository that holds docs/openapi.json.
 generate_into() {
   local base="$1"
-  # No update check (it calls out to the internet) and no hints; only errors are printed.
-  KIOTA_UPDATE_DISABLED=true KIOTA_TUTORIAL_ENABLED=false dotnet tool run kiota generate \
+  # Only errors are printed: Kiota's look-up of a newer release (a warning when offline) does not change its output.
+  dotnet tool run kiota generate \
     --language CSharp --openapi "$base/docs/openapi.json" --output "$base/$kiota_out" \
     --class-name AgentArtifactsClient --namespace-name AgentArtifacts.Client \
     --exclude-backward-compatible --clean-output --log-level Error >/dev/null
