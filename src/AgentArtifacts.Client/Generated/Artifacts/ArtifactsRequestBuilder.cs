@@ -56,7 +56,7 @@ namespace AgentArtifacts.Client.Artifacts
         /// Create an artifact as a draft in a workspace.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new artifact, created as a draft in a workspace.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -101,7 +101,7 @@ namespace AgentArtifacts.Client.Artifacts
         /// Create an artifact as a draft in a workspace.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new artifact, created as a draft in a workspace.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

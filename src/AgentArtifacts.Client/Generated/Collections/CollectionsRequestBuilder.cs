@@ -83,7 +83,7 @@ namespace AgentArtifacts.Client.Collections
         /// Create a collection: where committed revisions are published and shared.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ContainerResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new workspace or collection.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -145,7 +145,7 @@ namespace AgentArtifacts.Client.Collections
         /// Create a collection: where committed revisions are published and shared.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new workspace or collection.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -191,10 +191,9 @@ namespace AgentArtifacts.Client.Collections
             /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning disable CS1591
+            /// <summary>Only collections in this state; `archived` lists the archived ones. When left out, all but the archived.</summary>
             [QueryParameter("state")]
             public global::AgentArtifacts.Client.Models.ArtifactState? State { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

@@ -103,7 +103,7 @@ namespace AgentArtifacts.Client.Grants
         /// Grant permissions on a resource (an artifact, workspace or collection; a container&apos;s grant covers its contents). Allowed for holders of `admin` on the resource, or of `share` for allow grants within their own permissions. An invite&apos;s claim `token` is in this answer only.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.GrantResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new grant: permissions (or a role) on a resource for a principal, or an invite.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -167,7 +167,7 @@ namespace AgentArtifacts.Client.Grants
         /// Grant permissions on a resource (an artifact, workspace or collection; a container&apos;s grant covers its contents). Allowed for holders of `admin` on the resource, or of `share` for allow grants within their own permissions. An invite&apos;s claim `token` is in this answer only.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new grant: permissions (or a role) on a resource for a principal, or an invite.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -213,10 +213,9 @@ namespace AgentArtifacts.Client.Grants
             /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning disable CS1591
+            /// <summary>The artifact, workspace or collection whose grants to list. Required.</summary>
             [QueryParameter("resourceId")]
             public Guid? ResourceId { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

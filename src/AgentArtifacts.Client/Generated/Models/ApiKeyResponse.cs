@@ -15,15 +15,15 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The createdAt property</summary>
+        /// <summary>When it was issued (ISO 8601, UTC).</summary>
         public DateTimeOffset? CreatedAt { get; set; }
-        /// <summary>The expiresAt property</summary>
+        /// <summary>When the key stops working (ISO 8601, UTC); null if it never expires.</summary>
         public DateTimeOffset? ExpiresAt { get; set; }
-        /// <summary>The id property</summary>
+        /// <summary>The key&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The lastUsedAt property</summary>
+        /// <summary>When it was last used, to within about a minute (ISO 8601, UTC); null if never.</summary>
         public DateTimeOffset? LastUsedAt { get; set; }
-        /// <summary>The name property</summary>
+        /// <summary>The key&apos;s name, for people.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }
@@ -31,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Name { get; set; }
 #endif
-        /// <summary>The resourceIds property</summary>
+        /// <summary>The only resources (artifacts, workspaces, collections; a container covers its artifacts) the key may reach; null for all of its owner&apos;s.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? ResourceIds { get; set; }
@@ -39,9 +39,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> ResourceIds { get; set; }
 #endif
-        /// <summary>The rotatedAt property</summary>
+        /// <summary>When its secret was last rotated (ISO 8601, UTC); null if never.</summary>
         public DateTimeOffset? RotatedAt { get; set; }
-        /// <summary>The scopes property</summary>
+        /// <summary>What the key may do, each `kind:mediaRange:action` (e.g. `resource:text/*:read`); it never allows more than its owner may.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Scopes { get; set; }

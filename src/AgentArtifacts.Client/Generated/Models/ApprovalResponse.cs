@@ -7,22 +7,23 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A run waiting for (or past) a person&apos;s decision before it executes.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class ApprovalResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The artifactId property</summary>
+        /// <summary>The artifact the run would execute.</summary>
         public Guid? ArtifactId { get; set; }
-        /// <summary>The decidedBy property</summary>
+        /// <summary>The id of the user who approved or rejected it; null until then.</summary>
         public Guid? DecidedBy { get; set; }
-        /// <summary>The expiresAt property</summary>
+        /// <summary>When the approval expires if nobody decides (ISO 8601, UTC); the run then never executes.</summary>
         public DateTimeOffset? ExpiresAt { get; set; }
-        /// <summary>The id property</summary>
+        /// <summary>The approval&apos;s id: decide it with POST /approvals/{id}/approve or /reject.</summary>
         public Guid? Id { get; set; }
-        /// <summary>Any JSON value.</summary>
+        /// <summary>The run&apos;s input, as the caller sent it; null when none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Input { get; set; }
@@ -30,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Input { get; set; }
 #endif
-        /// <summary>The note property</summary>
+        /// <summary>The note the decider left; null when none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Note { get; set; }
@@ -38,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Note { get; set; }
 #endif
-        /// <summary>The operation property</summary>
+        /// <summary>The operation the run would execute (e.g. `invoke`).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Operation { get; set; }
@@ -46,13 +47,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Operation { get; set; }
 #endif
-        /// <summary>The requestedAt property</summary>
+        /// <summary>When the run was requested (ISO 8601, UTC).</summary>
         public DateTimeOffset? RequestedAt { get; set; }
-        /// <summary>The requestedBy property</summary>
+        /// <summary>The id of the principal that invoked the run.</summary>
         public Guid? RequestedBy { get; set; }
-        /// <summary>The runId property</summary>
+        /// <summary>The run that waits for it (GET /runs/{id}).</summary>
         public Guid? RunId { get; set; }
-        /// <summary>The status property</summary>
+        /// <summary>`pending`, `approved`, `rejected`, `expired` (also when its time passed and the expiry is not recorded yet), or `cancelled` (the run was cancelled by its caller).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Status { get; set; }

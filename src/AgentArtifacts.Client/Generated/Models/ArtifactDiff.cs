@@ -15,7 +15,7 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The changedFields property</summary>
+        /// <summary>The fields that differ, among `title`, `description`, `tags`, `context` and `content`; empty when the two are the same.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? ChangedFields { get; set; }
@@ -23,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> ChangedFields { get; set; }
 #endif
-        /// <summary>A unified diff between two texts and how many lines it adds and removes.</summary>
+        /// <summary>The content as a unified diff (empty when it did not change).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.LineDiff? Content { get; set; }
@@ -31,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.LineDiff Content { get; set; }
 #endif
-        /// <summary>A JSON array.</summary>
+        /// <summary>The changes to `context` as JSON Patch (RFC 6902) operations; empty when it did not change.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Context { get; set; }
@@ -47,7 +47,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.TextChange Description { get; set; }
 #endif
-        /// <summary>The from property</summary>
+        /// <summary>What the `from` side is: `revision n` or `draft`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? From { get; set; }
@@ -71,7 +71,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.TextChange Title { get; set; }
 #endif
-        /// <summary>The to property</summary>
+        /// <summary>What the `to` side is: `revision n` or `draft`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? To { get; set; }

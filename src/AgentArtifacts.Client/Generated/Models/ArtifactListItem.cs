@@ -15,11 +15,11 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The baseRevision property</summary>
+        /// <summary>The revision its current state started from; 0 for a draft never committed.</summary>
         public int? BaseRevision { get; set; }
-        /// <summary>The containerId property</summary>
+        /// <summary>The workspace that holds it; in a collection&apos;s listing, the workspace the revision was committed from.</summary>
         public Guid? ContainerId { get; set; }
-        /// <summary>The contentType property</summary>
+        /// <summary>Its content type (a MIME type, e.g. `text/markdown`).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -27,11 +27,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The createdAt property</summary>
+        /// <summary>When it was created (ISO 8601, UTC); in a collection&apos;s listing, when the revision was committed.</summary>
         public DateTimeOffset? CreatedAt { get; set; }
-        /// <summary>The createdBy property</summary>
+        /// <summary>The id of the user who created it; in a collection&apos;s listing, who committed the revision.</summary>
         public Guid? CreatedBy { get; set; }
-        /// <summary>The description property</summary>
+        /// <summary>Its description; null when it has none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -39,15 +39,15 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The id property</summary>
+        /// <summary>The artifact&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The originId property</summary>
+        /// <summary>For a checked-out copy, the artifact whose revisions it drafts; null for an original and in a collection&apos;s listing.</summary>
         public Guid? OriginId { get; set; }
-        /// <summary>The revision property</summary>
+        /// <summary>The last committed revision of the artifact that it knows of; 0 before its first commit.</summary>
         public int? Revision { get; set; }
-        /// <summary>The state property</summary>
+        /// <summary>Whether it is a draft, committed, or archived.</summary>
         public global::AgentArtifacts.Client.Models.ArtifactState? State { get; set; }
-        /// <summary>The tags property</summary>
+        /// <summary>Its tags (possibly empty).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Tags { get; set; }
@@ -55,7 +55,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Tags { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>Its title.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }
@@ -63,9 +63,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
-        /// <summary>The updatedAt property</summary>
+        /// <summary>When it last changed (ISO 8601, UTC); in a collection&apos;s listing, when the revision was committed.</summary>
         public DateTimeOffset? UpdatedAt { get; set; }
-        /// <summary>The version property</summary>
+        /// <summary>The stream version, also the artifact&apos;s ETag.</summary>
         public long? Version { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ArtifactListItem"/> and sets the default values.

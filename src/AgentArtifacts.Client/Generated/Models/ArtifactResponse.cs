@@ -15,11 +15,11 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The baseRevision property</summary>
+        /// <summary>The revision its current state started from; 0 for a draft never committed.</summary>
         public int? BaseRevision { get; set; }
-        /// <summary>The containerId property</summary>
+        /// <summary>The workspace that holds it (for a revision, the workspace it was committed from).</summary>
         public Guid? ContainerId { get; set; }
-        /// <summary>The content property</summary>
+        /// <summary>The body text (a document&apos;s markdown, a prompt&apos;s template…); null when it has none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Content { get; set; }
@@ -27,7 +27,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Content { get; set; }
 #endif
-        /// <summary>The contentType property</summary>
+        /// <summary>Its content type (a MIME type, e.g. `text/markdown`), which decides the schema of `context` and the operations it can run.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -35,7 +35,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>A JSON object.</summary>
+        /// <summary>Structured data, checked against the content type&apos;s schema (e.g. a tool&apos;s endpoint, an agent&apos;s model); `{}` when none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.ArtifactResponse_context? Context { get; set; }
@@ -43,11 +43,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.ArtifactResponse_context Context { get; set; }
 #endif
-        /// <summary>The createdAt property</summary>
+        /// <summary>When it was created (ISO 8601, UTC).</summary>
         public DateTimeOffset? CreatedAt { get; set; }
-        /// <summary>The createdBy property</summary>
+        /// <summary>The id of the user who created it.</summary>
         public Guid? CreatedBy { get; set; }
-        /// <summary>The description property</summary>
+        /// <summary>Its description; null when it has none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -55,15 +55,15 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The id property</summary>
+        /// <summary>The artifact&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The originId property</summary>
+        /// <summary>For a checked-out copy, the artifact whose revisions it drafts; null for an original.</summary>
         public Guid? OriginId { get; set; }
-        /// <summary>The revision property</summary>
+        /// <summary>The last committed revision of the artifact that it knows of; 0 before its first commit.</summary>
         public int? Revision { get; set; }
-        /// <summary>The state property</summary>
+        /// <summary>Whether it is a draft, committed, or archived.</summary>
         public global::AgentArtifacts.Client.Models.ArtifactState? State { get; set; }
-        /// <summary>The tags property</summary>
+        /// <summary>Its tags (possibly empty).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Tags { get; set; }
@@ -71,7 +71,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Tags { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>Its title.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }
@@ -79,11 +79,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
-        /// <summary>The updatedAt property</summary>
+        /// <summary>When it last changed (ISO 8601, UTC; for a revision, when it was committed).</summary>
         public DateTimeOffset? UpdatedAt { get; set; }
-        /// <summary>The updatedBy property</summary>
+        /// <summary>The id of the user who last changed it (for a revision, who committed it).</summary>
         public Guid? UpdatedBy { get; set; }
-        /// <summary>The version property</summary>
+        /// <summary>The stream version, also the ETag: send it in If-Match to change the artifact only if nobody changed it since.</summary>
         public long? Version { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/> and sets the default values.

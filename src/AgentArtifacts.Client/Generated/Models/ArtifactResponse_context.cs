@@ -8,7 +8,7 @@ using System;
 namespace AgentArtifacts.Client.Models
 {
     /// <summary>
-    /// A JSON object.
+    /// Structured data, checked against the content type&apos;s schema (e.g. a tool&apos;s endpoint, an agent&apos;s model); `{}` when none.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class ArtifactResponse_context : IAdditionalDataHolder, IParsable

@@ -3,10 +3,9 @@ using System.Runtime.Serialization;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>Its state (in a collection, the published revision&apos;s: `committed` or `archived`).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public enum ArtifactState
-    #pragma warning restore CS1591
     {
         [EnumMember(Value = "draft")]
         #pragma warning disable CS1591

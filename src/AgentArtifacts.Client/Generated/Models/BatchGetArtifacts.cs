@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Artifacts to read in one call.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class BatchGetArtifacts : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The ids property</summary>
+        /// <summary>The artifacts&apos; ids (1 to 200; duplicates are read once).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? Ids { get; set; }

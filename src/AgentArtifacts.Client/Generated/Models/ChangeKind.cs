@@ -3,7 +3,7 @@ using System.Runtime.Serialization;
 using System;
 namespace AgentArtifacts.Client.Models
 {
-    /// <summary>What a commit does to an artifact.</summary>
+    /// <summary>What the commit did to the artifact: added, modified, or archived it.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public enum ChangeKind
     {

@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Whether the caller holds a permission on a resource, and why.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class CheckResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The allowed property</summary>
+        /// <summary>Whether the caller holds it.</summary>
         public bool? Allowed { get; set; }
         /// <summary>The decidedBy property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -24,7 +25,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.GrantResponse DecidedBy { get; set; }
 #endif
-        /// <summary>The permission property</summary>
+        /// <summary>The permission checked.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Permission { get; set; }
@@ -32,7 +33,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Permission { get; set; }
 #endif
-        /// <summary>The reason property</summary>
+        /// <summary>The decision in words, for people.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Reason { get; set; }
@@ -40,7 +41,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Reason { get; set; }
 #endif
-        /// <summary>The resourceId property</summary>
+        /// <summary>The resource checked.</summary>
         public Guid? ResourceId { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CheckResponse"/> and sets the default values.

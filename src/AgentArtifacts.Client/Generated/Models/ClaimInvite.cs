@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// An invite to claim.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class ClaimInvite : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The token property</summary>
+        /// <summary>The invite&apos;s claim token, from the answer that issued it (at most 200 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Token { get; set; }

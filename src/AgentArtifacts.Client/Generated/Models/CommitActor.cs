@@ -15,9 +15,9 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The id property</summary>
+        /// <summary>The user&apos;s, API key&apos;s or server credential&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The type property</summary>
+        /// <summary>What the principal is: `user`, `apiKey` or `server`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Type { get; set; }

@@ -15,9 +15,9 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The artifactId property</summary>
+        /// <summary>The artifact the draft would revise (the original, for a checked-out copy).</summary>
         public Guid? ArtifactId { get; set; }
-        /// <summary>The detail property</summary>
+        /// <summary>What to do about it, for people.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Detail { get; set; }
@@ -25,9 +25,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Detail { get; set; }
 #endif
-        /// <summary>The draftId property</summary>
+        /// <summary>The draft in conflict.</summary>
         public Guid? DraftId { get; set; }
-        /// <summary>The reason property</summary>
+        /// <summary>Stable, snake_case: `revised_elsewhere` (the artifact gained a revision after the draft&apos;s base revision), `drafted_twice` (two drafts of one artifact in one commit) or `changed_since_preview` (a draft the commit token pins changed).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Reason { get; set; }

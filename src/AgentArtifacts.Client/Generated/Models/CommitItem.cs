@@ -15,9 +15,9 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The artifactId property</summary>
+        /// <summary>The artifact that gained the revision (the original, when the draft is a checked-out copy).</summary>
         public Guid? ArtifactId { get; set; }
-        /// <summary>The contentType property</summary>
+        /// <summary>The artifact&apos;s content type.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -25,13 +25,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The draftId property</summary>
+        /// <summary>The draft that was committed: the artifact itself, or a checked-out copy of it.</summary>
         public Guid? DraftId { get; set; }
-        /// <summary>The fromRevision property</summary>
+        /// <summary>The revision the draft started from; 0 for a new artifact.</summary>
         public int? FromRevision { get; set; }
-        /// <summary>What a commit does to an artifact.</summary>
+        /// <summary>What the commit did to the artifact: added, modified, or archived it.</summary>
         public global::AgentArtifacts.Client.Models.ChangeKind? Kind { get; set; }
-        /// <summary>The title property</summary>
+        /// <summary>The artifact&apos;s title at the new revision.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }
@@ -39,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
-        /// <summary>The toRevision property</summary>
+        /// <summary>The revision the commit made.</summary>
         public int? ToRevision { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CommitItem"/> and sets the default values.

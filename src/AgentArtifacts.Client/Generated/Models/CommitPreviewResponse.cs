@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// The plan of a commit: what it would do, what stops it, and a token to commit exactly this.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class CommitPreviewResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The commitToken property</summary>
+        /// <summary>Pass to POST /workspaces/{id}/commit to commit exactly these drafts at these versions (opaque; for this workspace and caller).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? CommitToken { get; set; }
@@ -22,9 +23,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string CommitToken { get; set; }
 #endif
-        /// <summary>The commitTokenExpiresAt property</summary>
+        /// <summary>When the commit token expires (ISO 8601, UTC; one hour after the preview).</summary>
         public DateTimeOffset? CommitTokenExpiresAt { get; set; }
-        /// <summary>The conflicts property</summary>
+        /// <summary>What would make the commit fail with 409 `commit_conflict`; empty when it can go ahead.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<global::AgentArtifacts.Client.Models.CommitConflict>? Conflicts { get; set; }
@@ -32,7 +33,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<global::AgentArtifacts.Client.Models.CommitConflict> Conflicts { get; set; }
 #endif
-        /// <summary>The items property</summary>
+        /// <summary>Each draft&apos;s planned change.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<global::AgentArtifacts.Client.Models.PlannedChange>? Items { get; set; }
@@ -40,7 +41,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<global::AgentArtifacts.Client.Models.PlannedChange> Items { get; set; }
 #endif
-        /// <summary>The targetCollectionIds property</summary>
+        /// <summary>The collections the commit would publish to.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? TargetCollectionIds { get; set; }
@@ -48,7 +49,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> TargetCollectionIds { get; set; }
 #endif
-        /// <summary>The workspaceId property</summary>
+        /// <summary>The workspace.</summary>
         public Guid? WorkspaceId { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CommitPreviewResponse"/> and sets the default values.

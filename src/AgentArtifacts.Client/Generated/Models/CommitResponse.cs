@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A commit: who published which drafts of a workspace, into which collections, when and why.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class CommitResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The actors property</summary>
+        /// <summary>The chain it was made through, outermost first: a key&apos;s owner then the key, or a user or a server alone.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<global::AgentArtifacts.Client.Models.CommitActor>? Actors { get; set; }
@@ -22,9 +23,9 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The authorId property</summary>
+        /// <summary>The user (an API key&apos;s owner) or server credential that made it.</summary>
         public Guid? AuthorId { get; set; }
-        /// <summary>The collectionIds property</summary>
+        /// <summary>The collections that received the new revisions (the workspace&apos;s targets then; possibly empty).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? CollectionIds { get; set; }
@@ -32,11 +33,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> CollectionIds { get; set; }
 #endif
-        /// <summary>The committedAt property</summary>
+        /// <summary>When it was made (ISO 8601, UTC).</summary>
         public DateTimeOffset? CommittedAt { get; set; }
-        /// <summary>The id property</summary>
+        /// <summary>The commit&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The items property</summary>
+        /// <summary>Each artifact it changed.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<global::AgentArtifacts.Client.Models.CommitItem>? Items { get; set; }
@@ -44,7 +45,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<global::AgentArtifacts.Client.Models.CommitItem> Items { get; set; }
 #endif
-        /// <summary>The message property</summary>
+        /// <summary>The commit message.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Message { get; set; }
@@ -52,7 +53,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Message { get; set; }
 #endif
-        /// <summary>The workspaceId property</summary>
+        /// <summary>The workspace whose drafts it committed.</summary>
         public Guid? WorkspaceId { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.CommitResponse"/> and sets the default values.

@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// What to commit, and why.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class CommitWorkspace : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The artifactIds property</summary>
+        /// <summary>The drafts to commit (1 to 5000 ids). When left out, every artifact of the workspace with a change to commit (or those the commit token pins).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? ArtifactIds { get; set; }
@@ -20,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> ArtifactIds { get; set; }
 #endif
-        /// <summary>The commitToken property</summary>
+        /// <summary>A token from the commit preview: commit exactly the drafts it pins, and fail with 409 if any changed since. With `artifactIds`, both must name the same drafts.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? CommitToken { get; set; }
@@ -28,7 +29,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string CommitToken { get; set; }
 #endif
-        /// <summary>The message property</summary>
+        /// <summary>Why: the commit message (not blank, at most 4000 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Message { get; set; }

@@ -3,10 +3,9 @@ using System.Runtime.Serialization;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>Whether it is a workspace or a collection.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public enum ContainerKind
-    #pragma warning restore CS1591
     {
         [EnumMember(Value = "workspace")]
         #pragma warning disable CS1591

@@ -15,7 +15,7 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The contentType property</summary>
+        /// <summary>The container&apos;s own content type: `application/vnd.agience.workspace+json` or `application/vnd.agience.collection+json`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -23,11 +23,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The createdAt property</summary>
+        /// <summary>When it was created (ISO 8601, UTC).</summary>
         public DateTimeOffset? CreatedAt { get; set; }
-        /// <summary>The createdBy property</summary>
+        /// <summary>The id of the user who created it.</summary>
         public Guid? CreatedBy { get; set; }
-        /// <summary>The description property</summary>
+        /// <summary>The container&apos;s description; null when it has none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -35,13 +35,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The id property</summary>
+        /// <summary>The container&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The kind property</summary>
+        /// <summary>Whether it is a workspace or a collection.</summary>
         public global::AgentArtifacts.Client.Models.ContainerKind? Kind { get; set; }
-        /// <summary>The state property</summary>
+        /// <summary>`archived` once archived; otherwise `draft` (containers are never committed).</summary>
         public global::AgentArtifacts.Client.Models.ArtifactState? State { get; set; }
-        /// <summary>The targetCollectionIds property</summary>
+        /// <summary>For a workspace, the collections its commits publish to (possibly empty); null for a collection.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? TargetCollectionIds { get; set; }
@@ -49,7 +49,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> TargetCollectionIds { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>The container&apos;s title.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }
@@ -57,9 +57,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
-        /// <summary>The updatedAt property</summary>
+        /// <summary>When it last changed (ISO 8601, UTC).</summary>
         public DateTimeOffset? UpdatedAt { get; set; }
-        /// <summary>The version property</summary>
+        /// <summary>The container&apos;s stream version, also its ETag: send it in If-Match to update or archive only if nobody changed it since.</summary>
         public long? Version { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.ContainerResponse"/> and sets the default values.

@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A new artifact, created as a draft in a workspace.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class CreateArtifact : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The containerId property</summary>
+        /// <summary>The workspace to create it in (the caller needs create permission there; not a collection).</summary>
         public Guid? ContainerId { get; set; }
-        /// <summary>The content property</summary>
+        /// <summary>The body text, or null for none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Content { get; set; }
@@ -22,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Content { get; set; }
 #endif
-        /// <summary>The contentType property</summary>
+        /// <summary>Its content type: a MIME type such as `text/markdown` (see GET /types); not the workspace or collection types.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -30,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>A JSON object.</summary>
+        /// <summary>Structured data, checked against the content type&apos;s schema. `{}` when left out.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.CreateArtifact_context? Context { get; set; }
@@ -38,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.CreateArtifact_context Context { get; set; }
 #endif
-        /// <summary>The description property</summary>
+        /// <summary>A description (at most 4000 characters), or null for none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -46,7 +47,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The tags property</summary>
+        /// <summary>Tags (at most 50, each 1 to 64 characters; trimmed, duplicates dropped). None when left out.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Tags { get; set; }
@@ -54,7 +55,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Tags { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>The title (not blank, at most 300 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }

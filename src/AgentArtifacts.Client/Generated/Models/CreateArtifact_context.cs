@@ -8,7 +8,7 @@ using System;
 namespace AgentArtifacts.Client.Models
 {
     /// <summary>
-    /// A JSON object.
+    /// Structured data, checked against the content type&apos;s schema. `{}` when left out.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class CreateArtifact_context : IAdditionalDataHolder, IParsable

@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A new workspace or collection.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class CreateContainer : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The description property</summary>
+        /// <summary>A description (at most 4000 characters), or null for none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -20,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The targetCollectionIds property</summary>
+        /// <summary>For a workspace, the collections its commits publish to (at most 20; each a collection the caller may add to, not archived). Not allowed for a collection. None when left out.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? TargetCollectionIds { get; set; }
@@ -28,7 +29,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> TargetCollectionIds { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>The title (not blank, at most 300 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }

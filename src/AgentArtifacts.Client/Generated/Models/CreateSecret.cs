@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A new secret, stored encrypted; its value is never shown again.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class CreateSecret : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The description property</summary>
+        /// <summary>What the secret is for (at most 1000 characters), or null for none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -20,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The name property</summary>
+        /// <summary>The name invocations refer to it by, as `{{secret:NAME}}`: a letter or underscore, then letters, digits or underscores (at most 128 characters); unique among your secrets.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }
@@ -28,7 +29,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Name { get; set; }
 #endif
-        /// <summary>The value property</summary>
+        /// <summary>The secret value (not empty; at most 64 KiB in UTF-8). Write-only: no answer ever contains it.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Value { get; set; }

@@ -3,10 +3,9 @@ using System.Runtime.Serialization;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>Whether it allows or denies them.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public enum GrantEffect
-    #pragma warning restore CS1591
     {
         [EnumMember(Value = "allow")]
         #pragma warning disable CS1591

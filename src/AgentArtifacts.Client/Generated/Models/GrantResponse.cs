@@ -15,15 +15,15 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The claimedFrom property</summary>
+        /// <summary>For a grant made by claiming an invite, that invite&apos;s grant id; null otherwise.</summary>
         public Guid? ClaimedFrom { get; set; }
-        /// <summary>The claims property</summary>
+        /// <summary>For an invite, how many times it was claimed; 0 for other grants.</summary>
         public int? Claims { get; set; }
-        /// <summary>The effect property</summary>
+        /// <summary>Whether it allows or denies them.</summary>
         public global::AgentArtifacts.Client.Models.GrantEffect? Effect { get; set; }
-        /// <summary>The expiresAt property</summary>
+        /// <summary>When it stops counting (ISO 8601, UTC); null if never.</summary>
         public DateTimeOffset? ExpiresAt { get; set; }
-        /// <summary>The grantee property</summary>
+        /// <summary>Who it is for.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.Grantee? Grantee { get; set; }
@@ -31,15 +31,15 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.Grantee Grantee { get; set; }
 #endif
-        /// <summary>The id property</summary>
+        /// <summary>The grant&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The issuedAt property</summary>
+        /// <summary>When it was issued (ISO 8601, UTC).</summary>
         public DateTimeOffset? IssuedAt { get; set; }
-        /// <summary>The issuedBy property</summary>
+        /// <summary>The id of the principal that issued it.</summary>
         public Guid? IssuedBy { get; set; }
-        /// <summary>The maxClaims property</summary>
+        /// <summary>For an invite, how many times it can be claimed; null for no limit (and for other grants).</summary>
         public int? MaxClaims { get; set; }
-        /// <summary>The permissions property</summary>
+        /// <summary>The permissions it gives or denies, among `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke`, `admin` (which implies all others).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Permissions { get; set; }
@@ -47,11 +47,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Permissions { get; set; }
 #endif
-        /// <summary>The resourceId property</summary>
+        /// <summary>The artifact, workspace or collection it is on (a container&apos;s grant covers its contents).</summary>
         public Guid? ResourceId { get; set; }
-        /// <summary>The revoked property</summary>
+        /// <summary>Whether it was revoked (a revoked grant no longer counts).</summary>
         public bool? Revoked { get; set; }
-        /// <summary>The token property</summary>
+        /// <summary>An invite&apos;s claim token, to hand to the invitee (POST /grants/claim). Only in the answer that issued it; absent otherwise.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Token { get; set; }

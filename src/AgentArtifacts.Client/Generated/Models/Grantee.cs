@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Who a grant is for.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class Grantee : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The email property</summary>
+        /// <summary>For an invite, the only email that may claim it (at most 320 characters); null for anyone with the token. Only an invite has one.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Email { get; set; }
@@ -20,9 +21,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Email { get; set; }
 #endif
-        /// <summary>The id property</summary>
+        /// <summary>The user&apos;s, API key&apos;s, group&apos;s or server credential&apos;s id; null for an invite (whoever claims it becomes the grantee of a grant of their own).</summary>
         public Guid? Id { get; set; }
-        /// <summary>The type property</summary>
+        /// <summary>What kind of principal.</summary>
         public global::AgentArtifacts.Client.Models.GranteeType? Type { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value

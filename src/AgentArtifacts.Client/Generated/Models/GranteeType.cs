@@ -3,10 +3,9 @@ using System.Runtime.Serialization;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>What kind of principal.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public enum GranteeType
-    #pragma warning restore CS1591
     {
         [EnumMember(Value = "user")]
         #pragma warning disable CS1591

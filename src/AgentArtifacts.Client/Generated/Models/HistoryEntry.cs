@@ -13,13 +13,13 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class HistoryEntry : IAdditionalDataHolder, IParsable
     {
-        /// <summary>The actor property</summary>
+        /// <summary>The id of the principal it was done by (a user, an API key&apos;s owner, or a server credential); null when the service did it itself.</summary>
         public Guid? Actor { get; set; }
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The at property</summary>
+        /// <summary>When it happened (ISO 8601, UTC).</summary>
         public DateTimeOffset? At { get; set; }
-        /// <summary>Any JSON value.</summary>
+        /// <summary>The event&apos;s own fields (camelCase), which depend on `event`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Data { get; set; }
@@ -27,7 +27,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Data { get; set; }
 #endif
-        /// <summary>The event property</summary>
+        /// <summary>The event&apos;s name, snake_case (e.g. `artifact_created`, `artifact_retitled`, `artifact_committed`).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Event { get; set; }
@@ -35,7 +35,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Event { get; set; }
 #endif
-        /// <summary>The version property</summary>
+        /// <summary>The stream version the event made (1 for the first); `version` of the artifact after it.</summary>
         public long? Version { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.HistoryEntry"/> and sets the default values.

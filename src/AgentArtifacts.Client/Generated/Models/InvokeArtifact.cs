@@ -13,7 +13,7 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class InvokeArtifact : IParsable
     {
-        /// <summary>Any JSON value.</summary>
+        /// <summary>The same as `input`, under the name MCP clients use; send one of the two, not both.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Arguments { get; set; }
@@ -21,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Arguments { get; set; }
 #endif
-        /// <summary>Any JSON value.</summary>
+        /// <summary>What the artifact runs with, any JSON, checked against the operation&apos;s (or the artifact&apos;s `context.inputSchema`) input schema when there is one: an HTTP tool&apos;s request body, an MCP tool&apos;s arguments (an object), an agent&apos;s message (a string, or JSON). None when left out.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Input { get; set; }
@@ -29,7 +29,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Input { get; set; }
 #endif
-        /// <summary>Default: `sync`.</summary>
+        /// <summary>`sync` waits for the run&apos;s end and answers 200 with it; `async` queues it and answers 202 with its location. For a stream of its events, send `Accept: text/event-stream` instead. Default: `sync`.</summary>
         public global::AgentArtifacts.Client.Models.InvokeArtifact_mode? Mode { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value

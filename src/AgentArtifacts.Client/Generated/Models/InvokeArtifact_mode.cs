@@ -3,7 +3,7 @@ using System.Runtime.Serialization;
 using System;
 namespace AgentArtifacts.Client.Models
 {
-    /// <summary>Default: `sync`.</summary>
+    /// <summary>`sync` waits for the run&apos;s end and answers 200 with it; `async` queues it and answers 202 with its location. For a stream of its events, send `Accept: text/event-stream` instead. Default: `sync`.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public enum InvokeArtifact_mode
     {

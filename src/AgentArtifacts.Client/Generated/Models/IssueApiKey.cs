@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A new API key: it acts as you, narrowed by its scopes and resources.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class IssueApiKey : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The expiresInDays property</summary>
+        /// <summary>Days until the key expires: 30, 60, 90 or 365. When left out or null, it never expires.</summary>
         public int? ExpiresInDays { get; set; }
-        /// <summary>The name property</summary>
+        /// <summary>The key&apos;s name, for people (1 to 200 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }
@@ -22,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Name { get; set; }
 #endif
-        /// <summary>The resourceIds property</summary>
+        /// <summary>The only resources the key may reach (1 to 100 artifact, workspace or collection ids; a container covers its artifacts). When left out, all of yours.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? ResourceIds { get; set; }
@@ -30,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> ResourceIds { get; set; }
 #endif
-        /// <summary>The scopes property</summary>
+        /// <summary>What the key may do (1 to 50): each `kind:mediaRange:action`, kind one of `resource`, `tool`, `prompt`; action one of `read`, `write`, `create`, `delete`, `search`, `invoke` (e.g. `resource:text/*:read`, `tool:*/*:invoke`).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Scopes { get; set; }

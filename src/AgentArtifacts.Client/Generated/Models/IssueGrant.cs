@@ -7,16 +7,17 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A new grant: permissions (or a role) on a resource for a principal, or an invite.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class IssueGrant : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The effect property</summary>
+        /// <summary>Allow or deny (an invite can only allow).</summary>
         public global::AgentArtifacts.Client.Models.GrantEffect? Effect { get; set; }
-        /// <summary>The expiresAt property</summary>
+        /// <summary>When it stops counting (ISO 8601; in the future). Never when left out.</summary>
         public DateTimeOffset? ExpiresAt { get; set; }
-        /// <summary>The grantee property</summary>
+        /// <summary>Who it is for: a user, API key, group or server by id, or an invite (no id; optionally an email).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.Grantee? Grantee { get; set; }
@@ -24,9 +25,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.Grantee Grantee { get; set; }
 #endif
-        /// <summary>The maxClaims property</summary>
+        /// <summary>For an invite only: how many times it can be claimed (1 to 10000). No limit when left out.</summary>
         public int? MaxClaims { get; set; }
-        /// <summary>The permissions property</summary>
+        /// <summary>The permissions to give or deny: `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke`, `admin`. Give either these or `role`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Permissions { get; set; }
@@ -34,9 +35,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Permissions { get; set; }
 #endif
-        /// <summary>The resourceId property</summary>
+        /// <summary>The artifact, workspace or collection to grant on.</summary>
         public Guid? ResourceId { get; set; }
-        /// <summary>The role property</summary>
+        /// <summary>A named set of permissions instead of `permissions`: `viewer` (read), `editor` (create, read, update, delete, evict), `collaborator` (editor&apos;s, plus invoke, add, share) or `admin` (all).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Role { get; set; }

@@ -15,13 +15,13 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The createdAt property</summary>
+        /// <summary>When it was issued (ISO 8601, UTC).</summary>
         public DateTimeOffset? CreatedAt { get; set; }
-        /// <summary>The expiresAt property</summary>
+        /// <summary>When the key stops working (ISO 8601, UTC); null if it never expires.</summary>
         public DateTimeOffset? ExpiresAt { get; set; }
-        /// <summary>The id property</summary>
+        /// <summary>The key&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The key property</summary>
+        /// <summary>The secret (`aa_…`), to send as `Authorization: Bearer`. Shown only in this answer; null in an idempotent replay.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Key { get; set; }
@@ -29,9 +29,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Key { get; set; }
 #endif
-        /// <summary>The lastUsedAt property</summary>
+        /// <summary>When it was last used, to within about a minute (ISO 8601, UTC); null if never.</summary>
         public DateTimeOffset? LastUsedAt { get; set; }
-        /// <summary>The name property</summary>
+        /// <summary>The key&apos;s name, for people.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }
@@ -39,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Name { get; set; }
 #endif
-        /// <summary>The resourceIds property</summary>
+        /// <summary>The only resources (artifacts, workspaces, collections; a container covers its artifacts) the key may reach; null for all of its owner&apos;s.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? ResourceIds { get; set; }
@@ -47,7 +47,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> ResourceIds { get; set; }
 #endif
-        /// <summary>The scopes property</summary>
+        /// <summary>What the key may do, each `kind:mediaRange:action` (e.g. `resource:text/*:read`); it never allows more than its owner may.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Scopes { get; set; }

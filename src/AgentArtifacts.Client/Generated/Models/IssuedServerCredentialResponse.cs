@@ -15,9 +15,9 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The clientId property</summary>
+        /// <summary>The credential&apos;s id, its OAuth2 `client_id`.</summary>
         public Guid? ClientId { get; set; }
-        /// <summary>The clientSecret property</summary>
+        /// <summary>The OAuth2 `client_secret`. Shown only in this answer; null in an idempotent replay.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ClientSecret { get; set; }
@@ -25,9 +25,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ClientSecret { get; set; }
 #endif
-        /// <summary>The createdAt property</summary>
+        /// <summary>When it was issued (ISO 8601, UTC).</summary>
         public DateTimeOffset? CreatedAt { get; set; }
-        /// <summary>The name property</summary>
+        /// <summary>The credential&apos;s name, for people.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }
@@ -35,7 +35,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Name { get; set; }
 #endif
-        /// <summary>The scopes property</summary>
+        /// <summary>What servers using it may do, each `kind:mediaRange:action`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Scopes { get; set; }

@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A public RSA signing key (JSON Web Key, RFC 7517).
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class JwkResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The alg property</summary>
+        /// <summary>The signing algorithm: `RS256`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Alg { get; set; }
@@ -22,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Alg { get; set; }
 #endif
-        /// <summary>The e property</summary>
+        /// <summary>The RSA public exponent (base64url).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? E { get; set; }
@@ -30,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string E { get; set; }
 #endif
-        /// <summary>The kid property</summary>
+        /// <summary>The key&apos;s id, as in the `kid` header of the tokens it signs.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Kid { get; set; }
@@ -38,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Kid { get; set; }
 #endif
-        /// <summary>The kty property</summary>
+        /// <summary>The key type: `RSA`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Kty { get; set; }
@@ -46,7 +47,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Kty { get; set; }
 #endif
-        /// <summary>The n property</summary>
+        /// <summary>The RSA modulus (base64url).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? N { get; set; }
@@ -54,7 +55,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string N { get; set; }
 #endif
-        /// <summary>The use property</summary>
+        /// <summary>What the key is for: `sig` (signatures).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Use { get; set; }

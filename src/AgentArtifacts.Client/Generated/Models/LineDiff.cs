@@ -15,11 +15,11 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The linesAdded property</summary>
+        /// <summary>How many lines the diff adds.</summary>
         public int? LinesAdded { get; set; }
-        /// <summary>The linesRemoved property</summary>
+        /// <summary>How many lines the diff removes.</summary>
         public int? LinesRemoved { get; set; }
-        /// <summary>The unified property</summary>
+        /// <summary>The unified diff (`diff -u` format, 3 lines of context); empty when the texts are equal.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Unified { get; set; }

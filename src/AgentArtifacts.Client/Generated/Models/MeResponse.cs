@@ -15,9 +15,9 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The apiKeyId property</summary>
+        /// <summary>The API key used; null otherwise.</summary>
         public Guid? ApiKeyId { get; set; }
-        /// <summary>The email property</summary>
+        /// <summary>The user&apos;s email; null when unknown (a server).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Email { get; set; }
@@ -25,11 +25,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Email { get; set; }
 #endif
-        /// <summary>The id property</summary>
+        /// <summary>The user&apos;s id (for an API key, its owner&apos;s), or the server credential&apos;s client id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The isPlatformAdmin property</summary>
+        /// <summary>Whether the caller acts as a platform admin now (never through an API key).</summary>
         public bool? IsPlatformAdmin { get; set; }
-        /// <summary>The kind property</summary>
+        /// <summary>How the caller authenticated: `user`, `apiKey` or `server`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Kind { get; set; }
@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Kind { get; set; }
 #endif
-        /// <summary>The name property</summary>
+        /// <summary>The user&apos;s name; null when unknown (a server).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }
@@ -45,7 +45,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Name { get; set; }
 #endif
-        /// <summary>The scopes property</summary>
+        /// <summary>The scopes that narrow an API key or server, each `kind:mediaRange:action`; null for a user with a token.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Scopes { get; set; }

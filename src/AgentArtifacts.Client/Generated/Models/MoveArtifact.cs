@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Where to move a draft to.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class MoveArtifact : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The workspaceId property</summary>
+        /// <summary>The workspace to move it to (the caller needs create permission there; not archived).</summary>
         public Guid? WorkspaceId { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value

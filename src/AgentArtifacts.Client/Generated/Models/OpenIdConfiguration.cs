@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// OpenID Connect discovery metadata for this service&apos;s own token issuer.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class OpenIdConfiguration : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The grant_types_supported property</summary>
+        /// <summary>The OAuth2 grant types the token endpoint accepts.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? GrantTypesSupported { get; set; }
@@ -22,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> GrantTypesSupported { get; set; }
 #endif
-        /// <summary>The id_token_signing_alg_values_supported property</summary>
+        /// <summary>The algorithms tokens are signed with.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? IdTokenSigningAlgValuesSupported { get; set; }
@@ -30,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> IdTokenSigningAlgValuesSupported { get; set; }
 #endif
-        /// <summary>The issuer property</summary>
+        /// <summary>The issuer (`iss`) of the access tokens this service signs.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Issuer { get; set; }
@@ -38,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Issuer { get; set; }
 #endif
-        /// <summary>The jwks_uri property</summary>
+        /// <summary>Where the public keys that verify its tokens are published.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? JwksUri { get; set; }
@@ -46,7 +47,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string JwksUri { get; set; }
 #endif
-        /// <summary>The response_types_supported property</summary>
+        /// <summary>The response types (OpenID Connect).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? ResponseTypesSupported { get; set; }
@@ -54,7 +55,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> ResponseTypesSupported { get; set; }
 #endif
-        /// <summary>The subject_types_supported property</summary>
+        /// <summary>The subject identifier types (OpenID Connect): `public`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? SubjectTypesSupported { get; set; }
@@ -62,7 +63,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> SubjectTypesSupported { get; set; }
 #endif
-        /// <summary>The token_endpoint property</summary>
+        /// <summary>Where to get tokens: this service&apos;s POST /auth/token.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? TokenEndpoint { get; set; }
@@ -70,7 +71,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string TokenEndpoint { get; set; }
 #endif
-        /// <summary>The token_endpoint_auth_methods_supported property</summary>
+        /// <summary>How a client may authenticate at the token endpoint.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? TokenEndpointAuthMethodsSupported { get; set; }

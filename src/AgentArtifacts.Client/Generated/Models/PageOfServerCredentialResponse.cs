@@ -15,7 +15,7 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The items property</summary>
+        /// <summary>This page&apos;s items, in the list&apos;s order; at most `limit` of them, possibly fewer before the last page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<global::AgentArtifacts.Client.Models.ServerCredentialResponse>? Items { get; set; }
@@ -23,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<global::AgentArtifacts.Client.Models.ServerCredentialResponse> Items { get; set; }
 #endif
-        /// <summary>The nextCursor property</summary>
+        /// <summary>Pass as `cursor` to get the next page; null on the last page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? NextCursor { get; set; }

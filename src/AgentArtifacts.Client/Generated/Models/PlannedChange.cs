@@ -15,11 +15,11 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The artifactId property</summary>
+        /// <summary>The artifact that would gain the revision (the original, for a checked-out copy).</summary>
         public Guid? ArtifactId { get; set; }
-        /// <summary>The baseRevision property</summary>
+        /// <summary>The revision the draft started from; 0 for a new artifact.</summary>
         public int? BaseRevision { get; set; }
-        /// <summary>The changedFields property</summary>
+        /// <summary>The fields changed since the base revision, among `title`, `description`, `tags`, `context` and `content`; empty for an archive.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? ChangedFields { get; set; }
@@ -27,7 +27,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> ChangedFields { get; set; }
 #endif
-        /// <summary>The contentType property</summary>
+        /// <summary>The draft&apos;s content type.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -35,19 +35,19 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The draftId property</summary>
+        /// <summary>The draft that would be committed.</summary>
         public Guid? DraftId { get; set; }
-        /// <summary>The draftVersion property</summary>
+        /// <summary>The draft&apos;s version now (its ETag); the commit token pins it.</summary>
         public long? DraftVersion { get; set; }
-        /// <summary>What a commit does to an artifact.</summary>
+        /// <summary>What the commit would do: add, modify, or archive the artifact.</summary>
         public global::AgentArtifacts.Client.Models.ChangeKind? Kind { get; set; }
-        /// <summary>The linesAdded property</summary>
+        /// <summary>Lines of content added since the base revision.</summary>
         public int? LinesAdded { get; set; }
-        /// <summary>The linesRemoved property</summary>
+        /// <summary>Lines of content removed since the base revision.</summary>
         public int? LinesRemoved { get; set; }
-        /// <summary>The nextRevision property</summary>
+        /// <summary>The revision the commit would make.</summary>
         public int? NextRevision { get; set; }
-        /// <summary>The title property</summary>
+        /// <summary>The draft&apos;s title.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }

@@ -13,11 +13,11 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class PlatformSettingsResponse : IAdditionalDataHolder, IParsable
     {
-        /// <summary>The accessTokenLifetimeMinutes property</summary>
+        /// <summary>How long an access token from POST /auth/token lasts, in minutes.</summary>
         public int? AccessTokenLifetimeMinutes { get; set; }
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The egressAllowedHosts property</summary>
+        /// <summary>Hosts invocations may reach even at private or loopback addresses (exceptions to the egress policy).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? EgressAllowedHosts { get; set; }
@@ -25,21 +25,21 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> EgressAllowedHosts { get; set; }
 #endif
-        /// <summary>The rateLimitPermitLimit property</summary>
+        /// <summary>Requests each principal (or, unauthenticated, each IP address) may make per window.</summary>
         public int? RateLimitPermitLimit { get; set; }
-        /// <summary>The rateLimitWindowSeconds property</summary>
+        /// <summary>The length of a rate-limit window, in seconds.</summary>
         public int? RateLimitWindowSeconds { get; set; }
-        /// <summary>The refreshTokenLifetimeDays property</summary>
+        /// <summary>How long a refresh token lasts, in days.</summary>
         public int? RefreshTokenLifetimeDays { get; set; }
-        /// <summary>The registrationEnabled property</summary>
+        /// <summary>Whether anyone may register (POST /auth/register); when false, registration answers 403.</summary>
         public bool? RegistrationEnabled { get; set; }
-        /// <summary>The tokenPermitLimit property</summary>
+        /// <summary>Requests to POST /auth/token each IP address may make per window.</summary>
         public int? TokenPermitLimit { get; set; }
-        /// <summary>The updatedAt property</summary>
+        /// <summary>When they last changed (ISO 8601, UTC); null while never changed.</summary>
         public DateTimeOffset? UpdatedAt { get; set; }
-        /// <summary>The updatedBy property</summary>
+        /// <summary>The id of the platform admin who changed them last; null while never changed.</summary>
         public Guid? UpdatedBy { get; set; }
-        /// <summary>The version property</summary>
+        /// <summary>The settings&apos; version, also their ETag; 0 until the first change.</summary>
         public long? Version { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.PlatformSettingsResponse"/> and sets the default values.

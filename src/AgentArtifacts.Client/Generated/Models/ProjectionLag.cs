@@ -7,18 +7,19 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// How far one async projection (a read model such as listings or search) is behind the event store.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class ProjectionLag : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The lag property</summary>
+        /// <summary>How many events it is behind the newest (0 when caught up).</summary>
         public long? Lag { get; set; }
-        /// <summary>The sequence property</summary>
+        /// <summary>The last event sequence it has processed.</summary>
         public long? Sequence { get; set; }
-        /// <summary>The shard property</summary>
+        /// <summary>The projection shard&apos;s name.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Shard { get; set; }

@@ -16,13 +16,13 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The highWaterMark property</summary>
+        /// <summary>The newest event&apos;s sequence; null when PostgreSQL did not answer.</summary>
         public long? HighWaterMark { get; set; }
-        /// <summary>The maxAllowedLag property</summary>
+        /// <summary>The most events a projection may be behind while the service is ready (`Health:MaxProjectionLag`).</summary>
         public long? MaxAllowedLag { get; set; }
         /// <summary>The primary error message.</summary>
         public override string Message { get => base.Message; }
-        /// <summary>The postgres property</summary>
+        /// <summary>`ok` when PostgreSQL answered; otherwise the kind of error met.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Postgres { get; set; }
@@ -30,7 +30,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Postgres { get; set; }
 #endif
-        /// <summary>The projections property</summary>
+        /// <summary>Each async projection&apos;s progress (empty when PostgreSQL did not answer).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<global::AgentArtifacts.Client.Models.ProjectionLag>? Projections { get; set; }
@@ -38,9 +38,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<global::AgentArtifacts.Client.Models.ProjectionLag> Projections { get; set; }
 #endif
-        /// <summary>The stalledAfterSeconds property</summary>
+        /// <summary>How long events may wait for a projection that does not advance before it counts as stalled (`Health:StalledProjectionSeconds`).</summary>
         public int? StalledAfterSeconds { get; set; }
-        /// <summary>The status property</summary>
+        /// <summary>`ready`, `postgres_unavailable`, `projections_lagging` or `projections_stalled`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Status { get; set; }

@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A new local user.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class RegisterUser : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The email property</summary>
+        /// <summary>The email, which is also the username for the password grant (at most 320 characters; no spaces or invisible characters; unique).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Email { get; set; }
@@ -20,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Email { get; set; }
 #endif
-        /// <summary>The name property</summary>
+        /// <summary>The display name (1 to 200 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }
@@ -28,7 +29,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Name { get; set; }
 #endif
-        /// <summary>The password property</summary>
+        /// <summary>The password (12 to 256 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Password { get; set; }

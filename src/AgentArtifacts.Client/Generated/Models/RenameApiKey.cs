@@ -13,7 +13,7 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class RenameApiKey : IParsable
     {
-        /// <summary>The name property</summary>
+        /// <summary>The new name (1 to 200 characters).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }

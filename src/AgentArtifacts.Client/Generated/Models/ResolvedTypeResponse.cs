@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A content type&apos;s definition with inheritance applied.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class ResolvedTypeResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The contentType property</summary>
+        /// <summary>The resolved type (the asked-for type, or the family or base type it falls back to).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -22,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>A JSON object.</summary>
+        /// <summary>The JSON Schema an artifact&apos;s `context` must match, with inherited properties and required fields merged.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.ResolvedTypeResponse_contextSchema? ContextSchema { get; set; }
@@ -30,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.ResolvedTypeResponse_contextSchema ContextSchema { get; set; }
 #endif
-        /// <summary>The description property</summary>
+        /// <summary>What it is for; null when not given.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -38,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The lineage property</summary>
+        /// <summary>The type and the types it inherits from, nearest first, ending with the base type `*/*`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Lineage { get; set; }
@@ -46,7 +47,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Lineage { get; set; }
 #endif
-        /// <summary>A JSON object.</summary>
+        /// <summary>The operations artifacts of this type can run, by name (e.g. `invoke`): for each, the permission it needs and how it is dispatched.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations? Operations { get; set; }
@@ -54,7 +55,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.ResolvedTypeResponse_operations Operations { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>Its name, for people.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }

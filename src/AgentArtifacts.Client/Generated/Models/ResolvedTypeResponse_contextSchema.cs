@@ -8,7 +8,7 @@ using System;
 namespace AgentArtifacts.Client.Models
 {
     /// <summary>
-    /// A JSON object.
+    /// The JSON Schema an artifact&apos;s `context` must match, with inherited properties and required fields merged.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class ResolvedTypeResponse_contextSchema : IAdditionalDataHolder, IParsable

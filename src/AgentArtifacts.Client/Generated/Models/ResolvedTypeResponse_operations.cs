@@ -8,7 +8,7 @@ using System;
 namespace AgentArtifacts.Client.Models
 {
     /// <summary>
-    /// A JSON object.
+    /// The operations artifacts of this type can run, by name (e.g. `invoke`): for each, the permission it needs and how it is dispatched.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class ResolvedTypeResponse_operations : IAdditionalDataHolder, IParsable

@@ -7,12 +7,13 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// Which drafts to discard.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class RevertWorkspace : IParsable
-    #pragma warning restore CS1591
     {
-        /// <summary>The artifactIds property</summary>
+        /// <summary>The drafts to revert (1 to 5000 ids).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? ArtifactIds { get; set; }

@@ -15,15 +15,15 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The artifactId property</summary>
+        /// <summary>The artifact the revision belongs to (the original, for a revision committed from a checked-out copy).</summary>
         public Guid? ArtifactId { get; set; }
-        /// <summary>The commitId property</summary>
+        /// <summary>The commit that made it (GET /commits/{id}).</summary>
         public Guid? CommitId { get; set; }
-        /// <summary>The committedAt property</summary>
+        /// <summary>When it was committed (ISO 8601, UTC).</summary>
         public DateTimeOffset? CommittedAt { get; set; }
-        /// <summary>The committedBy property</summary>
+        /// <summary>The id of the user who committed it.</summary>
         public Guid? CommittedBy { get; set; }
-        /// <summary>The contentType property</summary>
+        /// <summary>Its content type at this revision.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -31,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The description property</summary>
+        /// <summary>Its description at this revision; null when it had none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -39,11 +39,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>What a commit does to an artifact.</summary>
+        /// <summary>What the commit did to the artifact: added, modified, or archived it.</summary>
         public global::AgentArtifacts.Client.Models.ChangeKind? Kind { get; set; }
-        /// <summary>The revision property</summary>
+        /// <summary>The revision number: 1 for the first commit, one more for each next.</summary>
         public int? Revision { get; set; }
-        /// <summary>The tags property</summary>
+        /// <summary>Its tags at this revision.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Tags { get; set; }
@@ -51,7 +51,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> Tags { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>Its title at this revision.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }
@@ -59,7 +59,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
-        /// <summary>The workspaceId property</summary>
+        /// <summary>The workspace it was committed from.</summary>
         public Guid? WorkspaceId { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.RevisionListItem"/> and sets the default values.

@@ -7,24 +7,25 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A run: one execution of an artifact&apos;s operation, from request to result.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class RunResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The approvalId property</summary>
+        /// <summary>The approval the run waits for or waited for (GET /approvals); null when its operation needs none.</summary>
         public Guid? ApprovalId { get; set; }
-        /// <summary>The artifactId property</summary>
+        /// <summary>The artifact that runs.</summary>
         public Guid? ArtifactId { get; set; }
-        /// <summary>The artifactVersion property</summary>
+        /// <summary>The artifact&apos;s version when the run was requested: what runs is the artifact as it was then.</summary>
         public long? ArtifactVersion { get; set; }
-        /// <summary>The attempts property</summary>
+        /// <summary>How many attempts started (0 before the first; more than 1 after retries).</summary>
         public int? Attempts { get; set; }
-        /// <summary>The callerId property</summary>
+        /// <summary>The principal it runs as: the user (an API key&apos;s owner) or server that requested it.</summary>
         public Guid? CallerId { get; set; }
-        /// <summary>A JSON object.</summary>
+        /// <summary>Why it failed or was cancelled, problem-shaped (`type`, `title`, `status`, `detail`, `code`); while it is retried, the last failed attempt&apos;s error; null otherwise.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.RunResponse_error? Error { get; set; }
@@ -32,11 +33,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.RunResponse_error Error { get; set; }
 #endif
-        /// <summary>The finishedAt property</summary>
+        /// <summary>When it ended (ISO 8601, UTC); null while not finished.</summary>
         public DateTimeOffset? FinishedAt { get; set; }
-        /// <summary>The id property</summary>
+        /// <summary>The run&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>Any JSON value.</summary>
+        /// <summary>The input the run was invoked with, as sent; null when none.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Input { get; set; }
@@ -44,7 +45,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Input { get; set; }
 #endif
-        /// <summary>The kind property</summary>
+        /// <summary>How it is executed: `http` (an HTTP tool), `mcp_tool` (a tool on an MCP server), `agent`, or `native` (by this service).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Kind { get; set; }
@@ -52,7 +53,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Kind { get; set; }
 #endif
-        /// <summary>The mode property</summary>
+        /// <summary>How it was asked for: `sync`, `async`, or `stream` (with `Accept: text/event-stream`).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Mode { get; set; }
@@ -60,7 +61,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Mode { get; set; }
 #endif
-        /// <summary>The operation property</summary>
+        /// <summary>The operation that runs (`invoke`, or another the artifact&apos;s type declares).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Operation { get; set; }
@@ -68,7 +69,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Operation { get; set; }
 #endif
-        /// <summary>Any JSON value.</summary>
+        /// <summary>What the target answered (any JSON) once the run completed; null before, and when it failed or was cancelled.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Output { get; set; }
@@ -76,13 +77,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Output { get; set; }
 #endif
-        /// <summary>The parentRunId property</summary>
+        /// <summary>For a tool call made by an agent&apos;s run, that run; null otherwise.</summary>
         public Guid? ParentRunId { get; set; }
-        /// <summary>The requestedAt property</summary>
+        /// <summary>When it was requested (ISO 8601, UTC).</summary>
         public DateTimeOffset? RequestedAt { get; set; }
-        /// <summary>The startedAt property</summary>
+        /// <summary>When its first attempt started (ISO 8601, UTC); null until then.</summary>
         public DateTimeOffset? StartedAt { get; set; }
-        /// <summary>The status property</summary>
+        /// <summary>Where the run stands.</summary>
         public global::AgentArtifacts.Client.Models.RunStatus? Status { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.RunResponse"/> and sets the default values.

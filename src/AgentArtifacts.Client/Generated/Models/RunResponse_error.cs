@@ -8,7 +8,7 @@ using System;
 namespace AgentArtifacts.Client.Models
 {
     /// <summary>
-    /// A JSON object.
+    /// Why it failed or was cancelled, problem-shaped (`type`, `title`, `status`, `detail`, `code`); while it is retried, the last failed attempt&apos;s error; null otherwise.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class RunResponse_error : IAdditionalDataHolder, IParsable

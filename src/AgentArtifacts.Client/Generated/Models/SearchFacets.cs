@@ -15,7 +15,7 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The contentType property</summary>
+        /// <summary>How many hits of each content type.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.SearchFacets_contentType? ContentType { get; set; }
@@ -23,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.SearchFacets_contentType ContentType { get; set; }
 #endif
-        /// <summary>The state property</summary>
+        /// <summary>How many hits in each state (`draft`, `committed`, `archived`).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.SearchFacets_state? State { get; set; }

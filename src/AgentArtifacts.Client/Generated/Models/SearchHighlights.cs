@@ -15,7 +15,7 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The snippet property</summary>
+        /// <summary>The matches in `snippet`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Snippet { get; set; }
@@ -23,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Snippet { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>The matches in `title`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public UntypedNode? Title { get; set; }

@@ -15,9 +15,9 @@ namespace AgentArtifacts.Client.Models
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The containerId property</summary>
+        /// <summary>Where it was found: the workspace that holds it, or a collection it was published into.</summary>
         public Guid? ContainerId { get; set; }
-        /// <summary>The contentType property</summary>
+        /// <summary>Its content type.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -33,13 +33,13 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.SearchHighlights Highlights { get; set; }
 #endif
-        /// <summary>The id property</summary>
+        /// <summary>The artifact&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The revision property</summary>
+        /// <summary>Its last committed revision (in a collection, the one published there); 0 before the first commit.</summary>
         public int? Revision { get; set; }
-        /// <summary>The score property</summary>
+        /// <summary>How well it matches the words and phrases (higher is better; hits come best first); 0 for a query of filters only.</summary>
         public double? Score { get; set; }
-        /// <summary>The snippet property</summary>
+        /// <summary>Up to two fragments of the content around the matches, joined by &quot; … &quot;; null when highlighting is off or the query has no words or phrases.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Snippet { get; set; }
@@ -47,9 +47,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Snippet { get; set; }
 #endif
-        /// <summary>The state property</summary>
+        /// <summary>Its state (in a collection, the published revision&apos;s: `committed` or `archived`).</summary>
         public global::AgentArtifacts.Client.Models.ArtifactState? State { get; set; }
-        /// <summary>The title property</summary>
+        /// <summary>Its title.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }

@@ -13,7 +13,7 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class SearchRequest : IParsable
     {
-        /// <summary>The containerIds property</summary>
+        /// <summary>Only artifacts in one of these workspaces or collections (at most 100).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? ContainerIds { get; set; }
@@ -21,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> ContainerIds { get; set; }
 #endif
-        /// <summary>The contentTypes property</summary>
+        /// <summary>Only artifacts of one of these content types; `*` matches any run of characters (e.g. `text/*`, `application/vnd.*+json`; at most 100).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? ContentTypes { get; set; }
@@ -29,7 +29,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> ContentTypes { get; set; }
 #endif
-        /// <summary>The cursor property</summary>
+        /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Cursor { get; set; }
@@ -37,11 +37,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Cursor { get; set; }
 #endif
-        /// <summary>The highlight property</summary>
+        /// <summary>Whether to add each hit&apos;s `snippet` and `highlights`. Default: true.</summary>
         public bool? Highlight { get; set; }
-        /// <summary>The limit property</summary>
+        /// <summary>At most this many hits (1 to 100). Default: 20.</summary>
         public int? Limit { get; set; }
-        /// <summary>The query property</summary>
+        /// <summary>What to find (at most 1000 characters): words (matched stemmed), `&quot;phrases&quot;`, `OR` between words or phrases, `-` to exclude, and filters `type:`, `tag:`, `state:`, `container:`, `created:`, `updated:` (e.g. `retry &quot;back off&quot; type:text/* updated:&amp;gt;=2026-01-01`). May be empty or left out when a list below is given.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Query { get; set; }
@@ -49,7 +49,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Query { get; set; }
 #endif
-        /// <summary>The states property</summary>
+        /// <summary>Only artifacts in one of these states: `draft`, `committed`, `archived`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? States { get; set; }

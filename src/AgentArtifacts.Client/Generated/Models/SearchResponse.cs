@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A page of search hits, and counts over all of them.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class SearchResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>Counts over every hit the caller may see (all pages), by content type and by state.</summary>
+        /// <summary>Counts over every hit, not just this page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.SearchFacets? Facets { get; set; }
@@ -22,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.SearchFacets Facets { get; set; }
 #endif
-        /// <summary>The items property</summary>
+        /// <summary>This page&apos;s hits, best match first (then most recently updated).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<global::AgentArtifacts.Client.Models.SearchHit>? Items { get; set; }
@@ -30,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<global::AgentArtifacts.Client.Models.SearchHit> Items { get; set; }
 #endif
-        /// <summary>The nextCursor property</summary>
+        /// <summary>Pass as `cursor` (with the same query) to get the next page; null on the last page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? NextCursor { get; set; }

@@ -7,20 +7,21 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A server credential as the API shows it: never its secret.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class ServerCredentialResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The clientId property</summary>
+        /// <summary>The credential&apos;s id, its OAuth2 `client_id`.</summary>
         public Guid? ClientId { get; set; }
-        /// <summary>The createdAt property</summary>
+        /// <summary>When it was issued (ISO 8601, UTC).</summary>
         public DateTimeOffset? CreatedAt { get; set; }
-        /// <summary>The createdBy property</summary>
+        /// <summary>The id of the platform admin who issued it.</summary>
         public Guid? CreatedBy { get; set; }
-        /// <summary>The name property</summary>
+        /// <summary>The credential&apos;s name, for people.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }
@@ -28,9 +29,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Name { get; set; }
 #endif
-        /// <summary>The rotatedAt property</summary>
+        /// <summary>When its secret was last rotated (ISO 8601, UTC); null if never.</summary>
         public DateTimeOffset? RotatedAt { get; set; }
-        /// <summary>The scopes property</summary>
+        /// <summary>What servers using it may do, each `kind:mediaRange:action`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Scopes { get; set; }

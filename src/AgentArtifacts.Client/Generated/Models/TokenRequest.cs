@@ -13,7 +13,7 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class TokenRequest : IParsable
     {
-        /// <summary>The client_id property</summary>
+        /// <summary>For `client_credentials`: the server credential&apos;s client id (or send it with HTTP Basic).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ClientId { get; set; }
@@ -21,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ClientId { get; set; }
 #endif
-        /// <summary>The client_secret property</summary>
+        /// <summary>For `client_credentials`: the server credential&apos;s secret (or send it with HTTP Basic).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ClientSecret { get; set; }
@@ -29,9 +29,9 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ClientSecret { get; set; }
 #endif
-        /// <summary>The grant types the token endpoint issues tokens for.</summary>
+        /// <summary>The grant types the token endpoint issues tokens for: `password` (a person&apos;s email and password),`client_credentials` (a server credential) and `refresh_token`.</summary>
         public global::AgentArtifacts.Client.Models.TokenRequest_grant_type? GrantType { get; set; }
-        /// <summary>The password property</summary>
+        /// <summary>For `password`: the user&apos;s password.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Password { get; set; }
@@ -39,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Password { get; set; }
 #endif
-        /// <summary>The refresh_token property</summary>
+        /// <summary>For `refresh_token`: the refresh token from the previous token answer (single use: a reused one revokes its session).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? RefreshToken { get; set; }
@@ -47,7 +47,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string RefreshToken { get; set; }
 #endif
-        /// <summary>The scope property</summary>
+        /// <summary>For `client_credentials`: the scopes wanted, space-separated, each among the credential&apos;s; all of them when left out or empty. Ignored by the other grants.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Scope { get; set; }
@@ -55,7 +55,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Scope { get; set; }
 #endif
-        /// <summary>The username property</summary>
+        /// <summary>For `password`: the user&apos;s email.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Username { get; set; }

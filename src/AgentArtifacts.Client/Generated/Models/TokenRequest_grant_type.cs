@@ -3,7 +3,7 @@ using System.Runtime.Serialization;
 using System;
 namespace AgentArtifacts.Client.Models
 {
-    /// <summary>The grant types the token endpoint issues tokens for.</summary>
+    /// <summary>The grant types the token endpoint issues tokens for: `password` (a person&apos;s email and password),`client_credentials` (a server credential) and `refresh_token`.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public enum TokenRequest_grant_type
     {

@@ -13,7 +13,7 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class TokenResponse : IAdditionalDataHolder, IParsable
     {
-        /// <summary>The access_token property</summary>
+        /// <summary>The access token (a signed JWT), to send as `Authorization: Bearer`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? AccessToken { get; set; }
@@ -23,9 +23,9 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The expires_in property</summary>
+        /// <summary>Seconds until the access token expires.</summary>
         public int? ExpiresIn { get; set; }
-        /// <summary>The refresh_token property</summary>
+        /// <summary>A single-use token for `grant_type=refresh_token`, to get a new pair; absent for client credentials.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? RefreshToken { get; set; }
@@ -33,7 +33,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string RefreshToken { get; set; }
 #endif
-        /// <summary>The scope property</summary>
+        /// <summary>The scopes granted, space-separated; only for client credentials.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Scope { get; set; }
@@ -41,7 +41,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Scope { get; set; }
 #endif
-        /// <summary>The token_type property</summary>
+        /// <summary>Always `Bearer`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? TokenType { get; set; }

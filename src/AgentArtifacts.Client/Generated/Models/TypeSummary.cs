@@ -7,14 +7,15 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A known content type, as defined (before inheritance).
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class TypeSummary : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The contentType property</summary>
+        /// <summary>The content type (a MIME type, or a pattern such as `text/*` or `*/*` for a family).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ContentType { get; set; }
@@ -22,7 +23,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The description property</summary>
+        /// <summary>What it is for; null when not given.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -30,7 +31,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The inherits property</summary>
+        /// <summary>The content type it inherits its schema and operations from; null for the base type.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Inherits { get; set; }
@@ -38,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Inherits { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>Its name, for people.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }

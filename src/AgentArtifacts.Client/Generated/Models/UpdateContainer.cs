@@ -13,7 +13,7 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class UpdateContainer : IParsable
     {
-        /// <summary>The description property</summary>
+        /// <summary>The new description (at most 4000 characters); unchanged when null or left out.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Description { get; set; }
@@ -21,7 +21,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Description { get; set; }
 #endif
-        /// <summary>The targetCollectionIds property</summary>
+        /// <summary>For a workspace, the collections its commits publish to, replacing the old list (at most 20; each a collection the caller may add to, not archived). Not allowed for a collection. Unchanged when null or left out.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<Guid?>? TargetCollectionIds { get; set; }
@@ -29,7 +29,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<Guid?> TargetCollectionIds { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>The new title (not blank, at most 300 characters); unchanged when null or left out.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Title { get; set; }

@@ -13,9 +13,9 @@ namespace AgentArtifacts.Client.Models
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class UpdatePlatformSettings : IParsable
     {
-        /// <summary>The accessTokenLifetimeMinutes property</summary>
+        /// <summary>How long a new access token lasts, in minutes (1 to `Auth:MaxAccessTokenMinutes`, 1440 by default).</summary>
         public int? AccessTokenLifetimeMinutes { get; set; }
-        /// <summary>The egressAllowedHosts property</summary>
+        /// <summary>Hosts invocations may reach even at private or loopback addresses, replacing the list (at most 100; each a host name or IP address, without scheme, port or path).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? EgressAllowedHosts { get; set; }
@@ -23,15 +23,15 @@ namespace AgentArtifacts.Client.Models
 #else
         public List<string> EgressAllowedHosts { get; set; }
 #endif
-        /// <summary>The rateLimitPermitLimit property</summary>
+        /// <summary>Requests each principal (or, unauthenticated, each IP address) may make per window (1 to 100000000).</summary>
         public int? RateLimitPermitLimit { get; set; }
-        /// <summary>The rateLimitWindowSeconds property</summary>
+        /// <summary>The length of a rate-limit window, in seconds (1 to 86400).</summary>
         public int? RateLimitWindowSeconds { get; set; }
-        /// <summary>The refreshTokenLifetimeDays property</summary>
+        /// <summary>How long a new refresh token lasts, in days (1 to 365).</summary>
         public int? RefreshTokenLifetimeDays { get; set; }
-        /// <summary>The registrationEnabled property</summary>
+        /// <summary>Whether anyone may register (POST /auth/register).</summary>
         public bool? RegistrationEnabled { get; set; }
-        /// <summary>The tokenPermitLimit property</summary>
+        /// <summary>Requests to POST /auth/token each IP address may make per window (1 to 100000000).</summary>
         public int? TokenPermitLimit { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value

@@ -7,16 +7,17 @@ using System.IO;
 using System;
 namespace AgentArtifacts.Client.Models
 {
+    /// <summary>
+    /// A user as the API shows it.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public partial class UserResponse : IAdditionalDataHolder, IParsable
-    #pragma warning restore CS1591
     {
         /// <summary>Stores additional data not described in the OpenAPI description found when deserializing. Can be used for serialization as well.</summary>
         public IDictionary<string, object> AdditionalData { get; set; }
-        /// <summary>The createdAt property</summary>
+        /// <summary>When the user registered (ISO 8601, UTC).</summary>
         public DateTimeOffset? CreatedAt { get; set; }
-        /// <summary>The email property</summary>
+        /// <summary>The user&apos;s email (their username).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Email { get; set; }
@@ -24,11 +25,11 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Email { get; set; }
 #endif
-        /// <summary>The id property</summary>
+        /// <summary>The user&apos;s id.</summary>
         public Guid? Id { get; set; }
-        /// <summary>The isPlatformAdmin property</summary>
+        /// <summary>Whether the user is a platform admin.</summary>
         public bool? IsPlatformAdmin { get; set; }
-        /// <summary>The name property</summary>
+        /// <summary>The display name.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? Name { get; set; }

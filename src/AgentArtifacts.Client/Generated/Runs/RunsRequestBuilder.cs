@@ -113,10 +113,9 @@ namespace AgentArtifacts.Client.Runs
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class RunsRequestBuilderGetQueryParameters 
         {
-            #pragma warning disable CS1591
+            /// <summary>Only the runs of this artifact.</summary>
             [QueryParameter("artifactId")]
             public Guid? ArtifactId { get; set; }
-            #pragma warning restore CS1591
             /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -130,22 +129,18 @@ namespace AgentArtifacts.Client.Runs
             /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning disable CS1591
+            /// <summary>Only the runs this run made (an agent run&apos;s tool calls).</summary>
             [QueryParameter("parentRunId")]
             public Guid? ParentRunId { get; set; }
-            #pragma warning restore CS1591
+            /// <summary>Only runs in this status: `pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled` or `expired`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("status")]
             public string? Status { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("status")]
             public string Status { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

@@ -165,31 +165,25 @@ namespace AgentArtifacts.Client.Search
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class SearchRequestBuilderGetQueryParameters 
         {
+            /// <summary>Only artifacts in one of these workspaces or collections: ids, comma-separated (at most 100).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("containerIds")]
             public string? ContainerIds { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("containerIds")]
             public string ContainerIds { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>Only artifacts of one of these content types, comma-separated; `*` matches any run of characters (e.g. `text/*`).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("contentTypes")]
             public string? ContentTypes { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("contentTypes")]
             public string ContentTypes { get; set; }
-            #pragma warning restore CS1591
 #endif
             /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -201,38 +195,31 @@ namespace AgentArtifacts.Client.Search
             [QueryParameter("cursor")]
             public string Cursor { get; set; }
 #endif
-            #pragma warning disable CS1591
+            /// <summary>Whether to add each hit&apos;s `snippet` and `highlights` (default true).</summary>
             [QueryParameter("highlight")]
             public bool? Highlight { get; set; }
-            #pragma warning restore CS1591
-            /// <summary>At most this many items (1 to 200; default 50).</summary>
+            /// <summary>At most this many hits (1 to 100; default 20).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
+            /// <summary>What to find, in the search query language: words, `&quot;phrases&quot;`, `OR`, `-` to exclude, and filters `type:`, `tag:`, `state:`, `container:`, `created:`, `updated:` (at most 1000 characters). May be left out when a list below is given.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("q")]
             public string? Q { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("q")]
             public string Q { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>Only artifacts in one of these states, comma-separated: `draft`, `committed`, `archived`.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("states")]
             public string? States { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("states")]
             public string States { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

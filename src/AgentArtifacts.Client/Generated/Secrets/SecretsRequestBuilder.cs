@@ -83,7 +83,7 @@ namespace AgentArtifacts.Client.Secrets
         /// Store a secret (a credential your invocations use, e.g. `Authorization: Bearer {{secret:NAME}}` in an HTTP tool&apos;s headers), encrypted. The value is never returned, by this answer or any other; names are unique among your secrets.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.SecretResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new secret, stored encrypted; its value is never shown again.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -145,7 +145,7 @@ namespace AgentArtifacts.Client.Secrets
         /// Store a secret (a credential your invocations use, e.g. `Authorization: Bearer {{secret:NAME}}` in an HTTP tool&apos;s headers), encrypted. The value is never returned, by this answer or any other; names are unique among your secrets.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new secret, stored encrypted; its value is never shown again.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -83,7 +83,7 @@ namespace AgentArtifacts.Client.ServerCredentials
         /// Create a server identity for the OAuth2 `client_credentials` grant (platform admins only). The `clientSecret` is shown only in this answer.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.IssuedServerCredentialResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new server credential: an OAuth2 client for the client-credentials grant.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -145,7 +145,7 @@ namespace AgentArtifacts.Client.ServerCredentials
         /// Create a server identity for the OAuth2 `client_credentials` grant (platform admins only). The `clientSecret` is shown only in this answer.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">A new server credential: an OAuth2 client for the client-credentials grant.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -230,6 +230,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One content type's definition with inheritance applied (unknown types resolve to their family or the base type).
         /// </remarks>
+        /// <param name="contentType">The content type to resolve, a MIME type (e.g. `text/markdown`). Required.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<ResolvedTypeResponse>> ResolveTypeAsync(string? contentType)
@@ -244,6 +245,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// One content type's definition with inheritance applied (unknown types resolve to their family or the base type).
         /// </remarks>
+        /// <param name="contentType">The content type to resolve, a MIME type (e.g. `text/markdown`). Required.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<ResolvedTypeResponse>> ResolveTypeAsync(string? contentType, System.Threading.CancellationToken cancellationToken)
@@ -2025,8 +2027,13 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The same search as `POST /search`, from the query string; lists are comma-separated.
         /// </remarks>
-        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="q">What to find, in the search query language: words, `"phrases"`, `OR`, `-` to exclude, and filters `type:`, `tag:`, `state:`, `container:`, `created:`, `updated:` (at most 1000 characters). May be left out when a list below is given.</param>
+        /// <param name="containerIds">Only artifacts in one of these workspaces or collections: ids, comma-separated (at most 100).</param>
+        /// <param name="contentTypes">Only artifacts of one of these content types, comma-separated; `*` matches any run of characters (e.g. `text/*`).</param>
+        /// <param name="states">Only artifacts in one of these states, comma-separated: `draft`, `committed`, `archived`.</param>
+        /// <param name="limit">At most this many hits (1 to 100; default 20).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="highlight">Whether to add each hit's `snippet` and `highlights` (default true).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight)
@@ -2041,8 +2048,13 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The same search as `POST /search`, from the query string; lists are comma-separated.
         /// </remarks>
-        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="q">What to find, in the search query language: words, `"phrases"`, `OR`, `-` to exclude, and filters `type:`, `tag:`, `state:`, `container:`, `created:`, `updated:` (at most 1000 characters). May be left out when a list below is given.</param>
+        /// <param name="containerIds">Only artifacts in one of these workspaces or collections: ids, comma-separated (at most 100).</param>
+        /// <param name="contentTypes">Only artifacts of one of these content types, comma-separated; `*` matches any run of characters (e.g. `text/*`).</param>
+        /// <param name="states">Only artifacts in one of these states, comma-separated: `draft`, `committed`, `archived`.</param>
+        /// <param name="limit">At most this many hits (1 to 100; default 20).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="highlight">Whether to add each hit's `snippet` and `highlights` (default true).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight, System.Threading.CancellationToken cancellationToken)
@@ -2568,6 +2580,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The caller's runs, newest first, optionally of one artifact, made by one run (an agent's tool calls: `parentRunId`), and in one status (`pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled`, `expired`); cursor-paged. An API key sees only the runs of artifacts it may read: its page can hold fewer than `limit` items while `nextCursor` leads on.
         /// </remarks>
+        /// <param name="artifactId">Only the runs of this artifact.</param>
+        /// <param name="parentRunId">Only the runs this run made (an agent run's tool calls).</param>
+        /// <param name="status">Only runs in this status: `pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled` or `expired`.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
@@ -2584,6 +2599,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The caller's runs, newest first, optionally of one artifact, made by one run (an agent's tool calls: `parentRunId`), and in one status (`pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled`, `expired`); cursor-paged. An API key sees only the runs of artifacts it may read: its page can hold fewer than `limit` items while `nextCursor` leads on.
         /// </remarks>
+        /// <param name="artifactId">Only the runs of this artifact.</param>
+        /// <param name="parentRunId">Only the runs this run made (an agent run's tool calls).</param>
+        /// <param name="status">Only runs in this status: `pending`, `awaiting_approval`, `running`, `completed`, `failed`, `cancelled` or `expired`.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
@@ -2745,6 +2763,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The run's events as Server-Sent Events, from the start or after `Last-Event-ID` (header, or `lastEventId` in the query for clients that cannot set it). `id:` is the event's sequence in the run stream, `event:` its name (`run.requested`, `run.started`, …), `data:` its JSON. The stream ends after a terminal event: `run.completed`, `run.failed`, `run.cancelled`, `run.rejected` or `run.expired`. A comment line is sent as a heartbeat every `Runs:HeartbeatSeconds` (15) while nothing happens. Visible as `GET /runs/{id}` is.
         /// </remarks>
         /// <param name="id">The run's id.</param>
+        /// <param name="lastEventId">Send only the events after this `id:` (a non-negative integer), for clients that cannot set the Last-Event-ID header; the header wins when both are sent. From the start when left out.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<string>> StreamRunEventsAsync(System.Guid id, long? lastEventId)
@@ -2760,6 +2779,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The run's events as Server-Sent Events, from the start or after `Last-Event-ID` (header, or `lastEventId` in the query for clients that cannot set it). `id:` is the event's sequence in the run stream, `event:` its name (`run.requested`, `run.started`, …), `data:` its JSON. The stream ends after a terminal event: `run.completed`, `run.failed`, `run.cancelled`, `run.rejected` or `run.expired`. A comment line is sent as a heartbeat every `Runs:HeartbeatSeconds` (15) while nothing happens. Visible as `GET /runs/{id}` is.
         /// </remarks>
         /// <param name="id">The run's id.</param>
+        /// <param name="lastEventId">Send only the events after this `id:` (a non-negative integer), for clients that cannot set the Last-Event-ID header; the header wins when both are sent. From the start when left out.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<string>> StreamRunEventsAsync(System.Guid id, long? lastEventId, System.Threading.CancellationToken cancellationToken)
@@ -3147,6 +3167,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).
         /// </remarks>
         /// <param name="id">The artifact's id.</param>
+        /// <param name="op">The operation's name, as the artifact's content type declares it (GET /types/resolve lists them); not one of the built-in verbs `create`, `read`, `update`, `delete`, `invoke`, `add`, `search`.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -3163,6 +3184,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).
         /// </remarks>
         /// <param name="id">The artifact's id.</param>
+        /// <param name="op">The operation's name, as the artifact's content type declares it (GET /types/resolve lists them); not one of the built-in verbs `create`, `read`, `update`, `delete`, `invoke`, `add`, `search`.</param>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -5725,6 +5747,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The grants on a resource (not those on its container), oldest first. Needs share or admin on the resource.
         /// </remarks>
+        /// <param name="resourceId">The artifact, workspace or collection whose grants to list. Required.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
@@ -5741,6 +5764,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// The grants on a resource (not those on its container), oldest first. Needs share or admin on the resource.
         /// </remarks>
+        /// <param name="resourceId">The artifact, workspace or collection whose grants to list. Required.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <returns>OK</returns>
@@ -6403,6 +6427,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Whether the caller holds a permission on a resource, and the grant that decided it.
         /// </remarks>
+        /// <param name="resourceId">The artifact, workspace or collection to check. Required.</param>
+        /// <param name="permission">The permission to check: `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke` or `admin`. Required.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<CheckResponse>> CheckGrantAsync(System.Guid? resourceId, string? permission)
@@ -6417,6 +6443,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <remarks>
         /// Whether the caller holds a permission on a resource, and the grant that decided it.
         /// </remarks>
+        /// <param name="resourceId">The artifact, workspace or collection to check. Required.</param>
+        /// <param name="permission">The permission to check: `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke` or `admin`. Required.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<CheckResponse>> CheckGrantAsync(System.Guid? resourceId, string? permission, System.Threading.CancellationToken cancellationToken)
@@ -7917,6 +7945,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="state">Only workspaces in this state; `archived` lists the archived ones. When left out, all but the archived.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state)
@@ -7933,6 +7962,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="state">Only workspaces in this state; `archived` lists the archived ones. When left out, all but the archived.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
@@ -8287,6 +8317,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="state">Only collections in this state; `archived` lists the archived ones. When left out, all but the archived.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state)
@@ -8303,6 +8334,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </remarks>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="state">Only collections in this state; `archived` lists the archived ones. When left out, all but the archived.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
@@ -8456,6 +8488,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="id">The workspace's id.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="contentType">Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</param>
+        /// <param name="state">Only artifacts in this state. All states (archived included) when left out.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
@@ -8473,6 +8507,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="id">The workspace's id.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="contentType">Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</param>
+        /// <param name="state">Only artifacts in this state. All states (archived included) when left out.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
@@ -8645,6 +8681,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="id">The collection's id.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="contentType">Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</param>
+        /// <param name="state">Only artifacts in this state (`committed` or `archived`). Both when left out.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
@@ -8662,6 +8700,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="id">The collection's id.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="contentType">Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</param>
+        /// <param name="state">Only artifacts in this state (`committed` or `archived`). Both when left out.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
@@ -10021,6 +10061,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
         /// </remarks>
         /// <param name="id">The artifact's id.</param>
+        /// <param name="revision">A committed revision number (1 or more) to read instead of the head. The head when left out.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -10037,6 +10078,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
         /// </remarks>
         /// <param name="id">The artifact's id.</param>
+        /// <param name="revision">A committed revision number (1 or more) to read instead of the head. The head when left out.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -11434,6 +11476,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The difference between two states of the artifact: `from` and `to` are revision numbers (0 = before the first) or `draft` (the head). By default, from the head's base revision to the head: what the next commit would publish.
         /// </remarks>
         /// <param name="id">The artifact's id.</param>
+        /// <param name="from">The older side: a revision number (0 = before the first revision) or `draft`. Default: the head's base revision.</param>
+        /// <param name="to">The newer side: a revision number or `draft`. Default: `draft` (the head as it is now).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactDiff>> DiffArtifactAsync(System.Guid id, string? from, string? to)
@@ -11449,6 +11493,8 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The difference between two states of the artifact: `from` and `to` are revision numbers (0 = before the first) or `draft` (the head). By default, from the head's base revision to the head: what the next commit would publish.
         /// </remarks>
         /// <param name="id">The artifact's id.</param>
+        /// <param name="from">The older side: a revision number (0 = before the first revision) or `draft`. Default: the head's base revision.</param>
+        /// <param name="to">The newer side: a revision number or `draft`. Default: `draft` (the head as it is now).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactDiff>> DiffArtifactAsync(System.Guid id, string? from, string? to, System.Threading.CancellationToken cancellationToken)
@@ -13891,31 +13937,55 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class ApiKeyResponse
     {
 
+        /// <summary>
+        /// The key's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The key's name, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// What the key may do, each `kind:mediaRange:action` (e.g. `resource:text/*:read`); it never allows more than its owner may.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scopes")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Scopes { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The only resources (artifacts, workspaces, collections; a container covers its artifacts) the key may reach; null for all of its owner's.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("resourceIds")]
         public System.Collections.Generic.ICollection<System.Guid>? ResourceIds { get; set; } = default!;
 
+        /// <summary>
+        /// When the key stops working (ISO 8601, UTC); null if it never expires.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
         public System.DateTimeOffset? ExpiresAt { get; set; } = default!;
 
+        /// <summary>
+        /// When it was issued (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When its secret was last rotated (ISO 8601, UTC); null if never.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("rotatedAt")]
         public System.DateTimeOffset? RotatedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When it was last used, to within about a minute (ISO 8601, UTC); null if never.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("lastUsedAt")]
         public System.DateTimeOffset? LastUsedAt { get; set; } = default!;
 
@@ -13930,52 +14000,85 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A run waiting for (or past) a person's decision before it executes.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class ApprovalResponse
     {
 
+        /// <summary>
+        /// The approval's id: decide it with POST /approvals/{id}/approve or /reject.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The run that waits for it (GET /runs/{id}).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("runId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid RunId { get; set; } = default!;
 
+        /// <summary>
+        /// The artifact the run would execute.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ArtifactId { get; set; } = default!;
 
+        /// <summary>
+        /// The operation the run would execute (e.g. `invoke`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("operation")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Operation { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the principal that invoked the run.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("requestedBy")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid RequestedBy { get; set; } = default!;
 
         /// <summary>
-        /// Any JSON value.
+        /// The run's input, as the caller sent it; null when none.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("input")]
         [System.ComponentModel.DataAnnotations.Required]
         public object Input { get; set; } = default!;
 
+        /// <summary>
+        /// `pending`, `approved`, `rejected`, `expired` (also when its time passed and the expiry is not recorded yet), or `cancelled` (the run was cancelled by its caller).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("status")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Status { get; set; } = default!;
 
+        /// <summary>
+        /// When the run was requested (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("requestedAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset RequestedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When the approval expires if nobody decides (ISO 8601, UTC); the run then never executes.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset ExpiresAt { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the user who approved or rejected it; null until then.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("decidedBy")]
         public System.Guid? DecidedBy { get; set; } = default!;
 
+        /// <summary>
+        /// The note the decider left; null when none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("note")]
         public string? Note { get; set; } = default!;
 
@@ -13998,14 +14101,23 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class ArtifactDiff
     {
 
+        /// <summary>
+        /// What the `from` side is: `revision n` or `draft`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("from")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string From { get; set; } = default!;
 
+        /// <summary>
+        /// What the `to` side is: `revision n` or `draft`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("to")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string To { get; set; } = default!;
 
+        /// <summary>
+        /// The fields that differ, among `title`, `description`, `tags`, `context` and `content`; empty when the two are the same.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("changedFields")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> ChangedFields { get; set; } = new System.Collections.ObjectModel.Collection<string>();
@@ -14020,12 +14132,15 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         public TagsChange? Tags { get; set; } = default!;
 
         /// <summary>
-        /// A JSON array.
+        /// The changes to `context` as JSON Patch (RFC 6902) operations; empty when it did not change.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("context")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<object> Context { get; set; } = new System.Collections.ObjectModel.Collection<object>();
 
+        /// <summary>
+        /// The content as a unified diff (empty when it did not change).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("content")]
         [System.ComponentModel.DataAnnotations.Required]
         public LineDiff Content { get; set; } = new LineDiff();
@@ -14048,53 +14163,95 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class ArtifactListItem
     {
 
+        /// <summary>
+        /// The artifact's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The workspace that holds it; in a collection's listing, the workspace the revision was committed from.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("containerId")]
         public System.Guid? ContainerId { get; set; } = default!;
 
+        /// <summary>
+        /// Its content type (a MIME type, e.g. `text/markdown`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// Its title.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// Its description; null when it has none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// Its tags (possibly empty).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("tags")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Tags { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// Whether it is a draft, committed, or archived.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("state")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ArtifactState>))]
         public ArtifactState State { get; set; } = default!;
 
+        /// <summary>
+        /// The stream version, also the artifact's ETag.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("version")]
         public long Version { get; set; } = default!;
 
+        /// <summary>
+        /// The last committed revision of the artifact that it knows of; 0 before its first commit.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("revision")]
         public int Revision { get; set; } = default!;
 
+        /// <summary>
+        /// The revision its current state started from; 0 for a draft never committed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("baseRevision")]
         public int BaseRevision { get; set; } = default!;
 
+        /// <summary>
+        /// For a checked-out copy, the artifact whose revisions it drafts; null for an original and in a collection's listing.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("originId")]
         public System.Guid? OriginId { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the user who created it; in a collection's listing, who committed the revision.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdBy")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid CreatedBy { get; set; } = default!;
 
+        /// <summary>
+        /// When it was created (ISO 8601, UTC); in a collection's listing, when the revision was committed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When it last changed (ISO 8601, UTC); in a collection's listing, when the revision was committed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("updatedAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset UpdatedAt { get; set; } = default!;
@@ -14158,67 +14315,115 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class ArtifactResponse
     {
 
+        /// <summary>
+        /// The artifact's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The workspace that holds it (for a revision, the workspace it was committed from).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("containerId")]
         public System.Guid? ContainerId { get; set; } = default!;
 
+        /// <summary>
+        /// Its content type (a MIME type, e.g. `text/markdown`), which decides the schema of `context` and the operations it can run.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// Its title.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// Its description; null when it has none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// Its tags (possibly empty).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("tags")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Tags { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
         /// <summary>
-        /// A JSON object.
+        /// Structured data, checked against the content type's schema (e.g. a tool's endpoint, an agent's model); `{}` when none.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("context")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.IDictionary<string, object> Context { get; set; } = new System.Collections.Generic.Dictionary<string, object>();
 
+        /// <summary>
+        /// The body text (a document's markdown, a prompt's template…); null when it has none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("content")]
         public string? Content { get; set; } = default!;
 
+        /// <summary>
+        /// Whether it is a draft, committed, or archived.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("state")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ArtifactState>))]
         public ArtifactState State { get; set; } = default!;
 
+        /// <summary>
+        /// The stream version, also the ETag: send it in If-Match to change the artifact only if nobody changed it since.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("version")]
         public long Version { get; set; } = default!;
 
+        /// <summary>
+        /// The last committed revision of the artifact that it knows of; 0 before its first commit.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("revision")]
         public int Revision { get; set; } = default!;
 
+        /// <summary>
+        /// The revision its current state started from; 0 for a draft never committed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("baseRevision")]
         public int BaseRevision { get; set; } = default!;
 
+        /// <summary>
+        /// For a checked-out copy, the artifact whose revisions it drafts; null for an original.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("originId")]
         public System.Guid? OriginId { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the user who created it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdBy")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid CreatedBy { get; set; } = default!;
 
+        /// <summary>
+        /// When it was created (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the user who last changed it (for a revision, who committed it).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("updatedBy")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid UpdatedBy { get; set; } = default!;
 
+        /// <summary>
+        /// When it last changed (ISO 8601, UTC; for a revision, when it was committed).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("updatedAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset UpdatedAt { get; set; } = default!;
@@ -14234,6 +14439,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// Where an artifact stands: `draft` (has changes not yet committed), `committed` (equal to its last revision),
+    /// <br/>`archived` (archived; restore brings it back).
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public enum ArtifactState
     {
@@ -14252,20 +14461,32 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// Artifacts to read in one call.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class BatchGetArtifacts
     {
 
+        /// <summary>
+        /// The artifacts' ids (1 to 200; duplicates are read once).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("ids")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<System.Guid> Ids { get; set; } = new System.Collections.ObjectModel.Collection<System.Guid>();
 
     }
 
+    /// <summary>
+    /// The artifacts read by a batch get.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class BatchGetArtifactsResponse
     {
 
+        /// <summary>
+        /// The artifacts found and visible to the caller, in the order their ids were asked; the others are left out.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ArtifactResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<ArtifactResponse>();
@@ -14302,34 +14523,55 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// Where to check an artifact out to.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class CheckoutArtifact
     {
 
+        /// <summary>
+        /// The workspace the copy is created in (the caller needs create permission there).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("workspaceId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid WorkspaceId { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// Whether the caller holds a permission on a resource, and why.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class CheckResponse
     {
 
+        /// <summary>
+        /// The resource checked.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("resourceId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ResourceId { get; set; } = default!;
 
+        /// <summary>
+        /// The permission checked.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("permission")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Permission { get; set; } = default!;
 
+        /// <summary>
+        /// Whether the caller holds it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("allowed")]
         public bool Allowed { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("decidedBy")]
         public GrantResponse? DecidedBy { get; set; } = default!;
 
+        /// <summary>
+        /// The decision in words, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("reason")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Reason { get; set; } = default!;
@@ -14345,10 +14587,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// An invite to claim.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class ClaimInvite
     {
 
+        /// <summary>
+        /// The invite's claim token, from the answer that issued it (at most 200 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("token")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Token { get; set; } = default!;
@@ -14362,10 +14610,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class CommitActor
     {
 
+        /// <summary>
+        /// What the principal is: `user`, `apiKey` or `server`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("type")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Type { get; set; } = default!;
 
+        /// <summary>
+        /// The user's, API key's or server credential's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
@@ -14388,18 +14642,30 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class CommitConflict
     {
 
+        /// <summary>
+        /// The artifact the draft would revise (the original, for a checked-out copy).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ArtifactId { get; set; } = default!;
 
+        /// <summary>
+        /// The draft in conflict.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("draftId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid DraftId { get; set; } = default!;
 
+        /// <summary>
+        /// Stable, snake_case: `revised_elsewhere` (the artifact gained a revision after the draft's base revision), `drafted_twice` (two drafts of one artifact in one commit) or `changed_since_preview` (a draft the commit token pins changed).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("reason")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Reason { get; set; } = default!;
 
+        /// <summary>
+        /// What to do about it, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("detail")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Detail { get; set; } = default!;
@@ -14422,30 +14688,51 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class CommitItem
     {
 
+        /// <summary>
+        /// The artifact that gained the revision (the original, when the draft is a checked-out copy).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ArtifactId { get; set; } = default!;
 
+        /// <summary>
+        /// The draft that was committed: the artifact itself, or a checked-out copy of it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("draftId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid DraftId { get; set; } = default!;
 
+        /// <summary>
+        /// The artifact's title at the new revision.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// The artifact's content type.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// What the commit did to the artifact: added, modified, or archived it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("kind")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ChangeKind>))]
         public ChangeKind Kind { get; set; } = default!;
 
+        /// <summary>
+        /// The revision the draft started from; 0 for a new artifact.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("fromRevision")]
         public int FromRevision { get; set; } = default!;
 
+        /// <summary>
+        /// The revision the commit made.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("toRevision")]
         public int ToRevision { get; set; } = default!;
 
@@ -14460,30 +14747,51 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// The plan of a commit: what it would do, what stops it, and a token to commit exactly this.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class CommitPreviewResponse
     {
 
+        /// <summary>
+        /// The workspace.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("workspaceId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid WorkspaceId { get; set; } = default!;
 
+        /// <summary>
+        /// The collections the commit would publish to.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("targetCollectionIds")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<System.Guid> TargetCollectionIds { get; set; } = new System.Collections.ObjectModel.Collection<System.Guid>();
 
+        /// <summary>
+        /// Each draft's planned change.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<PlannedChange> Items { get; set; } = new System.Collections.ObjectModel.Collection<PlannedChange>();
 
+        /// <summary>
+        /// What would make the commit fail with 409 `commit_conflict`; empty when it can go ahead.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("conflicts")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<CommitConflict> Conflicts { get; set; } = new System.Collections.ObjectModel.Collection<CommitConflict>();
 
+        /// <summary>
+        /// Pass to POST /workspaces/{id}/commit to commit exactly these drafts at these versions (opaque; for this workspace and caller).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("commitToken")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string CommitToken { get; set; } = default!;
 
+        /// <summary>
+        /// When the commit token expires (ISO 8601, UTC; one hour after the preview).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("commitTokenExpiresAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CommitTokenExpiresAt { get; set; } = default!;
@@ -14499,38 +14807,65 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A commit: who published which drafts of a workspace, into which collections, when and why.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class CommitResponse
     {
 
+        /// <summary>
+        /// The commit's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The workspace whose drafts it committed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("workspaceId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid WorkspaceId { get; set; } = default!;
 
+        /// <summary>
+        /// The collections that received the new revisions (the workspace's targets then; possibly empty).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("collectionIds")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<System.Guid> CollectionIds { get; set; } = new System.Collections.ObjectModel.Collection<System.Guid>();
 
+        /// <summary>
+        /// The user (an API key's owner) or server credential that made it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("authorId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid AuthorId { get; set; } = default!;
 
+        /// <summary>
+        /// The chain it was made through, outermost first: a key's owner then the key, or a user or a server alone.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("actors")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<CommitActor> Actors { get; set; } = new System.Collections.ObjectModel.Collection<CommitActor>();
 
+        /// <summary>
+        /// The commit message.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("message")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Message { get; set; } = default!;
 
+        /// <summary>
+        /// When it was made (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("committedAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CommittedAt { get; set; } = default!;
 
+        /// <summary>
+        /// Each artifact it changed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<CommitItem> Items { get; set; } = new System.Collections.ObjectModel.Collection<CommitItem>();
@@ -14546,22 +14881,38 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// What to commit, and why.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class CommitWorkspace
     {
 
+        /// <summary>
+        /// Why: the commit message (not blank, at most 4000 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("message")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Message { get; set; } = default!;
 
+        /// <summary>
+        /// The drafts to commit (1 to 5000 ids). When left out, every artifact of the workspace with a change to commit (or those the commit token pins).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactIds")]
         public System.Collections.Generic.ICollection<System.Guid>? ArtifactIds { get; set; } = default!;
 
+        /// <summary>
+        /// A token from the commit preview: commit exactly the drafts it pins, and fail with 409 if any changed since. With `artifactIds`, both must name the same drafts.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("commitToken")]
         public string? CommitToken { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// Which kind of container: a `workspace` holds drafts and commits them; a `collection` holds the committed
+    /// <br/>revisions published into it.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public enum ContainerKind
     {
@@ -14583,45 +14934,78 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class ContainerResponse
     {
 
+        /// <summary>
+        /// The container's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// Whether it is a workspace or a collection.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("kind")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ContainerKind>))]
         public ContainerKind Kind { get; set; } = default!;
 
+        /// <summary>
+        /// The container's own content type: `application/vnd.agience.workspace+json` or `application/vnd.agience.collection+json`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// The container's title.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// The container's description; null when it has none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// For a workspace, the collections its commits publish to (possibly empty); null for a collection.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("targetCollectionIds")]
         public System.Collections.Generic.ICollection<System.Guid>? TargetCollectionIds { get; set; } = default!;
 
+        /// <summary>
+        /// `archived` once archived; otherwise `draft` (containers are never committed).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("state")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ArtifactState>))]
         public ArtifactState State { get; set; } = default!;
 
+        /// <summary>
+        /// The container's stream version, also its ETag: send it in If-Match to update or archive only if nobody changed it since.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("version")]
         public long Version { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the user who created it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdBy")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid CreatedBy { get; set; } = default!;
 
+        /// <summary>
+        /// When it was created (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When it last changed (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("updatedAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset UpdatedAt { get; set; } = default!;
@@ -14637,98 +15021,165 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A new artifact, created as a draft in a workspace.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class CreateArtifact
     {
 
+        /// <summary>
+        /// The workspace to create it in (the caller needs create permission there; not a collection).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("containerId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ContainerId { get; set; } = default!;
 
+        /// <summary>
+        /// Its content type: a MIME type such as `text/markdown` (see GET /types); not the workspace or collection types.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// The title (not blank, at most 300 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// A description (at most 4000 characters), or null for none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// Tags (at most 50, each 1 to 64 characters; trimmed, duplicates dropped). None when left out.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("tags")]
         public System.Collections.Generic.ICollection<string>? Tags { get; set; } = default!;
 
         /// <summary>
-        /// A JSON object.
+        /// Structured data, checked against the content type's schema. `{}` when left out.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("context")]
         public System.Collections.Generic.IDictionary<string, object>? Context { get; set; } = default!;
 
+        /// <summary>
+        /// The body text, or null for none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("content")]
         public string? Content { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// A new workspace or collection.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class CreateContainer
     {
 
+        /// <summary>
+        /// The title (not blank, at most 300 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// A description (at most 4000 characters), or null for none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// For a workspace, the collections its commits publish to (at most 20; each a collection the caller may add to, not archived). Not allowed for a collection. None when left out.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("targetCollectionIds")]
         public System.Collections.Generic.ICollection<System.Guid>? TargetCollectionIds { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// A new secret, stored encrypted; its value is never shown again.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class CreateSecret
     {
 
+        /// <summary>
+        /// The name invocations refer to it by, as `{{secret:NAME}}`: a letter or underscore, then letters, digits or underscores (at most 128 characters); unique among your secrets.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// The secret value (not empty; at most 64 KiB in UTF-8). Write-only: no answer ever contains it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("value")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Value { get; set; } = default!;
 
+        /// <summary>
+        /// What the secret is for (at most 1000 characters), or null for none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// An approval decision.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class DecideApproval
     {
 
+        /// <summary>
+        /// Why, for the run's caller and the record (at most 2000 characters); null for none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("note")]
         public string? Note { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// Who a grant is for.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class Grantee
     {
 
+        /// <summary>
+        /// What kind of principal.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("type")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<GranteeType>))]
         public GranteeType Type { get; set; } = default!;
 
+        /// <summary>
+        /// The user's, API key's, group's or server credential's id; null for an invite (whoever claims it becomes the grantee of a grant of their own).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         public System.Guid? Id { get; set; } = default!;
 
+        /// <summary>
+        /// For an invite, the only email that may claim it (at most 320 characters); null for anyone with the token. Only an invite has one.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("email")]
         public string? Email { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// Who a grant is for: a `user`, an `api_key`, a `group` (an artifact listing its members), an `invite`
+    /// <br/>(whoever claims its token), or a `server` (a server credential).
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public enum GranteeType
     {
@@ -14755,6 +15206,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// Whether a grant gives its permissions (`allow`) or takes them away (`deny`, which wins over any allow).
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public enum GrantEffect
     {
@@ -14776,50 +15230,89 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class GrantResponse
     {
 
+        /// <summary>
+        /// The grant's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The artifact, workspace or collection it is on (a container's grant covers its contents).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("resourceId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ResourceId { get; set; } = default!;
 
+        /// <summary>
+        /// Who it is for.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("grantee")]
         [System.ComponentModel.DataAnnotations.Required]
         public Grantee Grantee { get; set; } = new Grantee();
 
+        /// <summary>
+        /// The permissions it gives or denies, among `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke`, `admin` (which implies all others).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("permissions")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Permissions { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// Whether it allows or denies them.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("effect")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<GrantEffect>))]
         public GrantEffect Effect { get; set; } = default!;
 
+        /// <summary>
+        /// When it stops counting (ISO 8601, UTC); null if never.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
         public System.DateTimeOffset? ExpiresAt { get; set; } = default!;
 
+        /// <summary>
+        /// Whether it was revoked (a revoked grant no longer counts).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("revoked")]
         public bool Revoked { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the principal that issued it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("issuedBy")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid IssuedBy { get; set; } = default!;
 
+        /// <summary>
+        /// When it was issued (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("issuedAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset IssuedAt { get; set; } = default!;
 
+        /// <summary>
+        /// For an invite, how many times it can be claimed; null for no limit (and for other grants).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("maxClaims")]
         public int? MaxClaims { get; set; } = default!;
 
+        /// <summary>
+        /// For an invite, how many times it was claimed; 0 for other grants.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("claims")]
         public int Claims { get; set; } = default!;
 
+        /// <summary>
+        /// For a grant made by claiming an invite, that invite's grant id; null otherwise.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("claimedFrom")]
         public System.Guid? ClaimedFrom { get; set; } = default!;
 
+        /// <summary>
+        /// An invite's claim token, to hand to the invitee (POST /grants/claim). Only in the answer that issued it; absent otherwise.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("token")]
         public string? Token { get; set; } = default!;
 
@@ -14841,22 +15334,34 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class HistoryEntry
     {
 
+        /// <summary>
+        /// The stream version the event made (1 for the first); `version` of the artifact after it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("version")]
         public long Version { get; set; } = default!;
 
+        /// <summary>
+        /// The event's name, snake_case (e.g. `artifact_created`, `artifact_retitled`, `artifact_committed`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("event")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Event { get; set; } = default!;
 
+        /// <summary>
+        /// When it happened (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("at")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset At { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the principal it was done by (a user, an API key's owner, or a server credential); null when the service did it itself.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("actor")]
         public System.Guid? Actor { get; set; } = default!;
 
         /// <summary>
-        /// Any JSON value.
+        /// The event's own fields (camelCase), which depend on `event`.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("data")]
         [System.ComponentModel.DataAnnotations.Required]
@@ -14881,41 +15386,56 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     {
 
         /// <summary>
-        /// Any JSON value.
+        /// What the artifact runs with, any JSON, checked against the operation's (or the artifact's `context.inputSchema`) input schema when there is one: an HTTP tool's request body, an MCP tool's arguments (an object), an agent's message (a string, or JSON). None when left out.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("input")]
         public object Input { get; set; } = default!;
 
         /// <summary>
-        /// Default: `sync`.
+        /// `sync` waits for the run's end and answers 200 with it; `async` queues it and answers 202 with its location. For a stream of its events, send `Accept: text/event-stream` instead. Default: `sync`.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("mode")]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<InvokeArtifactMode>))]
         public InvokeArtifactMode Mode { get; set; } = default!;
 
         /// <summary>
-        /// Any JSON value.
+        /// The same as `input`, under the name MCP clients use; send one of the two, not both.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("arguments")]
         public object Arguments { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// A new API key: it acts as you, narrowed by its scopes and resources.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class IssueApiKey
     {
 
+        /// <summary>
+        /// The key's name, for people (1 to 200 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// What the key may do (1 to 50): each `kind:mediaRange:action`, kind one of `resource`, `tool`, `prompt`; action one of `read`, `write`, `create`, `delete`, `search`, `invoke` (e.g. `resource:text/*:read`, `tool:*/*:invoke`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scopes")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Scopes { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The only resources the key may reach (1 to 100 artifact, workspace or collection ids; a container covers its artifacts). When left out, all of yours.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("resourceIds")]
         public System.Collections.Generic.ICollection<System.Guid>? ResourceIds { get; set; } = default!;
 
+        /// <summary>
+        /// Days until the key expires: 30, 60, 90 or 365. When left out or null, it never expires.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("expiresInDays")]
         public int? ExpiresInDays { get; set; } = default!;
 
@@ -14929,31 +15449,55 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class IssuedApiKeyResponse
     {
 
+        /// <summary>
+        /// The key's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The secret (`aa_…`), to send as `Authorization: Bearer`. Shown only in this answer; null in an idempotent replay.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("key")]
         public string? Key { get; set; } = default!;
 
+        /// <summary>
+        /// The key's name, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// What the key may do, each `kind:mediaRange:action` (e.g. `resource:text/*:read`); it never allows more than its owner may.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scopes")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Scopes { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The only resources (artifacts, workspaces, collections; a container covers its artifacts) the key may reach; null for all of its owner's.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("resourceIds")]
         public System.Collections.Generic.ICollection<System.Guid>? ResourceIds { get; set; } = default!;
 
+        /// <summary>
+        /// When the key stops working (ISO 8601, UTC); null if it never expires.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
         public System.DateTimeOffset? ExpiresAt { get; set; } = default!;
 
+        /// <summary>
+        /// When it was issued (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When it was last used, to within about a minute (ISO 8601, UTC); null if never.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("lastUsedAt")]
         public System.DateTimeOffset? LastUsedAt { get; set; } = default!;
 
@@ -14976,21 +15520,36 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class IssuedServerCredentialResponse
     {
 
+        /// <summary>
+        /// The credential's id, its OAuth2 `client_id`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("clientId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ClientId { get; set; } = default!;
 
+        /// <summary>
+        /// The OAuth2 `client_secret`. Shown only in this answer; null in an idempotent replay.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("clientSecret")]
         public string? ClientSecret { get; set; } = default!;
 
+        /// <summary>
+        /// The credential's name, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// What servers using it may do, each `kind:mediaRange:action`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scopes")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Scopes { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// When it was issued (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;
@@ -15006,54 +15565,93 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A new grant: permissions (or a role) on a resource for a principal, or an invite.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class IssueGrant
     {
 
+        /// <summary>
+        /// The artifact, workspace or collection to grant on.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("resourceId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ResourceId { get; set; } = default!;
 
+        /// <summary>
+        /// Who it is for: a user, API key, group or server by id, or an invite (no id; optionally an email).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("grantee")]
         [System.ComponentModel.DataAnnotations.Required]
         public Grantee Grantee { get; set; } = new Grantee();
 
+        /// <summary>
+        /// The permissions to give or deny: `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke`, `admin`. Give either these or `role`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("permissions")]
         public System.Collections.Generic.ICollection<string>? Permissions { get; set; } = default!;
 
+        /// <summary>
+        /// A named set of permissions instead of `permissions`: `viewer` (read), `editor` (create, read, update, delete, evict), `collaborator` (editor's, plus invoke, add, share) or `admin` (all).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("role")]
         public string? Role { get; set; } = default!;
 
+        /// <summary>
+        /// Allow or deny (an invite can only allow).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("effect")]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<GrantEffect>))]
         public GrantEffect Effect { get; set; } = default!;
 
+        /// <summary>
+        /// When it stops counting (ISO 8601; in the future). Never when left out.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
         public System.DateTimeOffset? ExpiresAt { get; set; } = default!;
 
+        /// <summary>
+        /// For an invite only: how many times it can be claimed (1 to 10000). No limit when left out.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("maxClaims")]
         public int? MaxClaims { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// A new server credential: an OAuth2 client for the client-credentials grant.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class IssueServerCredential
     {
 
+        /// <summary>
+        /// The credential's name, for people (1 to 200 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// What servers using it may do (1 to 50): each `kind:mediaRange:action` (e.g. `resource:*/*:read`). Its grants decide on which resources.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scopes")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Scopes { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
     }
 
+    /// <summary>
+    /// The public keys that verify this service's access tokens (a JSON Web Key Set, RFC 7517).
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class JsonWebKeySetResponse
     {
 
+        /// <summary>
+        /// The keys in use; a token's `kid` header names the one that signed it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("keys")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<JwkResponse> Keys { get; set; } = new System.Collections.ObjectModel.Collection<JwkResponse>();
@@ -15069,30 +15667,51 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A public RSA signing key (JSON Web Key, RFC 7517).
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class JwkResponse
     {
 
+        /// <summary>
+        /// The key type: `RSA`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("kty")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Kty { get; set; } = default!;
 
+        /// <summary>
+        /// What the key is for: `sig` (signatures).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("use")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Use { get; set; } = default!;
 
+        /// <summary>
+        /// The signing algorithm: `RS256`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("alg")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Alg { get; set; } = default!;
 
+        /// <summary>
+        /// The key's id, as in the `kid` header of the tokens it signs.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("kid")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Kid { get; set; } = default!;
 
+        /// <summary>
+        /// The RSA modulus (base64url).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("n")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string N { get; set; } = default!;
 
+        /// <summary>
+        /// The RSA public exponent (base64url).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("e")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string E { get; set; } = default!;
@@ -15115,13 +15734,22 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class LineDiff
     {
 
+        /// <summary>
+        /// The unified diff (`diff -u` format, 3 lines of context); empty when the texts are equal.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("unified")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Unified { get; set; } = default!;
 
+        /// <summary>
+        /// How many lines the diff adds.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("linesAdded")]
         public int LinesAdded { get; set; } = default!;
 
+        /// <summary>
+        /// How many lines the diff removes.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("linesRemoved")]
         public int LinesRemoved { get; set; } = default!;
 
@@ -15136,10 +15764,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// The process is up.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class Liveness
     {
 
+        /// <summary>
+        /// Always `ok`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("status")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Status { get; set; } = default!;
@@ -15162,26 +15796,47 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class MeResponse
     {
 
+        /// <summary>
+        /// The user's id (for an API key, its owner's), or the server credential's client id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// How the caller authenticated: `user`, `apiKey` or `server`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("kind")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Kind { get; set; } = default!;
 
+        /// <summary>
+        /// The user's email; null when unknown (a server).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("email")]
         public string? Email { get; set; } = default!;
 
+        /// <summary>
+        /// The user's name; null when unknown (a server).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         public string? Name { get; set; } = default!;
 
+        /// <summary>
+        /// Whether the caller acts as a platform admin now (never through an API key).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("isPlatformAdmin")]
         public bool IsPlatformAdmin { get; set; } = default!;
 
+        /// <summary>
+        /// The API key used; null otherwise.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("apiKeyId")]
         public System.Guid? ApiKeyId { get; set; } = default!;
 
+        /// <summary>
+        /// The scopes that narrow an API key or server, each `kind:mediaRange:action`; null for a user with a token.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scopes")]
         public System.Collections.Generic.ICollection<string>? Scopes { get; set; } = default!;
 
@@ -15196,48 +15851,81 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// Where to move a draft to.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class MoveArtifact
     {
 
+        /// <summary>
+        /// The workspace to move it to (the caller needs create permission there; not archived).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("workspaceId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid WorkspaceId { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// OpenID Connect discovery metadata for this service's own token issuer.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class OpenIdConfiguration
     {
 
+        /// <summary>
+        /// The issuer (`iss`) of the access tokens this service signs.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("issuer")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Issuer { get; set; } = default!;
 
+        /// <summary>
+        /// Where to get tokens: this service's POST /auth/token.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("token_endpoint")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Token_endpoint { get; set; } = default!;
 
+        /// <summary>
+        /// Where the public keys that verify its tokens are published.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("jwks_uri")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Jwks_uri { get; set; } = default!;
 
+        /// <summary>
+        /// The OAuth2 grant types the token endpoint accepts.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("grant_types_supported")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Grant_types_supported { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// How a client may authenticate at the token endpoint.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("token_endpoint_auth_methods_supported")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Token_endpoint_auth_methods_supported { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The algorithms tokens are signed with.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id_token_signing_alg_values_supported")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Id_token_signing_alg_values_supported { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The subject identifier types (OpenID Connect): `public`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("subject_types_supported")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Subject_types_supported { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The response types (OpenID Connect).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("response_types_supported")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Response_types_supported { get; set; } = new System.Collections.ObjectModel.Collection<string>();
@@ -15260,10 +15948,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfApiKeyResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ApiKeyResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<ApiKeyResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15285,10 +15979,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfApprovalResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ApprovalResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<ApprovalResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15310,10 +16010,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfArtifactListItem
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ArtifactListItem> Items { get; set; } = new System.Collections.ObjectModel.Collection<ArtifactListItem>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15335,10 +16041,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfCommitResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<CommitResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<CommitResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15360,10 +16072,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfContainerResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ContainerResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<ContainerResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15385,10 +16103,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfGrantResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<GrantResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<GrantResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15410,10 +16134,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfHistoryEntry
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<HistoryEntry> Items { get; set; } = new System.Collections.ObjectModel.Collection<HistoryEntry>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15435,10 +16165,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfRevisionListItem
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<RevisionListItem> Items { get; set; } = new System.Collections.ObjectModel.Collection<RevisionListItem>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15460,10 +16196,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfRunResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<RunResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<RunResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15485,10 +16227,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfSecretResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<SecretResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<SecretResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15510,10 +16258,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfServerCredentialResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ServerCredentialResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<ServerCredentialResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15535,10 +16289,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PageOfUserResponse
     {
 
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<UserResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<UserResponse>();
 
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
@@ -15560,43 +16320,76 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PlannedChange
     {
 
+        /// <summary>
+        /// The artifact that would gain the revision (the original, for a checked-out copy).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ArtifactId { get; set; } = default!;
 
+        /// <summary>
+        /// The draft that would be committed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("draftId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid DraftId { get; set; } = default!;
 
+        /// <summary>
+        /// The draft's title.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// The draft's content type.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// What the commit would do: add, modify, or archive the artifact.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("kind")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ChangeKind>))]
         public ChangeKind Kind { get; set; } = default!;
 
+        /// <summary>
+        /// The revision the draft started from; 0 for a new artifact.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("baseRevision")]
         public int BaseRevision { get; set; } = default!;
 
+        /// <summary>
+        /// The revision the commit would make.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextRevision")]
         public int NextRevision { get; set; } = default!;
 
+        /// <summary>
+        /// The draft's version now (its ETag); the commit token pins it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("draftVersion")]
         public long DraftVersion { get; set; } = default!;
 
+        /// <summary>
+        /// The fields changed since the base revision, among `title`, `description`, `tags`, `context` and `content`; empty for an archive.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("changedFields")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> ChangedFields { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// Lines of content added since the base revision.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("linesAdded")]
         public int LinesAdded { get; set; } = default!;
 
+        /// <summary>
+        /// Lines of content removed since the base revision.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("linesRemoved")]
         public int LinesRemoved { get; set; } = default!;
 
@@ -15618,34 +16411,64 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class PlatformSettingsResponse
     {
 
+        /// <summary>
+        /// Whether anyone may register (POST /auth/register); when false, registration answers 403.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("registrationEnabled")]
         public bool RegistrationEnabled { get; set; } = default!;
 
+        /// <summary>
+        /// Requests each principal (or, unauthenticated, each IP address) may make per window.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("rateLimitPermitLimit")]
         public int RateLimitPermitLimit { get; set; } = default!;
 
+        /// <summary>
+        /// The length of a rate-limit window, in seconds.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("rateLimitWindowSeconds")]
         public int RateLimitWindowSeconds { get; set; } = default!;
 
+        /// <summary>
+        /// Requests to POST /auth/token each IP address may make per window.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("tokenPermitLimit")]
         public int TokenPermitLimit { get; set; } = default!;
 
+        /// <summary>
+        /// How long an access token from POST /auth/token lasts, in minutes.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("accessTokenLifetimeMinutes")]
         public int AccessTokenLifetimeMinutes { get; set; } = default!;
 
+        /// <summary>
+        /// How long a refresh token lasts, in days.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("refreshTokenLifetimeDays")]
         public int RefreshTokenLifetimeDays { get; set; } = default!;
 
+        /// <summary>
+        /// Hosts invocations may reach even at private or loopback addresses (exceptions to the egress policy).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("egressAllowedHosts")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> EgressAllowedHosts { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The settings' version, also their ETag; 0 until the first change.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("version")]
         public long Version { get; set; } = default!;
 
+        /// <summary>
+        /// The id of the platform admin who changed them last; null while never changed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("updatedBy")]
         public System.Guid? UpdatedBy { get; set; } = default!;
 
+        /// <summary>
+        /// When they last changed (ISO 8601, UTC); null while never changed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("updatedAt")]
         public System.DateTimeOffset? UpdatedAt { get; set; } = default!;
 
@@ -15660,10 +16483,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// Which drafts to preview a commit of.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class PreviewCommit
     {
 
+        /// <summary>
+        /// The drafts to commit (1 to 5000 ids). When left out, every artifact of the workspace with a change to commit.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactIds")]
         public System.Collections.Generic.ICollection<System.Guid>? ArtifactIds { get; set; } = default!;
 
@@ -15736,17 +16565,29 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// How far one async projection (a read model such as listings or search) is behind the event store.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class ProjectionLag
     {
 
+        /// <summary>
+        /// The projection shard's name.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("shard")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Shard { get; set; } = default!;
 
+        /// <summary>
+        /// The last event sequence it has processed.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("sequence")]
         public long Sequence { get; set; } = default!;
 
+        /// <summary>
+        /// How many events it is behind the newest (0 when caught up).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("lag")]
         public long Lag { get; set; } = default!;
 
@@ -15781,24 +16622,42 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class Readiness
     {
 
+        /// <summary>
+        /// `ready`, `postgres_unavailable`, `projections_lagging` or `projections_stalled`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("status")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Status { get; set; } = default!;
 
+        /// <summary>
+        /// `ok` when PostgreSQL answered; otherwise the kind of error met.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("postgres")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Postgres { get; set; } = default!;
 
+        /// <summary>
+        /// The newest event's sequence; null when PostgreSQL did not answer.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("highWaterMark")]
         public long? HighWaterMark { get; set; } = default!;
 
+        /// <summary>
+        /// Each async projection's progress (empty when PostgreSQL did not answer).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("projections")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ProjectionLag> Projections { get; set; } = new System.Collections.ObjectModel.Collection<ProjectionLag>();
 
+        /// <summary>
+        /// The most events a projection may be behind while the service is ready (`Health:MaxProjectionLag`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("maxAllowedLag")]
         public long MaxAllowedLag { get; set; } = default!;
 
+        /// <summary>
+        /// How long events may wait for a projection that does not advance before it counts as stalled (`Health:StalledProjectionSeconds`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("stalledAfterSeconds")]
         public int StalledAfterSeconds { get; set; } = default!;
 
@@ -15813,18 +16672,30 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A new local user.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class RegisterUser
     {
 
+        /// <summary>
+        /// The email, which is also the username for the password grant (at most 320 characters; no spaces or invisible characters; unique).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("email")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Email { get; set; } = default!;
 
+        /// <summary>
+        /// The password (12 to 256 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("password")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Password { get; set; } = default!;
 
+        /// <summary>
+        /// The display name (1 to 200 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
@@ -15838,40 +16709,58 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class RenameApiKey
     {
 
+        /// <summary>
+        /// The new name (1 to 200 characters).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// A content type's definition with inheritance applied.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class ResolvedTypeResponse
     {
 
+        /// <summary>
+        /// The resolved type (the asked-for type, or the family or base type it falls back to).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// Its name, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// What it is for; null when not given.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// The type and the types it inherits from, nearest first, ending with the base type `*/*`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("lineage")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Lineage { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
         /// <summary>
-        /// A JSON object.
+        /// The JSON Schema an artifact's `context` must match, with inherited properties and required fields merged.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contextSchema")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.IDictionary<string, object> ContextSchema { get; set; } = new System.Collections.Generic.Dictionary<string, object>();
 
         /// <summary>
-        /// A JSON object.
+        /// The operations artifacts of this type can run, by name (e.g. `invoke`): for each, the permission it needs and how it is dispatched.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("operations")]
         [System.ComponentModel.DataAnnotations.Required]
@@ -15888,10 +16777,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// The artifacts after a revert.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class RevertResponse
     {
 
+        /// <summary>
+        /// Each reverted artifact as it is now.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ArtifactResponse> Items { get; set; } = new System.Collections.ObjectModel.Collection<ArtifactResponse>();
@@ -15907,10 +16802,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// Which drafts to discard.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class RevertWorkspace
     {
 
+        /// <summary>
+        /// The drafts to revert (1 to 5000 ids).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactIds")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<System.Guid> ArtifactIds { get; set; } = new System.Collections.ObjectModel.Collection<System.Guid>();
@@ -15924,45 +16825,78 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class RevisionListItem
     {
 
+        /// <summary>
+        /// The artifact the revision belongs to (the original, for a revision committed from a checked-out copy).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ArtifactId { get; set; } = default!;
 
+        /// <summary>
+        /// The revision number: 1 for the first commit, one more for each next.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("revision")]
         public int Revision { get; set; } = default!;
 
+        /// <summary>
+        /// What the commit did to the artifact: added, modified, or archived it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("kind")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ChangeKind>))]
         public ChangeKind Kind { get; set; } = default!;
 
+        /// <summary>
+        /// The commit that made it (GET /commits/{id}).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("commitId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid CommitId { get; set; } = default!;
 
+        /// <summary>
+        /// The workspace it was committed from.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("workspaceId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid WorkspaceId { get; set; } = default!;
 
+        /// <summary>
+        /// Its content type at this revision.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// Its title at this revision.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// Its description at this revision; null when it had none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// Its tags at this revision.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("tags")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Tags { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The id of the user who committed it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("committedBy")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid CommittedBy { get; set; } = default!;
 
+        /// <summary>
+        /// When it was committed (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("committedAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CommittedAt { get; set; } = default!;
@@ -15978,78 +16912,123 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A run: one execution of an artifact's operation, from request to result.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class RunResponse
     {
 
+        /// <summary>
+        /// The run's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The artifact that runs.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ArtifactId { get; set; } = default!;
 
+        /// <summary>
+        /// The artifact's version when the run was requested: what runs is the artifact as it was then.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactVersion")]
         public long ArtifactVersion { get; set; } = default!;
 
+        /// <summary>
+        /// The operation that runs (`invoke`, or another the artifact's type declares).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("operation")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Operation { get; set; } = default!;
 
+        /// <summary>
+        /// How it is executed: `http` (an HTTP tool), `mcp_tool` (a tool on an MCP server), `agent`, or `native` (by this service).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("kind")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Kind { get; set; } = default!;
 
+        /// <summary>
+        /// How it was asked for: `sync`, `async`, or `stream` (with `Accept: text/event-stream`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("mode")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Mode { get; set; } = default!;
 
+        /// <summary>
+        /// Where the run stands.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("status")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RunStatus>))]
         public RunStatus Status { get; set; } = default!;
 
         /// <summary>
-        /// Any JSON value.
+        /// The input the run was invoked with, as sent; null when none.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("input")]
         [System.ComponentModel.DataAnnotations.Required]
         public object Input { get; set; } = default!;
 
         /// <summary>
-        /// Any JSON value.
+        /// What the target answered (any JSON) once the run completed; null before, and when it failed or was cancelled.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("output")]
         [System.ComponentModel.DataAnnotations.Required]
         public object Output { get; set; } = default!;
 
         /// <summary>
-        /// A JSON object.
+        /// Why it failed or was cancelled, problem-shaped (`type`, `title`, `status`, `detail`, `code`); while it is retried, the last failed attempt's error; null otherwise.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("error")]
         public System.Collections.Generic.IDictionary<string, object>? Error { get; set; } = default!;
 
+        /// <summary>
+        /// How many attempts started (0 before the first; more than 1 after retries).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("attempts")]
         public int Attempts { get; set; } = default!;
 
+        /// <summary>
+        /// The principal it runs as: the user (an API key's owner) or server that requested it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("callerId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid CallerId { get; set; } = default!;
 
+        /// <summary>
+        /// For a tool call made by an agent's run, that run; null otherwise.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("parentRunId")]
         public System.Guid? ParentRunId { get; set; } = default!;
 
+        /// <summary>
+        /// The approval the run waits for or waited for (GET /approvals); null when its operation needs none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("approvalId")]
         public System.Guid? ApprovalId { get; set; } = default!;
 
+        /// <summary>
+        /// When it was requested (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("requestedAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset RequestedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When its first attempt started (ISO 8601, UTC); null until then.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("startedAt")]
         public System.DateTimeOffset? StartedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When it ended (ISO 8601, UTC); null while not finished.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("finishedAt")]
         public System.DateTimeOffset? FinishedAt { get; set; } = default!;
 
@@ -16064,6 +17043,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// Where a run stands: `pending` (queued, or waiting to retry), `awaiting_approval`, `running`, and the final
+    /// <br/>`completed`, `failed`, `cancelled` (by its caller, or rejected by an approver) and `expired` (nobody approved it in time).
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public enum RunStatus
     {
@@ -16105,10 +17088,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class SearchFacets
     {
 
+        /// <summary>
+        /// How many hits of each content type.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.IDictionary<string, long> ContentType { get; set; } = new System.Collections.Generic.Dictionary<string, long>();
 
+        /// <summary>
+        /// How many hits in each state (`draft`, `committed`, `archived`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("state")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.IDictionary<string, long> State { get; set; } = new System.Collections.Generic.Dictionary<string, long>();
@@ -16131,10 +17120,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class SearchHighlights
     {
 
+        /// <summary>
+        /// The matches in `title`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<System.Collections.Generic.ICollection<int>> Title { get; set; } = new System.Collections.ObjectModel.Collection<System.Collections.Generic.ICollection<int>>();
 
+        /// <summary>
+        /// The matches in `snippet`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("snippet")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<System.Collections.Generic.ICollection<int>> Snippet { get; set; } = new System.Collections.ObjectModel.Collection<System.Collections.Generic.ICollection<int>>();
@@ -16157,32 +17152,56 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class SearchHit
     {
 
+        /// <summary>
+        /// The artifact's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// Its title.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// Its content type.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// Where it was found: the workspace that holds it, or a collection it was published into.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("containerId")]
         public System.Guid? ContainerId { get; set; } = default!;
 
+        /// <summary>
+        /// Its state (in a collection, the published revision's: `committed` or `archived`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("state")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ArtifactState>))]
         public ArtifactState State { get; set; } = default!;
 
+        /// <summary>
+        /// Its last committed revision (in a collection, the one published there); 0 before the first commit.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("revision")]
         public int Revision { get; set; } = default!;
 
+        /// <summary>
+        /// How well it matches the words and phrases (higher is better; hits come best first); 0 for a query of filters only.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("score")]
         public double Score { get; set; } = default!;
 
+        /// <summary>
+        /// Up to two fragments of the content around the matches, joined by " … "; null when highlighting is off or the query has no words or phrases.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("snippet")]
         public string? Snippet { get; set; } = default!;
 
@@ -16209,40 +17228,73 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class SearchRequest
     {
 
+        /// <summary>
+        /// What to find (at most 1000 characters): words (matched stemmed), `"phrases"`, `OR` between words or phrases, `-` to exclude, and filters `type:`, `tag:`, `state:`, `container:`, `created:`, `updated:` (e.g. `retry "back off" type:text/* updated:&amp;gt;=2026-01-01`). May be empty or left out when a list below is given.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("query")]
         public string? Query { get; set; } = default!;
 
+        /// <summary>
+        /// Only artifacts in one of these workspaces or collections (at most 100).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("containerIds")]
         public System.Collections.Generic.ICollection<System.Guid>? ContainerIds { get; set; } = default!;
 
+        /// <summary>
+        /// Only artifacts of one of these content types; `*` matches any run of characters (e.g. `text/*`, `application/vnd.*+json`; at most 100).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentTypes")]
         public System.Collections.Generic.ICollection<string>? ContentTypes { get; set; } = default!;
 
+        /// <summary>
+        /// Only artifacts in one of these states: `draft`, `committed`, `archived`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("states")]
         public System.Collections.Generic.ICollection<string>? States { get; set; } = default!;
 
+        /// <summary>
+        /// At most this many hits (1 to 100). Default: 20.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("limit")]
         public int? Limit { get; set; } = default!;
 
+        /// <summary>
+        /// Where the page starts: the previous page's `nextCursor`. Leave out for the first page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("cursor")]
         public string? Cursor { get; set; } = default!;
 
+        /// <summary>
+        /// Whether to add each hit's `snippet` and `highlights`. Default: true.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("highlight")]
         public bool? Highlight { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// A page of search hits, and counts over all of them.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class SearchResponse
     {
 
+        /// <summary>
+        /// This page's hits, best match first (then most recently updated).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<SearchHit> Items { get; set; } = new System.Collections.ObjectModel.Collection<SearchHit>();
 
+        /// <summary>
+        /// Pass as `cursor` (with the same query) to get the next page; null on the last page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
         public string? NextCursor { get; set; } = default!;
 
+        /// <summary>
+        /// Counts over every hit, not just this page.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("facets")]
         [System.ComponentModel.DataAnnotations.Required]
         public SearchFacets Facets { get; set; } = new SearchFacets();
@@ -16265,17 +17317,29 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class SecretResponse
     {
 
+        /// <summary>
+        /// The secret's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The name invocations refer to it by (`{{secret:NAME}}`).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// What it is for; null when not given.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// When it was stored (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;
@@ -16291,30 +17355,51 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A server credential as the API shows it: never its secret.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class ServerCredentialResponse
     {
 
+        /// <summary>
+        /// The credential's id, its OAuth2 `client_id`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("clientId")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid ClientId { get; set; } = default!;
 
+        /// <summary>
+        /// The credential's name, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// What servers using it may do, each `kind:mediaRange:action`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scopes")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Scopes { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The id of the platform admin who issued it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdBy")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid CreatedBy { get; set; } = default!;
 
+        /// <summary>
+        /// When it was issued (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;
 
+        /// <summary>
+        /// When its secret was last rotated (ISO 8601, UTC); null if never.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("rotatedAt")]
         public System.DateTimeOffset? RotatedAt { get; set; } = default!;
 
@@ -16329,14 +17414,23 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// How the tags changed.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class TagsChange
     {
 
+        /// <summary>
+        /// Tags on the `to` side that the `from` side lacks.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("added")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Added { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// Tags on the `from` side that the `to` side lacks.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("removed")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> Removed { get; set; } = new System.Collections.ObjectModel.Collection<string>();
@@ -16352,13 +17446,22 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A text field's value before and after.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class TextChange
     {
 
+        /// <summary>
+        /// The value on the `from` side; null when it had none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("from")]
         public string? From { get; set; } = default!;
 
+        /// <summary>
+        /// The value on the `to` side; null when it has none.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("to")]
         public string? To { get; set; } = default!;
 
@@ -16380,10 +17483,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class TokenError
     {
 
+        /// <summary>
+        /// The error code: `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type` or `invalid_scope`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("error")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Error { get; set; } = default!;
 
+        /// <summary>
+        /// What went wrong, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("error_description")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Error_description { get; set; } = default!;
@@ -16409,28 +17518,47 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     {
 
         /// <summary>
-        /// The grant types the token endpoint issues tokens for.
+        /// The grant types the token endpoint issues tokens for: `password` (a person's email and password),
+        /// <br/>`client_credentials` (a server credential) and `refresh_token`.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("grant_type")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<TokenRequestGrant_type>))]
         public TokenRequestGrant_type Grant_type { get; set; } = default!;
 
+        /// <summary>
+        /// For `password`: the user's email.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("username")]
         public string? Username { get; set; } = default!;
 
+        /// <summary>
+        /// For `password`: the user's password.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("password")]
         public string? Password { get; set; } = default!;
 
+        /// <summary>
+        /// For `refresh_token`: the refresh token from the previous token answer (single use: a reused one revokes its session).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("refresh_token")]
         public string? Refresh_token { get; set; } = default!;
 
+        /// <summary>
+        /// For `client_credentials`: the server credential's client id (or send it with HTTP Basic).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("client_id")]
         public string? Client_id { get; set; } = default!;
 
+        /// <summary>
+        /// For `client_credentials`: the server credential's secret (or send it with HTTP Basic).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("client_secret")]
         public string? Client_secret { get; set; } = default!;
 
+        /// <summary>
+        /// For `client_credentials`: the scopes wanted, space-separated, each among the credential's; all of them when left out or empty. Ignored by the other grants.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scope")]
         public string? Scope { get; set; } = default!;
 
@@ -16443,20 +17571,35 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class TokenResponse
     {
 
+        /// <summary>
+        /// The access token (a signed JWT), to send as `Authorization: Bearer`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("access_token")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Access_token { get; set; } = default!;
 
+        /// <summary>
+        /// Always `Bearer`.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("token_type")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Token_type { get; set; } = default!;
 
+        /// <summary>
+        /// Seconds until the access token expires.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("expires_in")]
         public int Expires_in { get; set; } = default!;
 
+        /// <summary>
+        /// A single-use token for `grant_type=refresh_token`, to get a new pair; absent for client credentials.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("refresh_token")]
         public string? Refresh_token { get; set; } = default!;
 
+        /// <summary>
+        /// The scopes granted, space-separated; only for client credentials.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("scope")]
         public string? Scope { get; set; } = default!;
 
@@ -16471,21 +17614,36 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
     }
 
+    /// <summary>
+    /// A known content type, as defined (before inheritance).
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class TypeSummary
     {
 
+        /// <summary>
+        /// The content type (a MIME type, or a pattern such as `text/*` or `*/*` for a family).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("contentType")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string ContentType { get; set; } = default!;
 
+        /// <summary>
+        /// Its name, for people.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Title { get; set; } = default!;
 
+        /// <summary>
+        /// What it is for; null when not given.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// The content type it inherits its schema and operations from; null for the base type.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("inherits")]
         public string? Inherits { get; set; } = default!;
 
@@ -16507,12 +17665,21 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class UpdateContainer
     {
 
+        /// <summary>
+        /// The new title (not blank, at most 300 characters); unchanged when null or left out.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         public string? Title { get; set; } = default!;
 
+        /// <summary>
+        /// The new description (at most 4000 characters); unchanged when null or left out.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public string? Description { get; set; } = default!;
 
+        /// <summary>
+        /// For a workspace, the collections its commits publish to, replacing the old list (at most 20; each a collection the caller may add to, not archived). Not allowed for a collection. Unchanged when null or left out.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("targetCollectionIds")]
         public System.Collections.Generic.ICollection<System.Guid>? TargetCollectionIds { get; set; } = default!;
 
@@ -16525,48 +17692,87 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     public partial class UpdatePlatformSettings
     {
 
+        /// <summary>
+        /// Whether anyone may register (POST /auth/register).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("registrationEnabled")]
         public bool? RegistrationEnabled { get; set; } = default!;
 
+        /// <summary>
+        /// Requests each principal (or, unauthenticated, each IP address) may make per window (1 to 100000000).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("rateLimitPermitLimit")]
         public int? RateLimitPermitLimit { get; set; } = default!;
 
+        /// <summary>
+        /// The length of a rate-limit window, in seconds (1 to 86400).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("rateLimitWindowSeconds")]
         public int? RateLimitWindowSeconds { get; set; } = default!;
 
+        /// <summary>
+        /// Requests to POST /auth/token each IP address may make per window (1 to 100000000).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("tokenPermitLimit")]
         public int? TokenPermitLimit { get; set; } = default!;
 
+        /// <summary>
+        /// How long a new access token lasts, in minutes (1 to `Auth:MaxAccessTokenMinutes`, 1440 by default).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("accessTokenLifetimeMinutes")]
         public int? AccessTokenLifetimeMinutes { get; set; } = default!;
 
+        /// <summary>
+        /// How long a new refresh token lasts, in days (1 to 365).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("refreshTokenLifetimeDays")]
         public int? RefreshTokenLifetimeDays { get; set; } = default!;
 
+        /// <summary>
+        /// Hosts invocations may reach even at private or loopback addresses, replacing the list (at most 100; each a host name or IP address, without scheme, port or path).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("egressAllowedHosts")]
         public System.Collections.Generic.ICollection<string>? EgressAllowedHosts { get; set; } = default!;
 
     }
 
+    /// <summary>
+    /// A user as the API shows it.
+    /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class UserResponse
     {
 
+        /// <summary>
+        /// The user's id.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("id")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.Guid Id { get; set; } = default!;
 
+        /// <summary>
+        /// The user's email (their username).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("email")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Email { get; set; } = default!;
 
+        /// <summary>
+        /// The display name.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("name")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public string Name { get; set; } = default!;
 
+        /// <summary>
+        /// Whether the user is a platform admin.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("isPlatformAdmin")]
         public bool IsPlatformAdmin { get; set; } = default!;
 
+        /// <summary>
+        /// When the user registered (ISO 8601, UTC).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("createdAt")]
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset CreatedAt { get; set; } = default!;

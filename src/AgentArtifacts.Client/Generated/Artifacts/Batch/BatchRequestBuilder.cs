@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Artifacts.Batch
         /// Read many artifacts by id in one call; ids that do not exist or are not visible are left out.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.BatchGetArtifactsResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Artifacts to read in one call.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -80,7 +80,7 @@ namespace AgentArtifacts.Client.Artifacts.Batch
         /// Read many artifacts by id in one call; ids that do not exist or are not visible are left out.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Artifacts to read in one call.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

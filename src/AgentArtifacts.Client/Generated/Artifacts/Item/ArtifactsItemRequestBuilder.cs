@@ -272,10 +272,9 @@ namespace AgentArtifacts.Client.Artifacts.Item
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ArtifactsItemRequestBuilderGetQueryParameters 
         {
-            #pragma warning disable CS1591
+            /// <summary>A committed revision number (1 or more) to read instead of the head. The head when left out.</summary>
             [QueryParameter("revision")]
             public int? Revision { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

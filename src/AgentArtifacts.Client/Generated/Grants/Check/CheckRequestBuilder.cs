@@ -102,23 +102,19 @@ namespace AgentArtifacts.Client.Grants.Check
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class CheckRequestBuilderGetQueryParameters 
         {
+            /// <summary>The permission to check: `create`, `read`, `update`, `delete`, `evict`, `add`, `share`, `invoke` or `admin`. Required.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("permission")]
             public string? Permission { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("permission")]
             public string Permission { get; set; }
-            #pragma warning restore CS1591
 #endif
-            #pragma warning disable CS1591
+            /// <summary>The artifact, workspace or collection to check. Required.</summary>
             [QueryParameter("resourceId")]
             public Guid? ResourceId { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

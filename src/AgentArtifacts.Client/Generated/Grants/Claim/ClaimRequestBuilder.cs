@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Grants.Claim
         /// Turn an invite&apos;s token into a grant for the caller, with the invite&apos;s permissions and expiry. 410 once the invite has been claimed `maxClaims` times, has expired or was revoked; 403 when it is meant for another email.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.GrantResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">An invite to claim.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -84,7 +84,7 @@ namespace AgentArtifacts.Client.Grants.Claim
         /// Turn an invite&apos;s token into a grant for the caller, with the invite&apos;s permissions and expiry. 410 once the invite has been claimed `maxClaims` times, has expired or was revoked; 403 when it is meant for another email.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">An invite to claim.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -100,18 +100,15 @@ namespace AgentArtifacts.Client.Types.Resolve
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ResolveRequestBuilderGetQueryParameters 
         {
+            /// <summary>The content type to resolve, a MIME type (e.g. `text/markdown`). Required.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("contentType")]
             public string? ContentType { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("contentType")]
             public string ContentType { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

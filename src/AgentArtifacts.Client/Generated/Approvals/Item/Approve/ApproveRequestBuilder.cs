@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Approvals.Item.Approve
         /// Approve: the run continues, durably (queued in the same transaction as the decision). Only a holder of `admin` on the artifact decides (others: 404, or 403 when they may read it). A second decision → 409 `approval_decided`; an approval past its time → 409 `approval_expired` (and the run ends `expired`). A human decision: closed to API keys and servers (403 `permission_denied`), as `admin` is never a key&apos;s.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ApprovalResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">An approval decision.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -82,7 +82,7 @@ namespace AgentArtifacts.Client.Approvals.Item.Approve
         /// Approve: the run continues, durably (queued in the same transaction as the decision). Only a holder of `admin` on the artifact decides (others: 404, or 403 when they may read it). A second decision → 409 `approval_decided`; an approval past its time → 409 `approval_expired` (and the run ends `expired`). A human decision: closed to API keys and servers (403 `permission_denied`), as `admin` is never a key&apos;s.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">An approval decision.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Approvals.Item.Reject
         /// Reject: the run ends `cancelled` with `error.code` `approval_rejected` and never executes. Same rules as approve.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ApprovalResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">An approval decision.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -82,7 +82,7 @@ namespace AgentArtifacts.Client.Approvals.Item.Reject
         /// Reject: the run ends `cancelled` with `error.code` `approval_rejected` and never executes. Same rules as approve.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">An approval decision.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.Checkout
         /// Bring a committed artifact into another workspace: a new artifact there (its own id, `originId` = this one) holding the latest revision, ready to edit. Committing it makes the next revision of the original; if the original gained a revision from elsewhere first, that commit is a conflict.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Where to check an artifact out to.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -82,7 +82,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.Checkout
         /// Bring a committed artifact into another workspace: a new artifact there (its own id, `originId` = this one) holding the latest revision, ready to edit. Committing it makes the next revision of the original; if the original gained a revision from elsewhere first, that commit is a conflict.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Where to check an artifact out to.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

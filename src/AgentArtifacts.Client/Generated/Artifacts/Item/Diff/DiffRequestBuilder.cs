@@ -102,31 +102,25 @@ namespace AgentArtifacts.Client.Artifacts.Item.Diff
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class DiffRequestBuilderGetQueryParameters 
         {
+            /// <summary>The older side: a revision number (0 = before the first revision) or `draft`. Default: the head&apos;s base revision.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("from")]
             public string? From { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("from")]
             public string From { get; set; }
-            #pragma warning restore CS1591
 #endif
+            /// <summary>The newer side: a revision number or `draft`. Default: `draft` (the head as it is now).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("to")]
             public string? To { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("to")]
             public string To { get; set; }
-            #pragma warning restore CS1591
 #endif
         }
     }

@@ -16,7 +16,7 @@ namespace AgentArtifacts.Client.Artifacts.Item.Op
     public partial class OpRequestBuilder : BaseRequestBuilder
     {
         /// <summary>Gets an item from the AgentArtifacts.Client.artifacts.item.op.item collection</summary>
-        /// <param name="position">Unique identifier of the item</param>
+        /// <param name="position">The operation&apos;s name, as the artifact&apos;s content type declares it (GET /types/resolve lists them); not one of the built-in verbs `create`, `read`, `update`, `delete`, `invoke`, `add`, `search`.</param>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Artifacts.Item.Op.Item.WithOpItemRequestBuilder"/></returns>
         public global::AgentArtifacts.Client.Artifacts.Item.Op.Item.WithOpItemRequestBuilder this[string position]
         {

@@ -102,10 +102,9 @@ namespace AgentArtifacts.Client.Runs.Item.Events
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class EventsRequestBuilderGetQueryParameters 
         {
-            #pragma warning disable CS1591
+            /// <summary>Send only the events after this `id:` (a non-negative integer), for clients that cannot set the Last-Event-ID header; the header wins when both are sent. From the start when left out.</summary>
             [QueryParameter("lastEventId")]
             public long? LastEventId { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

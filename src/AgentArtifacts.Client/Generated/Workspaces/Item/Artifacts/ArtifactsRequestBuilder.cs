@@ -102,18 +102,15 @@ namespace AgentArtifacts.Client.Workspaces.Item.Artifacts
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ArtifactsRequestBuilderGetQueryParameters 
         {
+            /// <summary>Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-            #pragma warning disable CS1591
             [QueryParameter("contentType")]
             public string? ContentType { get; set; }
-            #pragma warning restore CS1591
 #nullable restore
 #else
-            #pragma warning disable CS1591
             [QueryParameter("contentType")]
             public string ContentType { get; set; }
-            #pragma warning restore CS1591
 #endif
             /// <summary>Where the page starts: the previous page&apos;s `nextCursor`. Leave out for the first page.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -128,10 +125,9 @@ namespace AgentArtifacts.Client.Workspaces.Item.Artifacts
             /// <summary>At most this many items (1 to 200; default 50).</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            #pragma warning disable CS1591
+            /// <summary>Only artifacts in this state. All states (archived included) when left out.</summary>
             [QueryParameter("state")]
             public global::AgentArtifacts.Client.Models.ArtifactState? State { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Workspaces.Item.Commit
         /// Commit the workspace&apos;s drafts (all, the named `artifactIds`, or exactly those a `commitToken` from a preview pins) in one transaction: each becomes its artifact&apos;s next revision, the workspace&apos;s target collections receive them, and a commit record is written. 409 `commit_conflict` when a pinned draft changed after the preview or an artifact gained a revision elsewhere after its draft&apos;s base revision; then nothing is committed.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.CommitResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">What to commit, and why.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -82,7 +82,7 @@ namespace AgentArtifacts.Client.Workspaces.Item.Commit
         /// Commit the workspace&apos;s drafts (all, the named `artifactIds`, or exactly those a `commitToken` from a preview pins) in one transaction: each becomes its artifact&apos;s next revision, the workspace&apos;s target collections receive them, and a commit record is written. 409 `commit_conflict` when a pinned draft changed after the preview or an artifact gained a revision elsewhere after its draft&apos;s base revision; then nothing is committed.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">What to commit, and why.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Workspaces.Item.CommitPreview
         /// The plan of a commit, without writing anything: each draft&apos;s change, base and next revision, a summary of what changed, the target collections, the conflicts a commit would meet, and a `commitToken` that pins the drafts at their versions.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.CommitPreviewResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Which drafts to preview a commit of.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -82,7 +82,7 @@ namespace AgentArtifacts.Client.Workspaces.Item.CommitPreview
         /// The plan of a commit, without writing anything: each draft&apos;s change, base and next revision, a summary of what changed, the target collections, the conflicts a commit would meet, and a `commitToken` that pins the drafts at their versions.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Which drafts to preview a commit of.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

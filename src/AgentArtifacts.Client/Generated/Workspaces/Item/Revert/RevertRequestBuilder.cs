@@ -37,7 +37,7 @@ namespace AgentArtifacts.Client.Workspaces.Item.Revert
         /// Discard drafts: each named artifact goes back to its last revision (its base revision); a draft that never had a revision is archived. All or nothing.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.RevertResponse"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Which drafts to discard.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -82,7 +82,7 @@ namespace AgentArtifacts.Client.Workspaces.Item.Revert
         /// Discard drafts: each named artifact goes back to its last revision (its base revision); a draft that never had a revision is archived. All or nothing.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">The request body</param>
+        /// <param name="body">Which drafts to discard.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
