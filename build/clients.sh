@@ -32,10 +32,17 @@ dotnet tool restore >/dev/null
 generate_into() {
   local base="$1"
   # Only errors are printed: Kiota's look-up of a newer release (a warning when offline) does not change its output.
+  # JSON, text and form only: no operation takes multipart, so the package needs no multipart serializer.
   dotnet tool run kiota generate \
     --language CSharp --openapi "$base/docs/openapi.json" --output "$base/$kiota_out" \
     --class-name AgentArtifactsClient --namespace-name AgentArtifacts.Client \
-    --exclude-backward-compatible --clean-output --log-level Error >/dev/null
+    --exclude-backward-compatible --clean-output --log-level Error \
+    --serializer Microsoft.Kiota.Serialization.Json.JsonSerializationWriterFactory \
+    --serializer Microsoft.Kiota.Serialization.Text.TextSerializationWriterFactory \
+    --serializer Microsoft.Kiota.Serialization.Form.FormSerializationWriterFactory \
+    --deserializer Microsoft.Kiota.Serialization.Json.JsonParseNodeFactory \
+    --deserializer Microsoft.Kiota.Serialization.Text.TextParseNodeFactory \
+    --deserializer Microsoft.Kiota.Serialization.Form.FormParseNodeFactory >/dev/null
   mkdir -p "$(dirname "$base/$nswag_out")"
   dotnet tool run nswag openapi2csclient /input:"$base/docs/openapi.json" /output:"$base/$nswag_out" \
     /namespace:AgentArtifacts.Api.Tests.Clients.NSwag /className:AgentArtifactsNSwagClient \
