@@ -33,7 +33,9 @@ generate_into() {
   local base="$1"
   # Only errors are printed: Kiota's look-up of a newer release (a warning when offline) does not change its output.
   # JSON, text and form only: no operation takes multipart, so the package needs no multipart serializer.
-  dotnet tool run kiota generate \
+  # One processor: Kiota builds models in parallel, and an enum schema referenced by several properties, each with its own
+  # description, takes the description of whichever property it meets first, so the output varied between runs.
+  DOTNET_PROCESSOR_COUNT=1 dotnet tool run kiota generate \
     --language CSharp --openapi "$base/docs/openapi.json" --output "$base/$kiota_out" \
     --class-name AgentArtifactsClient --namespace-name AgentArtifacts.Client \
     --exclude-backward-compatible --clean-output --log-level Error \

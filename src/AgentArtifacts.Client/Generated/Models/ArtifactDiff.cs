@@ -39,7 +39,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public UntypedNode Context { get; set; }
 #endif
-        /// <summary>The description property</summary>
+        /// <summary>The description before and after; null when it did not change.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.TextChange? Description { get; set; }
@@ -55,7 +55,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string From { get; set; }
 #endif
-        /// <summary>The tags property</summary>
+        /// <summary>The tags added and removed; null when they did not change (order included).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.TagsChange? Tags { get; set; }
@@ -63,7 +63,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public global::AgentArtifacts.Client.Models.TagsChange Tags { get; set; }
 #endif
-        /// <summary>The title property</summary>
+        /// <summary>The title before and after; null when it did not change.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.TextChange? Title { get; set; }

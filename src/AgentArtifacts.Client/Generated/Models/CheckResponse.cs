@@ -17,7 +17,7 @@ namespace AgentArtifacts.Client.Models
         public IDictionary<string, object> AdditionalData { get; set; }
         /// <summary>Whether the caller holds it.</summary>
         public bool? Allowed { get; set; }
-        /// <summary>The decidedBy property</summary>
+        /// <summary>The grant that decided it (a deny wins over any allow), on the resource or its container; null when no grant gives it.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.GrantResponse? DecidedBy { get; set; }

@@ -25,7 +25,7 @@ namespace AgentArtifacts.Client.Models
 #else
         public string ContentType { get; set; }
 #endif
-        /// <summary>The highlights property</summary>
+        /// <summary>Where the matches are in `title` and `snippet`; null when `snippet` is.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::AgentArtifacts.Client.Models.SearchHighlights? Highlights { get; set; }

@@ -859,6 +859,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             throw new ApiException<Problem>("Not found, or not visible to the caller.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
                         if (status_ == 429)
                         {
                             var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
@@ -1581,6 +1591,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
                             throw new ApiException<Problem>("Not found, or not visible to the caller.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         if (status_ == 412)
@@ -3031,6 +3051,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             return new SwaggerResponse<RunResponse>(status_, headers_, objectResponse_.Object);
                         }
                         else
+                        if (status_ == 303)
+                        {
+                            string responseText_ = ( response_.Content == null ) ? string.Empty : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("A retry (same Idempotency-Key) of a streamed request: its events are at Location.", status_, responseText_, headers_, null);
+                        }
+                        else
                         if (status_ == 400)
                         {
                             var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
@@ -3264,6 +3290,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
                             return new SwaggerResponse<RunResponse>(status_, headers_, objectResponse_.Object);
+                        }
+                        else
+                        if (status_ == 303)
+                        {
+                            string responseText_ = ( response_.Content == null ) ? string.Empty : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("A retry (same Idempotency-Key) of a streamed request: its events are at Location.", status_, responseText_, headers_, null);
                         }
                         else
                         if (status_ == 400)
@@ -4799,6 +4831,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
                             throw new ApiException<TokenError>("Missing, invalid or expired credentials (WWW-Authenticate says which).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         if (status_ == 413)
@@ -7086,6 +7128,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             throw new ApiException<Problem>("Not found, or not visible to the caller.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
                         if (status_ == 412)
                         {
                             var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
@@ -7654,6 +7706,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
                             throw new ApiException<Problem>("Not found, or not visible to the caller.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         if (status_ == 412)
@@ -10366,6 +10428,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
                             throw new ApiException<Problem>("Not found, or not visible to the caller.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         if (status_ == 412)
@@ -13339,6 +13411,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             throw new ApiException<Problem>("Not found, or not visible to the caller.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
                         if (status_ == 412)
                         {
                             var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
@@ -13532,6 +13614,16 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
                             throw new ApiException<Problem>("Not found, or not visible to the caller.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 409)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Conflicts with the current state (see `code`), or a request with the same Idempotency-Key is still running (Retry-After).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         if (status_ == 412)
@@ -14122,12 +14214,21 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<string> ChangedFields { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
+        /// <summary>
+        /// The title before and after; null when it did not change.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("title")]
         public TextChange? Title { get; set; } = default!;
 
+        /// <summary>
+        /// The description before and after; null when it did not change.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("description")]
         public TextChange? Description { get; set; } = default!;
 
+        /// <summary>
+        /// The tags added and removed; null when they did not change (order included).
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("tags")]
         public TagsChange? Tags { get; set; } = default!;
 
@@ -14566,6 +14667,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonPropertyName("allowed")]
         public bool Allowed { get; set; } = default!;
 
+        /// <summary>
+        /// The grant that decided it (a deny wins over any allow), on the resource or its container; null when no grant gives it.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("decidedBy")]
         public GrantResponse? DecidedBy { get; set; } = default!;
 
@@ -17205,6 +17309,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonPropertyName("snippet")]
         public string? Snippet { get; set; } = default!;
 
+        /// <summary>
+        /// Where the matches are in `title` and `snippet`; null when `snippet` is.
+        /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("highlights")]
         public SearchHighlights? Highlights { get; set; } = default!;
 

@@ -42,6 +42,7 @@ namespace AgentArtifacts.Client.Auth.Token
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::AgentArtifacts.Client.Models.TokenError">When receiving a 400 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.TokenError">When receiving a 401 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 413 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 415 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
@@ -62,6 +63,7 @@ namespace AgentArtifacts.Client.Auth.Token
             {
                 { "400", global::AgentArtifacts.Client.Models.TokenError.CreateFromDiscriminatorValue },
                 { "401", global::AgentArtifacts.Client.Models.TokenError.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "413", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "415", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },

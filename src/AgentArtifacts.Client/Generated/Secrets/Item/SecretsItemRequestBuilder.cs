@@ -42,6 +42,7 @@ namespace AgentArtifacts.Client.Secrets.Item
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 412 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
@@ -62,6 +63,7 @@ namespace AgentArtifacts.Client.Secrets.Item
                 { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "412", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },

@@ -48,6 +48,7 @@ namespace AgentArtifacts.Client.ServerCredentials.Item
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 429 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 500 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 503 status code</exception>
@@ -67,6 +68,7 @@ namespace AgentArtifacts.Client.ServerCredentials.Item
                 { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "429", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "500", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "503", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },

@@ -141,6 +141,7 @@ namespace AgentArtifacts.Client.Workspaces.Item
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 401 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 403 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 404 status code</exception>
+        /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 409 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 412 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 413 status code</exception>
         /// <exception cref="global::AgentArtifacts.Client.Models.Problem">When receiving a 415 status code</exception>
@@ -164,6 +165,7 @@ namespace AgentArtifacts.Client.Workspaces.Item
                 { "401", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "403", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "404", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
+                { "409", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "412", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "413", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
                 { "415", global::AgentArtifacts.Client.Models.Problem.CreateFromDiscriminatorValue },
