@@ -93,8 +93,8 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
         await tour.Step(6, "merge-patch title and tags with If-Match; the stale If-Match again is 412 with a readable code", async () =>
         {
             var client = Need(ada, "Ada's token");
-            // NSwag's System.Text.Json models write every property, unset ones as null, and in a merge patch null clears a
-            // field: the content must survive a patch that names only title and tags.
+            // In a merge patch null clears a field: the content must survive a patch that names only title and tags (unset
+            // properties are left out by the client's serializer setting, AgentArtifactsNSwagClient.Settings.cs).
             var artifact = NeedId(artifactId, "the artifact");
             var patch = new ArtifactPatch { Title = "Thoughts, revised", Tags = ["clients", "tour"] };
             var patched = (await client.UpdateArtifactAsync(artifact, "\"1\"", patch)).Result;
