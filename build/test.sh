@@ -11,30 +11,22 @@ else
   ensure_postgres agentartifacts_test
 fi
 
-# The third-party MCP servers the invoke tests run against (tests/peers), installed again only when the lock file changed
-# (node_modules keeps a copy of the lock it came from). Offline, what is installed is used; tests needing a missing one fail saying so.
-peers=tests/peers
-if cmp -s "$peers/package-lock.json" "$peers/node_modules/.installed-lock.json"; then
-  :
-elif command -v npm >/dev/null; then
-  if npm ci --prefix "$peers" --no-audit --no-fund --loglevel=error >/dev/null; then
-    cp "$peers/package-lock.json" "$peers/node_modules/.installed-lock.json"
+# Node packages the tests run, installed again only when their lock file changed (node_modules keeps a copy of the lock
+# it came from). Offline, what is installed is used; tests needing a missing one fail saying so.
+install_node_packages() {
+  local dir=$1 purpose=$2
+  if cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
+    return
+  elif command -v npm >/dev/null && npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null; then
+    cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
   else
-    echo "tests/peers: npm ci failed; the MCP server tests use what is installed" >&2
+    echo "$dir: npm ci failed or npm not found; the tests of $purpose use what is installed" >&2
   fi
-else
-  echo "tests/peers: npm not found; the MCP server tests will fail" >&2
-fi
-
-# The TypeScript client (src/client-typescript), whose tour the tests compile and run with Node: the same rule as the peers.
-ts_client=src/client-typescript
-if cmp -s "$ts_client/package-lock.json" "$ts_client/node_modules/.installed-lock.json"; then
-  :
-elif command -v npm >/dev/null && npm ci --prefix "$ts_client" --no-audit --no-fund --loglevel=error >/dev/null; then
-  cp "$ts_client/package-lock.json" "$ts_client/node_modules/.installed-lock.json"
-else
-  echo "$ts_client: npm ci failed or npm not found; the TypeScript client tests use what is installed" >&2
-fi
+}
+# The third-party MCP servers the invoke tests call, and the OpenAPI linters.
+install_node_packages tests/peers "MCP servers and the OpenAPI linters"
+# The TypeScript client, whose tour the tests compile and run with Node.
+install_node_packages src/client-typescript "the TypeScript client"
 
 rm -rf "$root/TestResults"
 rc=0
