@@ -156,22 +156,47 @@ public sealed partial class ContractDocument
         catch (JsonException e) { return [new("schema", name, status, $"the body is not JSON: {e.Message}")]; }
 
         var schema = _schemas.GetOrAdd(pointer, _ => Compile(schemaNode));
-        var results = schema.Evaluate(instance, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        var results = schema.Evaluate(instance, new EvaluationOptions { OutputFormat = OutputFormat.Hierarchical });
         if (results.IsValid) return [];
-        var errors = (results.Details ?? []).Prepend(results)
-            .Where(d => d.Errors is { Count: > 0 })
-            .SelectMany(d => d.Errors!.Select(e => $"{Indexless(d.InstanceLocation.ToString())} {e.Key}: {e.Value}"))
-            .Distinct().Take(6).ToList();
+        var errors = Failures(results).Distinct().Take(6).ToList();
         return [new("schema", name, status, errors.Count == 0 ? "the body does not validate" : string.Join("; ", errors))];
     }
+
+    /// <summary>
+    /// The errors that made a result fail: a failing node's own errors, then its failing children's. Children of a node
+    /// that passed (the branches an anyOf did not need) are not the cause and are left out. A node that fails with no error
+    /// of its own and no failing child failed by its combinator (a oneOf that more than one branch matched).
+    /// </summary>
+    private IEnumerable<string> Failures(EvaluationResults node)
+    {
+        if (node.IsValid) yield break;
+        var at = Indexless(node.InstanceLocation.ToString()) is { Length: > 0 } location ? location : "(root)";
+        foreach (var (keyword, message) in node.Errors ?? new Dictionary<string, string>())
+            yield return $"{at} {keyword}: {message}";
+        var children = node.Details ?? [];
+        if (node.Errors is not { Count: > 0 } && children.All(c => c.IsValid))
+        {
+            var oneOf = children.Where(c => c.EvaluationPath.ToString().Contains("/oneOf/", StringComparison.Ordinal)).ToList();
+            yield return oneOf.Count > 0
+                ? $"{at} oneOf: {oneOf.Count(c => c.IsValid)} of its {oneOf.Count} branches match, exactly one must ({Where(node.SchemaLocation)})"
+                : $"{at} fails {Where(node.SchemaLocation)}";
+        }
+        foreach (var child in children)
+            foreach (var failure in Failures(child)) yield return failure;
+    }
+
+    /// <summary>A schema location as the document names it.</summary>
+    private string Where(Uri location) =>
+        Regex.Replace(location.ToString().Replace(_idPrefix + "components#/$defs/", "#/components/schemas/", StringComparison.Ordinal),
+            Regex.Escape(_idPrefix) + "response/[0-9]+#", "(the response's schema) #");
 
     private JsonSchema Compile(JsonNode schemaNode)
     {
         lock (_building)
         {
-            var node = Rewrite(schemaNode.DeepClone());
-            if (node is JsonObject o) o["$id"] = _idPrefix + "response/" + ++_built;
-            return JsonSchema.Build(JsonSerializer.SerializeToElement(node), _build);
+            // A base URI of its own rather than an $id written into the schema: with "$id" last, JsonSchema.Net 8.0.5 refuses
+            // two equal subschemas under two properties ("Overwriting registered schemas is not permitted").
+            return JsonSchema.Build(JsonSerializer.SerializeToElement(Rewrite(schemaNode.DeepClone())), _build, new Uri(_idPrefix + "response/" + ++_built));
         }
     }
 

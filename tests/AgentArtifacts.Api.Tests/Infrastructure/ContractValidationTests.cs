@@ -42,6 +42,12 @@ public sealed class ContractValidationTests
             "/things/{id}/events": {
               "get": { "responses": { "200": { "description": "Events", "content": { "text/event-stream": { "schema": { "type": "string" } } } } } }
             },
+            "/maybe": {
+              "get": { "responses": { "200": { "description": "OK", "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": { "input": { "oneOf": [{ "type": "null" }, {}] }, "n": { "anyOf": [{ "type": "string" }, { "type": "integer" }] } }
+              } } } } } }
+            },
             "/untyped": {
               "get": { "responses": { "200": { "description": "OK", "content": { "application/json": { } } } } }
             }
@@ -120,6 +126,19 @@ public sealed class ContractValidationTests
         violation.Kind.ShouldBe("schema");
         violation.Detail.ShouldContain("/*/owner");  // the array index is folded, so one fault in many items reads once
         violation.Detail.ShouldContain("name");
+    }
+
+    [Fact]
+    public void only_the_failures_that_decide_are_reported_not_the_branches_an_anyof_did_not_need()
+    {
+        Check("GET", "/maybe", Response(200, "application/json", """{ "input": { "a": 1 }, "n": 1 }"""), """{ "input": { "a": 1 }, "n": 1 }""").ShouldBeEmpty();
+
+        // null matches both branches of the oneOf, so it fails; that is the cause, not the anyOf's unused string branch.
+        const string body = """{ "input": null, "n": 1 }""";
+        var violation = Check("GET", "/maybe", Response(200, "application/json", body), body).ShouldHaveSingleItem();
+
+        violation.Detail.ShouldStartWith("/input oneOf:");
+        violation.Detail.ShouldNotContain("/n");
     }
 
     [Fact]
