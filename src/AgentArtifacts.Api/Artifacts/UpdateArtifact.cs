@@ -7,11 +7,16 @@ using AgentArtifacts.Api.Types;
 namespace AgentArtifacts.Api.Artifacts;
 
 /// <summary>
-/// PATCH /artifacts/{id} as JSON merge-patch (RFC 7396) over title, description, tags, context and content.
-/// The decision is pure: given the artifact, its type and the patch document, the events to append or the problem.
+/// The fields a merge-patch (RFC 7396) of an artifact may set. Only the fields present change: leave out what should
+/// stay. <c>null</c> clears <c>description</c> or <c>content</c>; <c>context</c> is merged member by member (a member set
+/// to <c>null</c> is removed; <c>null</c> for the whole context clears it). Documents the body; the endpoint reads it itself.
 /// </summary>
-/// <summary>The merge-patch fields, for the OpenAPI document; the endpoint reads the patch document itself.</summary>
-public sealed record ArtifactPatch(string? Title, string? Description, IReadOnlyList<string>? Tags, JsonObject? Context, string? Content);
+/// <param name="Title">The new title (not blank, at most 300 characters).</param>
+/// <param name="Description">The new description (at most 4000 characters), or null to clear it.</param>
+/// <param name="Tags">The new tags, replacing the old ones.</param>
+/// <param name="Context">Merged into the context; checked against the content type's schema.</param>
+/// <param name="Content">The new content, or null to clear it.</param>
+public sealed record ArtifactPatch(string Title, string? Description, IReadOnlyList<string> Tags, JsonObject? Context, string? Content);
 
 public static class UpdateArtifactEndpoint
 {
@@ -20,6 +25,10 @@ public static class UpdateArtifactEndpoint
     public static void Configure(Wolverine.Http.HttpChain chain) =>
         chain.Metadata.Add(builder => builder.Metadata.Add(new DocumentedRequestBody("application/merge-patch+json", typeof(ArtifactPatch))));
 
+    /// <summary>
+    /// Edit an artifact with a JSON merge-patch (RFC 7396) of title, description, tags, context and content; a committed
+    /// artifact becomes a draft again. With If-Match, only if nobody changed it since.
+    /// </summary>
     [KeyScope("write")]
     [WolverinePatch("/artifacts/{id}", OperationId = "updateArtifact"), Tags("Artifacts")]
     [Consumes("application/merge-patch+json", "application/json")]

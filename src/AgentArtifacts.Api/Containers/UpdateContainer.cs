@@ -22,12 +22,14 @@ public sealed record UpdateContainer(string? Title = null, string? Description =
 
 public static class UpdateContainerEndpoint
 {
+    /// <summary>Rename or describe a workspace, or set the collections its commits publish to; absent fields stay as they are.</summary>
     [KeyScope("write")]
     [WolverinePatch("/workspaces/{id}", OperationId = "updateWorkspace"), Tags("Workspaces")]
     [ProducesResponseType<ContainerResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(412)]
     public static Task<IResult> PatchWorkspace(Guid id, UpdateContainer request, ClaimsPrincipal principal, IDocumentSession session, HttpContext http, CancellationToken ct) =>
         Update(ContainerKind.Workspace, id, request, principal, session, http, ct);
 
+    /// <summary>Rename or describe a collection; absent fields stay as they are.</summary>
     [KeyScope("write")]
     [WolverinePatch("/collections/{id}", OperationId = "updateCollection"), Tags("Collections")]
     [ProducesResponseType<ContainerResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(412)]

@@ -25,15 +25,22 @@ public sealed record TokenResponse(
     [property: System.Text.Json.Serialization.JsonPropertyName("scope"),
         System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Scope = null);
 
-/// <summary>The form fields of a token request (RFC 6749 §4.3, §4.4 and §6), for the OpenAPI document; the endpoint reads the form itself.</summary>
+/// <summary>
+/// A token request (RFC 6749 §4.3, §4.4 and §6): <c>password</c> with username (the email) and password;
+/// <c>client_credentials</c> with client_id and client_secret (or HTTP Basic); <c>refresh_token</c> with refresh_token.
+/// Documents the form; the endpoint reads it itself.
+/// </summary>
 public sealed record TokenRequest(
-    [property: System.Text.Json.Serialization.JsonPropertyName("grant_type")] string GrantType,
+    [property: System.Text.Json.Serialization.JsonPropertyName("grant_type")] GrantType GrantType,
     [property: System.Text.Json.Serialization.JsonPropertyName("username")] string? Username = null,
     [property: System.Text.Json.Serialization.JsonPropertyName("password")] string? Password = null,
     [property: System.Text.Json.Serialization.JsonPropertyName("refresh_token")] string? RefreshToken = null,
     [property: System.Text.Json.Serialization.JsonPropertyName("client_id")] string? ClientId = null,
     [property: System.Text.Json.Serialization.JsonPropertyName("client_secret")] string? ClientSecret = null,
     [property: System.Text.Json.Serialization.JsonPropertyName("scope")] string? Scope = null);
+
+/// <summary>The grant types the token endpoint issues tokens for.</summary>
+public enum GrantType { Password, ClientCredentials, RefreshToken }
 
 /// <summary>RFC 6749 §5.2 error response.</summary>
 public sealed record TokenError(

@@ -61,12 +61,14 @@ public static class WolverineHttpSetup
     }
 
     /// <summary>
-    /// camelCase, enums as their names only (a number such as <c>"effect": 99</c> is a 400, never an undefined value), and
-    /// unknown members rejected: a misspelt field is a 400, never silently dropped.
+    /// camelCase, enums as their names only (a number such as <c>"effect": 99</c> is a 400, never an undefined value),
+    /// numbers as numbers only (<c>"limit": "5"</c> is a 400: the document and generated clients say integer, not a
+    /// string of digits), and unknown members rejected: a misspelt field is a 400, never silently dropped.
     /// </summary>
     public static JsonSerializerOptions Apply(JsonSerializerOptions o)
     {
         o.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+        o.NumberHandling = JsonNumberHandling.Strict;
         o.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         o.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));

@@ -33,18 +33,119 @@ public sealed class OpenApiTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task protected_operations_require_the_bearer_scheme_and_anonymous_ones_do_not()
+    public async Task protected_operations_take_a_bearer_or_oauth2_token_and_public_ones_say_they_need_none()
     {
-        var document = await (await Fixture.Anonymous().GetAsync("/openapi.json")).Json();
+        var document = await DocumentAsync();
 
         document["components"]!["securitySchemes"]!["bearer"]!["scheme"]!.GetValue<string>().ShouldBe("bearer");
-        Operation(document, "/artifacts", "post")["security"].ShouldNotBeNull();
-        Operation(document, "/auth/token", "post")["security"].ShouldBeNull();
-        Operation(document, "/artifacts", "post")["requestBody"].ShouldNotBeNull();
-        Operation(document, "/artifacts", "post")["responses"]!.AsObject().Select(r => r.Key).ShouldContain("201");
-        var tokenForm = Operation(document, "/auth/token", "post")["requestBody"]!["content"]!["application/x-www-form-urlencoded"]!["schema"]!;
+        var password = document["components"]!["securitySchemes"]!["oauth2"]!["flows"]!["password"]!;
+        password["tokenUrl"]!.GetValue<string>().ShouldBe("/auth/token");
+        document["components"]!["securitySchemes"]!["oauth2"]!["flows"]!["clientCredentials"].ShouldNotBeNull();
+        foreach (var (key, operation) in Operations(document))
+        {
+            var security = operation["security"]!.AsArray();
+            if (key is "post /auth/token" or "post /auth/register" or "get /health/live" or "get /.well-known/jwks.json")
+                security.ShouldBeEmpty(key);
+            else if (key == "get /auth/me")
+                security.Select(s => s!.AsObject().Single().Key).ShouldBe(["bearer", "oauth2"], key);
+        }
+        var tokenForm = Schema(document, Operation(document, "/auth/token", "post")["requestBody"]!["content"]!["application/x-www-form-urlencoded"]!["schema"]!);
         tokenForm["properties"]!.AsObject().Select(p => p.Key).ShouldBe(["grant_type", "username", "password", "refresh_token", "client_id", "client_secret", "scope"], ignoreOrder: true);
+        tokenForm["properties"]!["grant_type"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["password", "client_credentials", "refresh_token"], ignoreOrder: true);
         tokenForm["required"]!.AsArray().Select(r => r!.GetValue<string>()).ShouldBe(["grant_type"]);
+    }
+
+    [Fact]
+    public async Task operations_declare_only_the_answers_they_give_and_every_error_is_a_problem()
+    {
+        var document = await DocumentAsync();
+
+        foreach (var (key, operation) in Operations(document))
+        {
+            var responses = operation["responses"]!.AsObject();
+            responses.Any(r => r.Key[0] == '2').ShouldBeTrue(key);
+            // No stray IResult 200 beside a real 201/204, and no 404 on a route without an id unless the endpoint declares one.
+            responses.ToJsonString().ShouldNotContain("IResult", customMessage: key);
+            if (key is "get /auth/me" or "get /workspaces" or "post /search") responses.ContainsKey("404").ShouldBeFalse(key);
+            foreach (var (status, response) in responses.Where(r => r.Key[0] is '4' or '5'))
+            {
+                var resolved = Resolve(document, response!);
+                resolved["content"]!["application/problem+json"]!["schema"]!["$ref"]!.GetValue<string>().ShouldBe("#/components/schemas/Problem", $"{key} {status}");
+                resolved["headers"]!["X-RateLimit-Limit"].ShouldNotBeNull($"{key} {status}");
+            }
+            foreach (var status in new[] { "400", "429", "500", "503" }) responses.ContainsKey(status).ShouldBeTrue($"{key} {status}");
+        }
+        var create = Operation(document, "/artifacts", "post");
+        create["responses"]!.AsObject().Select(r => r.Key).ShouldContain("201");
+        create["responses"]!["201"]!["headers"]!.AsObject().Select(h => h.Key).ShouldContain("Location");
+        create["responses"]!["201"]!["headers"]!.AsObject().Select(h => h.Key).ShouldContain("ETag");
+        create["parameters"]!.AsArray().Select(p => p!["$ref"]?.GetValue<string>()).ShouldContain("#/components/parameters/Idempotency-Key");
+        Operation(document, "/artifacts/{id}", "patch")["parameters"]!.AsArray().Select(p => p!["$ref"]?.GetValue<string>()).ShouldContain("#/components/parameters/If-Match");
+        Operation(document, "/artifacts/{id}", "get")["parameters"]!.AsArray().Select(p => p!["$ref"]?.GetValue<string>()).ShouldContain("#/components/parameters/If-None-Match");
+        var problem = document["components"]!["schemas"]!["Problem"]!;
+        problem["properties"]!.AsObject().Select(p => p.Key).ShouldBe(["type", "title", "status", "detail", "instance", "code", "traceId", "errors"], ignoreOrder: true);
+        problem["additionalProperties"].ShouldBeNull();  // open: problems may carry more members
+    }
+
+    [Fact]
+    public async Task schemas_say_what_the_json_is()
+    {
+        var document = await DocumentAsync();
+        var schemas = document["components"]!["schemas"]!.AsObject();
+
+        // No System.Text.Json or ASP.NET types as named schemas: any-JSON values are described where they are used.
+        schemas.Select(s => s.Key).Intersect(["JsonObject", "JsonNode", "JsonArray", "JsonValue", "JsonElement", "JsonDocument", "IResult"]).ShouldBeEmpty();
+        var all = schemas.ToJsonString();
+        // Integers are integers: never "integer or string of digits".
+        all.ShouldNotContain("\"pattern\":\"^-?(?:0|[1-9]\\\\d*)$\"");
+        foreach (var (name, schema) in schemas)
+        {
+            if (schema!["enum"] is not null) schema["type"]!.GetValue<string>().ShouldBe("string", name);
+        }
+        schemas["ArtifactState"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["draft", "committed", "archived"]);
+        schemas["ArtifactResponse"]!["properties"]!["version"]!["type"]!.GetValue<string>().ShouldBe("integer");
+        schemas["ArtifactResponse"]!["properties"]!["context"]!["additionalProperties"]!.AsObject().ShouldBeEmpty();
+        // Requests are closed and ask only for what they need; responses may grow.
+        schemas["SearchRequest"]!["required"].ShouldBeNull();
+        schemas["SearchRequest"]!["additionalProperties"]!.GetValue<bool>().ShouldBeFalse();
+        schemas["ArtifactResponse"]!["additionalProperties"].ShouldBeNull();
+        schemas["ArtifactPatch"]!["required"].ShouldBeNull();
+        schemas["ArtifactPatch"]!["properties"]!["title"]!["type"]!.GetValue<string>().ShouldBe("string");
+    }
+
+    [Fact]
+    public async Task every_operation_has_a_one_line_summary_from_its_doc_comment()
+    {
+        var document = await DocumentAsync();
+
+        foreach (var (key, operation) in Operations(document))
+        {
+            var summary = operation["summary"]?.GetValue<string>() ?? "";
+            summary.ShouldNotBeNullOrWhiteSpace(key);
+            summary.ShouldNotStartWith(key.Split(' ')[0].ToUpperInvariant() + "_", customMessage: key);  // Wolverine's placeholder: POST_artifacts
+            summary.Length.ShouldBeLessThanOrEqualTo(100, key);
+            operation["description"]?.GetValue<string>().ShouldNotBeNullOrWhiteSpace(key);
+            // Every tag is one of the document's tags, each described.
+            var tag = operation["tags"]!.AsArray().Single()!.GetValue<string>();
+            document["tags"]!.AsArray().Single(t => t!["name"]!.GetValue<string>() == tag)!["description"].ShouldNotBeNull(key);
+        }
+    }
+
+    [Fact]
+    public async Task the_document_is_the_same_whatever_host_it_is_fetched_from_and_is_the_committed_one()
+    {
+        using var client = Fixture.Anonymous();
+        var served = (await client.GetStringAsync("/openapi.json")).ReplaceLineEndings("\n");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/openapi.json");
+        request.Headers.Host = "api.example.com";
+        (await (await client.SendAsync(request)).Content.ReadAsStringAsync()).ReplaceLineEndings("\n").ShouldBe(served);
+
+        // Clients are generated from the committed copy (build/clients.sh); it must be the document the service serves.
+        var committed = Repository.PathOf("docs", "openapi.json");
+        if (Environment.GetEnvironmentVariable("AA_UPDATE_OPENAPI") == "1") await File.WriteAllTextAsync(committed, served + "\n");
+        var normalised = JsonNode.Parse(served)!.ToJsonString();
+        JsonNode.Parse(await File.ReadAllTextAsync(committed))!.ToJsonString().ShouldBe(normalised,
+            "docs/openapi.json differs from the document the service serves: run build/clients.sh to refresh it and the clients.");
     }
 
     [Fact]
@@ -58,5 +159,18 @@ public sealed class OpenApiTests(ApiFixture fixture) : ApiTest(fixture)
         html.ShouldContain("scalar");
     }
 
+    private async Task<JsonObject> DocumentAsync() => await (await Fixture.Anonymous().GetAsync("/openapi.json")).Json();
+
     private static JsonObject Operation(JsonObject document, string path, string method) => document["paths"]![path]![method]!.AsObject();
+
+    private static IEnumerable<(string Key, JsonObject Operation)> Operations(JsonObject document) =>
+        document["paths"]!.AsObject().SelectMany(p => p.Value!.AsObject().Select(m => ($"{m.Key} {p.Key}", m.Value!.AsObject())));
+
+    /// <summary>A response or schema, following a local <c>$ref</c>.</summary>
+    private static JsonNode Resolve(JsonObject document, JsonNode node) =>
+        node["$ref"]?.GetValue<string>() is { } reference
+            ? reference["#/".Length..].Split('/').Aggregate((JsonNode)document, (n, part) => n[part]!)
+            : node;
+
+    private static JsonNode Schema(JsonObject document, JsonNode node) => Resolve(document, node);
 }

@@ -112,13 +112,8 @@ public sealed class NodeProcess : IAsyncDisposable
         var here = new DirectoryInfo(AppContext.BaseDirectory);
         var configuration = here.Parent?.Name ?? "Release";  // …/bin/<configuration>/<framework>/
         var framework = here.Name;
-        for (var dir = here; dir is not null; dir = dir.Parent)
-        {
-            if (!File.Exists(Path.Combine(dir.FullName, "AgentArtifacts.sln"))) continue;
-            var dll = Path.Combine(dir.FullName, "src", "AgentArtifacts.Api", "bin", configuration, framework, "AgentArtifacts.Api.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException($"Build the solution ({configuration}) first: {dll} is missing.");
-        }
-        throw new DirectoryNotFoundException("AgentArtifacts.sln not found above " + AppContext.BaseDirectory);
+        var dll = Repository.PathOf("src", "AgentArtifacts.Api", "bin", configuration, framework, "AgentArtifacts.Api.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"Build the solution ({configuration}) first: {dll} is missing.");
     }
 
     private static int FreePort()

@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
+using AgentArtifacts.Api.Tests.Infrastructure;
+
 namespace AgentArtifacts.Api.Tests.Runs;
 
 /// <summary>
@@ -112,17 +114,10 @@ public sealed class NodeMcpPeer : IAsyncDisposable
     /// <summary>tests/peers of this checkout, found upwards from the test assembly; it must have been installed.</summary>
     private static string PeersDirectory()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var peers = Path.Combine(dir.FullName, "tests", "peers");
-            if (File.Exists(Path.Combine(peers, "package.json")))
-            {
-                return Directory.Exists(Path.Combine(peers, "node_modules"))
-                    ? peers
-                    : throw new InvalidOperationException($"The MCP test peers are not installed: run `npm ci --prefix {peers}` (build/test.sh does).");
-            }
-        }
-        throw new InvalidOperationException("tests/peers not found above " + AppContext.BaseDirectory);
+        var peers = Repository.PathOf("tests", "peers");
+        return Directory.Exists(Path.Combine(peers, "node_modules"))
+            ? peers
+            : throw new InvalidOperationException($"The MCP test peers are not installed: run `npm ci --prefix {peers}` (build/test.sh does).");
     }
 
     public async ValueTask DisposeAsync()
