@@ -23,7 +23,11 @@ var app = builder.Build();
 
 app.UseApiConventions();
 app.MapOpenApi("/openapi.json");
-app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi.json").WithTitle("AgentArtifacts API"));
+// "Try it" signs in with the OAuth2 password grant (credentials in the form body, as the token endpoint expects from a public client).
+app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi.json").WithTitle("AgentArtifacts API")
+    .AddPreferredSecuritySchemes(["oauth2"])
+    .AddPasswordFlow("oauth2", flow => flow.WithTokenUrl("/auth/token").WithCredentialsLocation(CredentialsLocation.Body))
+    .EnablePersistentAuthentication());
 app.MapWolverineEndpoints(WolverineHttpSetup.Configure);
 
 return await app.RunJasperFxCommands(args);

@@ -337,6 +337,19 @@ public static class OpenApi
                 }
             }
 
+            // The generator keeps one content type per status; an endpoint that also streams (Accept: text/event-stream)
+            // declares a second ProducesResponseType for it.
+            foreach (var produces in Metadata<ProducesResponseTypeAttribute>(context).Where(p => p.Type == typeof(string)))
+            {
+                if (!responses.TryGetValue(produces.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var declaredResponse)
+                    || declaredResponse is not OpenApiResponse streamed) continue;
+                streamed.Content ??= new Dictionary<string, OpenApiMediaType>();
+                var contentTypes = new Microsoft.AspNetCore.Mvc.Formatters.MediaTypeCollection();
+                ((Microsoft.AspNetCore.Mvc.ApiExplorer.IApiResponseMetadataProvider)produces).SetContentTypes(contentTypes);
+                foreach (var contentType in contentTypes)
+                    streamed.Content.TryAdd(contentType, new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String } });
+            }
+
             // The errors every route can answer, by the conventions it passes through.
             var hasBody = operation.RequestBody is not null;
             var idempotent = method == "POST" && !anonymous && !path.StartsWith("/auth/", StringComparison.Ordinal);
@@ -370,6 +383,7 @@ public static class OpenApi
             operation.Responses = Sorted(responses);
 
             operation.Parameters ??= [];
+            foreach (var parameter in operation.Parameters.OfType<OpenApiParameter>()) parameter.Description ??= Describe(parameter, path);
             if (idempotent) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IdempotencyKey, document));
             if (responses.ContainsKey("412")) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IfMatch, document));
             if (responses.ContainsKey("304")) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IfNoneMatch, document));
@@ -381,6 +395,17 @@ public static class OpenApi
                 new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("oauth2", document)] = [] },
             ];
         }
+
+        /// <summary>The parameters every list and every resource route shares, described once.</summary>
+        private static string? Describe(OpenApiParameter parameter, string path) => (parameter.In, parameter.Name) switch
+        {
+            (ParameterLocation.Query, "limit") => $"At most this many items (1 to {Paging.MaxLimit}; default {Paging.DefaultLimit}).",
+            (ParameterLocation.Query, "cursor") => "Where the page starts: the previous page's `nextCursor`. Leave out for the first page.",
+            (ParameterLocation.Path, "id" or "clientId") when path.Split('/') is var segments
+                && Array.IndexOf(segments, "{" + parameter.Name + "}") is > 1 and var at =>
+                $"The {segments[at - 1].TrimEnd('s').Replace('-', ' ')}'s {(parameter.Name == "id" ? "id" : "client id")}.",
+            _ => null,
+        };
 
         private static OpenApiResponses Sorted(OpenApiResponses responses)
         {

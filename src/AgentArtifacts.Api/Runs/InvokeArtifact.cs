@@ -33,8 +33,8 @@ public static class InvokeArtifactEndpoint
     /// </summary>
     [WolverinePost("/artifacts/{id}/invoke", OperationId = "invokeArtifact"), Tags("Runs")]
     [KeyScope("invoke")]
-    [ProducesResponseType<RunResponse>(200), ProducesResponseType<RunResponse>(202), ProducesResponseType(400), ProducesResponseType(403),
-     ProducesResponseType(404)]
+    [ProducesResponseType<RunResponse>(200), ProducesResponseType(typeof(string), 200, RunEventStream.ContentType),
+     ProducesResponseType<RunResponse>(202), ProducesResponseType(400), ProducesResponseType(403), ProducesResponseType(404)]
     public static Task<IResult> Invoke(Guid id, InvokeArtifact request, ClaimsPrincipal principal, HttpContext http, IDocumentSession session,
         RunLauncher launcher, IMessageBus bus, CancellationToken ct) =>
         RunAsync(id, "invoke", request, principal, http, session, launcher, bus, ct);
@@ -42,8 +42,8 @@ public static class InvokeArtifactEndpoint
     /// <summary>Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).</summary>
     [WolverinePost("/artifacts/{id}/op/{op}", OperationId = "runOperation"), Tags("Runs")]
     [KeyScope("invoke")]
-    [ProducesResponseType<RunResponse>(200), ProducesResponseType<RunResponse>(202), ProducesResponseType(400), ProducesResponseType(403),
-     ProducesResponseType(404)]
+    [ProducesResponseType<RunResponse>(200), ProducesResponseType(typeof(string), 200, RunEventStream.ContentType),
+     ProducesResponseType<RunResponse>(202), ProducesResponseType(400), ProducesResponseType(403), ProducesResponseType(404)]
     public static Task<IResult> Op(Guid id, string op, InvokeArtifact request, ClaimsPrincipal principal, HttpContext http, IDocumentSession session,
         RunLauncher launcher, IMessageBus bus, CancellationToken ct) =>
         Reserved.Contains(op)

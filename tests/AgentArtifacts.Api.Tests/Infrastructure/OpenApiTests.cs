@@ -149,14 +149,32 @@ public sealed class OpenApiTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task the_api_reference_is_served_at_docs()
+    public async Task the_api_reference_is_served_at_docs_and_signs_in_with_the_oauth2_password_grant()
     {
-        var response = await Fixture.Anonymous().GetAsync("/docs");
+        var response = await Fixture.Anonymous().GetAsync("/docs/");
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         var html = await response.Content.ReadAsStringAsync();
         html.ShouldContain("<title>AgentArtifacts API</title>");
-        html.ShouldContain("scalar");
+        html.ShouldContain("\"preferredSecurityScheme\":[\"oauth2\"]");
+        html.ShouldContain("\"password\":{\"tokenUrl\":\"/auth/token\",\"x-scalar-credentials-location\":\"body\"}");
+        // What the reference's "Authorize" sends: the password grant with the credentials in the form, empty scope and client.
+        using var anonymous = Fixture.Anonymous();
+        var user = await Fixture.NewUserAsync();
+        var token = await anonymous.PostAsync("/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "password", ["username"] = user.Email, ["password"] = user.Password, ["scope"] = "", ["client_id"] = "",
+        }));
+        token.StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task an_operation_that_can_stream_declares_both_its_json_and_its_event_stream()
+    {
+        var document = await DocumentAsync();
+
+        var content = Operation(document, "/artifacts/{id}/invoke", "post")["responses"]!["200"]!["content"]!.AsObject();
+        content.Select(c => c.Key).ShouldBe(["application/json", "text/event-stream"], ignoreOrder: true);
     }
 
     private async Task<JsonObject> DocumentAsync() => await (await Fixture.Anonymous().GetAsync("/openapi.json")).Json();
