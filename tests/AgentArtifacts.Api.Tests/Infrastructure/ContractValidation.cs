@@ -298,17 +298,21 @@ public sealed partial class ContractDocument
 }
 
 /// <summary>
-/// What the test run does with violations: <c>AA_CONTRACT=fail</c> (the default) makes the calling test fail,
+/// What the test run does with violations, from <c>AA_CONTRACT</c>: <c>fail</c> makes the calling test fail,
 /// <c>report</c> writes each distinct violation once to <c>AA_CONTRACT_REPORT</c> (default /tmp/contract-violations.txt),
-/// <c>off</c> skips the check.
+/// <c>off</c> skips the check. Unset: <see cref="DefaultMode"/>.
 /// </summary>
 public static class ContractCheck
 {
-    public static ContractMode Mode { get; } = (Environment.GetEnvironmentVariable("AA_CONTRACT") ?? "report").Trim().ToLowerInvariant() switch
+    /// <summary>Report while the document still has known violations; fail once it has none.</summary>
+    public const ContractMode DefaultMode = ContractMode.Report;
+
+    public static ContractMode Mode { get; } = Environment.GetEnvironmentVariable("AA_CONTRACT")?.Trim().ToLowerInvariant() switch
     {
+        "fail" => ContractMode.Fail,
         "report" => ContractMode.Report,
         "off" => ContractMode.Off,
-        _ => ContractMode.Fail,
+        _ => DefaultMode,
     };
 
     public static string ReportPath { get; } = Environment.GetEnvironmentVariable("AA_CONTRACT_REPORT") is { Length: > 0 } path ? path : "/tmp/contract-violations.txt";
