@@ -23,7 +23,7 @@ public static class OpenApi
             o.CreateSchemaReferenceId = type => AnyJson.Describes(type.Type) ? null : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             o.AddSchemaTransformer((schema, context, _) =>
             {
-                Schemas.Correct(schema, context.JsonTypeInfo.Type);
+                Schemas.Correct(schema, context.JsonTypeInfo.Type, context.JsonPropertyInfo?.AttributeProvider);
                 return Task.CompletedTask;
             });
             o.AddOperationTransformer(async (operation, context, ct) =>
@@ -251,12 +251,13 @@ public static class OpenApi
             new() { Description = description, Schema = new OpenApiSchema { Type = type } };
 
         /// <summary>The headers a response with this status carries: rate limits always, the rest by status and body.</summary>
-        public static void Declare(OpenApiResponse response, string status, OpenApiDocument document, bool replayable)
+        public static void Declare(OpenApiResponse response, string status, OpenApiDocument document, bool replayable, bool conditional = false)
         {
             var names = new List<string>(RateLimit);
             if (status is "409" or "429" or "503") names.Add(RetryAfter);
             if (status is "201" or "202" or "303") names.Add(Location);
-            if (status == "304" || status[0] == '2' && HasVersion(response, document)) names.Add(ETag);
+            // A versioned resource in the body, a 304, or a 204 from an operation that takes If-Match (an archive's new version).
+            if (status == "304" || status[0] == '2' && HasVersion(response, document) || status == "204" && conditional) names.Add(ETag);
             if (replayable) names.Add(Replayed);
             response.Headers ??= new Dictionary<string, IOpenApiHeader>();
             foreach (var name in names) response.Headers[name] = new OpenApiHeaderReference(name, document);
@@ -378,7 +379,7 @@ public static class OpenApi
                     r.Content ??= new Dictionary<string, OpenApiMediaType>();
                     r.Content["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(Shared.Problem, document) };
                 }
-                Headers.Declare(r, status, document, idempotent && !isError);
+                Headers.Declare(r, status, document, idempotent && !isError, conditional: responses.ContainsKey("412"));
             }
             operation.Responses = Sorted(responses);
 
@@ -438,8 +439,14 @@ public static class OpenApi
     /// <summary>Corrections to the schemas System.Text.Json's exporter produces.</summary>
     private static class Schemas
     {
-        public static void Correct(OpenApiSchema schema, Type type)
+        public static void Correct(OpenApiSchema schema, Type type, System.Reflection.ICustomAttributeProvider? property)
         {
+            // A string with a closed set of values ([AllowedValues]) is an enum to generated clients.
+            if (property?.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.AllowedValuesAttribute), true)
+                    .OfType<System.ComponentModel.DataAnnotations.AllowedValuesAttribute>().FirstOrDefault() is { } allowed)
+            {
+                schema.Enum = allowed.Values.Select(v => JsonValue.Create(v?.ToString())).Cast<JsonNode>().ToList();
+            }
             // Enums are serialised by name: say they are strings, or generated clients cannot read "draft".
             if (schema.Enum is { Count: > 0 } && schema.Type is null) schema.Type = JsonSchemaType.String;
             if (AnyJson.Describes(type)) AnyJson.Describe(schema, type);
@@ -447,7 +454,7 @@ public static class OpenApi
 
         /// <summary>
         /// Request bodies are closed (an unknown field is a 400 `unknown_field`, so a typo never passes silently) and ask
-        /// only for what is required: a property that may be null may also be left out. Responses are open: the service
+        /// only for what is required: a property that may be null, or has a default, may also be left out. Responses are open: the service
         /// may add fields to them, and clients must ignore what they do not know.
         /// </summary>
         public static void SettleOpenness(OpenApiDocument document)
@@ -471,6 +478,12 @@ public static class OpenApi
                 if (schema is not OpenApiSchema s || s.Type != JsonSchemaType.Object || id == Shared.Problem) continue;
                 if (requests.Contains(id))
                 {
+                    // A default in a request makes some generators require the field (openapi-typescript); say it instead.
+                    foreach (var property in s.Properties?.Values.OfType<OpenApiSchema>().Where(p => p.Default is not null) ?? [])
+                    {
+                        property.Description = $"{property.Description} Default: `{property.Default!.ToJsonString().Trim('"')}`.".TrimStart();
+                        property.Default = null;
+                    }
                     foreach (var name in s.Required?.Where(n => s.Properties?.TryGetValue(n, out var p) == true && AllowsNull(p)).ToList() ?? [])
                         s.Required!.Remove(name);
                     if (s.Required is { Count: 0 }) s.Required = null;

@@ -7,7 +7,9 @@ using Wolverine;
 namespace AgentArtifacts.Api.Runs;
 
 /// <summary>The body of an invoke: the <c>input</c> (or, as MCP clients name it, <c>arguments</c>; not both) and the mode.</summary>
-public sealed record InvokeArtifact(JsonNode? Input = null, string Mode = RunModes.Sync, JsonNode? Arguments = null)
+public sealed record InvokeArtifact(JsonNode? Input = null,
+    [property: System.ComponentModel.DataAnnotations.AllowedValues(RunModes.Sync, RunModes.Async)] string Mode = RunModes.Sync,
+    JsonNode? Arguments = null)
 {
     public sealed class Validator : AbstractValidator<InvokeArtifact>
     {
