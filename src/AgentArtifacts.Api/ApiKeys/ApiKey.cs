@@ -68,6 +68,14 @@ public sealed class ApiKeyStream : IConfigureMarten
 }
 
 /// <summary>A key as the API shows it: never its secret.</summary>
+/// <param name="Id">The key's id.</param>
+/// <param name="Name">The key's name, for people.</param>
+/// <param name="Scopes">What the key may do, each <c>kind:mediaRange:action</c> (e.g. <c>resource:text/*:read</c>); it never allows more than its owner may.</param>
+/// <param name="ResourceIds">The only resources (artifacts, workspaces, collections; a container covers its artifacts) the key may reach; null for all of its owner's.</param>
+/// <param name="ExpiresAt">When the key stops working (ISO 8601, UTC); null if it never expires.</param>
+/// <param name="CreatedAt">When it was issued (ISO 8601, UTC).</param>
+/// <param name="RotatedAt">When its secret was last rotated (ISO 8601, UTC); null if never.</param>
+/// <param name="LastUsedAt">When it was last used, to within about a minute (ISO 8601, UTC); null if never.</param>
 public sealed record ApiKeyResponse(Guid Id, string Name, IReadOnlyList<string> Scopes, IReadOnlyList<Guid>? ResourceIds,
     DateTimeOffset? ExpiresAt, DateTimeOffset CreatedAt, DateTimeOffset? RotatedAt, DateTimeOffset? LastUsedAt)
 {
@@ -79,6 +87,14 @@ public sealed record ApiKeyResponse(Guid Id, string Name, IReadOnlyList<string> 
 /// A key with its secret, answered once by issue and rotate. <c>key</c> is null only in an idempotent replay: the secret is
 /// never stored, so a lost answer is recovered by rotating the key.
 /// </summary>
+/// <param name="Id">The key's id.</param>
+/// <param name="Key">The secret (<c>aa_…</c>), to send as <c>Authorization: Bearer</c>. Shown only in this answer; null in an idempotent replay.</param>
+/// <param name="Name">The key's name, for people.</param>
+/// <param name="Scopes">What the key may do, each <c>kind:mediaRange:action</c> (e.g. <c>resource:text/*:read</c>); it never allows more than its owner may.</param>
+/// <param name="ResourceIds">The only resources (artifacts, workspaces, collections; a container covers its artifacts) the key may reach; null for all of its owner's.</param>
+/// <param name="ExpiresAt">When the key stops working (ISO 8601, UTC); null if it never expires.</param>
+/// <param name="CreatedAt">When it was issued (ISO 8601, UTC).</param>
+/// <param name="LastUsedAt">When it was last used, to within about a minute (ISO 8601, UTC); null if never.</param>
 public sealed record IssuedApiKeyResponse(Guid Id, string? Key, string Name, IReadOnlyList<string> Scopes, IReadOnlyList<Guid>? ResourceIds,
     DateTimeOffset? ExpiresAt, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt)
 {

@@ -5,6 +5,11 @@ using Marten;
 
 namespace AgentArtifacts.Api.ApiKeys;
 
+/// <summary>A new API key: it acts as you, narrowed by its scopes and resources.</summary>
+/// <param name="Name">The key's name, for people (1 to 200 characters).</param>
+/// <param name="Scopes">What the key may do (1 to 50): each <c>kind:mediaRange:action</c>, kind one of <c>resource</c>, <c>tool</c>, <c>prompt</c>; action one of <c>read</c>, <c>write</c>, <c>create</c>, <c>delete</c>, <c>search</c>, <c>invoke</c> (e.g. <c>resource:text/*:read</c>, <c>tool:*/*:invoke</c>).</param>
+/// <param name="ResourceIds">The only resources the key may reach (1 to 100 artifact, workspace or collection ids; a container covers its artifacts). When left out, all of yours.</param>
+/// <param name="ExpiresInDays">Days until the key expires: 30, 60, 90 or 365. When left out or null, it never expires.</param>
 public sealed record IssueApiKey(string Name, IReadOnlyList<string> Scopes, IReadOnlyList<Guid>? ResourceIds = null, int? ExpiresInDays = null)
 {
     public static readonly int[] ExpiryChoices = [30, 60, 90, 365];

@@ -5,6 +5,7 @@ using Marten;
 namespace AgentArtifacts.Api.ApiKeys;
 
 /// <summary>Only the name of a key can change: its scopes, resources and expiry are fixed at issue (issue a new key instead).</summary>
+/// <param name="Name">The new name (1 to 200 characters).</param>
 public sealed record RenameApiKey(string Name)
 {
     public sealed class Validator : AbstractValidator<RenameApiKey>

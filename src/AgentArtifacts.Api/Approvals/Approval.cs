@@ -7,6 +7,18 @@ namespace AgentArtifacts.Api.Approvals;
 // An approval lives in its run's stream (RunApprovalRequested, then RunApproved, RunRejected or RunExpired); the run's
 // snapshot carries it, so an approval is read from the runs table by its own id.
 
+/// <summary>A run waiting for (or past) a person's decision before it executes.</summary>
+/// <param name="Id">The approval's id: decide it with POST /approvals/{id}/approve or /reject.</param>
+/// <param name="RunId">The run that waits for it (GET /runs/{id}).</param>
+/// <param name="ArtifactId">The artifact the run would execute.</param>
+/// <param name="Operation">The operation the run would execute (e.g. <c>invoke</c>).</param>
+/// <param name="RequestedBy">The id of the principal that invoked the run.</param>
+/// <param name="Input">The run's input, as the caller sent it; null when none.</param>
+/// <param name="Status"><c>pending</c>, <c>approved</c>, <c>rejected</c>, <c>expired</c> (also when its time passed and the expiry is not recorded yet), or <c>cancelled</c> (the run was cancelled by its caller).</param>
+/// <param name="RequestedAt">When the run was requested (ISO 8601, UTC).</param>
+/// <param name="ExpiresAt">When the approval expires if nobody decides (ISO 8601, UTC); the run then never executes.</param>
+/// <param name="DecidedBy">The id of the user who approved or rejected it; null until then.</param>
+/// <param name="Note">The note the decider left; null when none.</param>
 public sealed record ApprovalResponse(Guid Id, Guid RunId, Guid ArtifactId, string Operation, Guid RequestedBy, JsonNode? Input,
     string Status, DateTimeOffset RequestedAt, DateTimeOffset ExpiresAt, Guid? DecidedBy, string? Note)
 {

@@ -7,6 +7,8 @@ using AgentArtifacts.Api.Runs;
 
 namespace AgentArtifacts.Api.Approvals;
 
+/// <summary>An approval decision.</summary>
+/// <param name="Note">Why, for the run's caller and the record (at most 2000 characters); null for none.</param>
 public sealed record DecideApproval(string? Note = null)
 {
     public sealed class Validator : AbstractValidator<DecideApproval>

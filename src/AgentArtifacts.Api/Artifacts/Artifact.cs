@@ -35,6 +35,10 @@ public sealed record ArtifactCommitted(Guid ArtifactId, Guid LineId, Guid Source
 public sealed record ArtifactReverted(Guid ArtifactId, int Revision, bool Archived, string Title, string? Description,
     IReadOnlyList<string> Tags, JsonObject Context, string? Content);
 
+/// <summary>
+/// Where an artifact stands: <c>draft</c> (has changes not yet committed), <c>committed</c> (equal to its last revision),
+/// <c>archived</c> (archived; restore brings it back).
+/// </summary>
 public enum ArtifactState { Draft, Committed, Archived }
 
 /// <summary>What a commit does to an artifact.</summary>

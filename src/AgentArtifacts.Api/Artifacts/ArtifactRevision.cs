@@ -72,6 +72,17 @@ public sealed class ArtifactRevisionRegistration : IConfigureMarten
 }
 
 /// <summary>A revision in a listing: everything but its context and content.</summary>
+/// <param name="ArtifactId">The artifact the revision belongs to (the original, for a revision committed from a checked-out copy).</param>
+/// <param name="Revision">The revision number: 1 for the first commit, one more for each next.</param>
+/// <param name="Kind">What the commit did to the artifact: added, modified, or archived it.</param>
+/// <param name="CommitId">The commit that made it (GET /commits/{id}).</param>
+/// <param name="WorkspaceId">The workspace it was committed from.</param>
+/// <param name="ContentType">Its content type at this revision.</param>
+/// <param name="Title">Its title at this revision.</param>
+/// <param name="Description">Its description at this revision; null when it had none.</param>
+/// <param name="Tags">Its tags at this revision.</param>
+/// <param name="CommittedBy">The id of the user who committed it.</param>
+/// <param name="CommittedAt">When it was committed (ISO 8601, UTC).</param>
 public sealed record RevisionListItem(Guid ArtifactId, int Revision, ChangeKind Kind, Guid CommitId, Guid WorkspaceId, string ContentType,
     string Title, string? Description, IReadOnlyList<string> Tags, Guid CommittedBy, DateTimeOffset CommittedAt)
 {

@@ -4,6 +4,8 @@ using Marten;
 
 namespace AgentArtifacts.Api.Artifacts;
 
+/// <summary>Artifacts to read in one call.</summary>
+/// <param name="Ids">The artifacts' ids (1 to 200; duplicates are read once).</param>
 public sealed record BatchGetArtifacts(IReadOnlyList<Guid> Ids)
 {
     public const int MaxIds = 200;
@@ -15,6 +17,8 @@ public sealed record BatchGetArtifacts(IReadOnlyList<Guid> Ids)
     }
 }
 
+/// <summary>The artifacts read by a batch get.</summary>
+/// <param name="Items">The artifacts found and visible to the caller, in the order their ids were asked; the others are left out.</param>
 public sealed record BatchGetArtifactsResponse(IReadOnlyList<ArtifactResponse> Items);
 
 public static class BatchGetArtifactsEndpoint

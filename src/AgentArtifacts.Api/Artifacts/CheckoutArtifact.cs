@@ -5,6 +5,8 @@ using AgentArtifacts.Api.Containers;
 
 namespace AgentArtifacts.Api.Artifacts;
 
+/// <summary>Where to check an artifact out to.</summary>
+/// <param name="WorkspaceId">The workspace the copy is created in (the caller needs create permission there).</param>
 public sealed record CheckoutArtifact(Guid WorkspaceId)
 {
     public sealed class Validator : AbstractValidator<CheckoutArtifact>

@@ -7,6 +7,14 @@ using AgentArtifacts.Api.Types;
 
 namespace AgentArtifacts.Api.Artifacts;
 
+/// <summary>A new artifact, created as a draft in a workspace.</summary>
+/// <param name="ContainerId">The workspace to create it in (the caller needs create permission there; not a collection).</param>
+/// <param name="ContentType">Its content type: a MIME type such as <c>text/markdown</c> (see GET /types); not the workspace or collection types.</param>
+/// <param name="Title">The title (not blank, at most 300 characters).</param>
+/// <param name="Description">A description (at most 4000 characters), or null for none.</param>
+/// <param name="Tags">Tags (at most 50, each 1 to 64 characters; trimmed, duplicates dropped). None when left out.</param>
+/// <param name="Context">Structured data, checked against the content type's schema. <c>{}</c> when left out.</param>
+/// <param name="Content">The body text, or null for none.</param>
 public sealed record CreateArtifact(Guid ContainerId, string ContentType, string Title, string? Description = null,
     IReadOnlyList<string>? Tags = null, JsonObject? Context = null, string? Content = null)
 {

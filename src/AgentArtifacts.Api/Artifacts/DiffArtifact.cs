@@ -15,13 +15,28 @@ public sealed record ArtifactFields(string Title, string? Description, IReadOnly
     public static ArtifactFields Of(ArtifactRevision r) => new(r.Title, r.Description, r.Tags, r.Context, r.Content);
 }
 
+/// <summary>A text field's value before and after.</summary>
+/// <param name="From">The value on the <c>from</c> side; null when it had none.</param>
+/// <param name="To">The value on the <c>to</c> side; null when it has none.</param>
 public sealed record TextChange(string? From, string? To);
+
+/// <summary>How the tags changed.</summary>
+/// <param name="Added">Tags on the <c>to</c> side that the <c>from</c> side lacks.</param>
+/// <param name="Removed">Tags on the <c>from</c> side that the <c>to</c> side lacks.</param>
 public sealed record TagsChange(IReadOnlyList<string> Added, IReadOnlyList<string> Removed);
 
 /// <summary>
 /// What changed between two states of an artifact: the names of the changed fields; title and description as before/after;
 /// tags as added/removed; <c>context</c> as RFC 6902 operations; <c>content</c> as a unified line diff with counts.
 /// </summary>
+/// <param name="From">What the <c>from</c> side is: <c>revision n</c> or <c>draft</c>.</param>
+/// <param name="To">What the <c>to</c> side is: <c>revision n</c> or <c>draft</c>.</param>
+/// <param name="ChangedFields">The fields that differ, among <c>title</c>, <c>description</c>, <c>tags</c>, <c>context</c> and <c>content</c>; empty when the two are the same.</param>
+/// <param name="Title">The title before and after; null when it did not change.</param>
+/// <param name="Description">The description before and after; null when it did not change.</param>
+/// <param name="Tags">The tags added and removed; null when they did not change (order included).</param>
+/// <param name="Context">The changes to <c>context</c> as JSON Patch (RFC 6902) operations; empty when it did not change.</param>
+/// <param name="Content">The content as a unified diff (empty when it did not change).</param>
 public sealed record ArtifactDiff(string From, string To, IReadOnlyList<string> ChangedFields, TextChange? Title, TextChange? Description,
     TagsChange? Tags, JsonArray Context, LineDiff Content)
 {
@@ -49,6 +64,8 @@ public static class DiffArtifactEndpoint
     /// The difference between two states of the artifact: <c>from</c> and <c>to</c> are revision numbers (0 = before the first)
     /// or <c>draft</c> (the head). By default, from the head's base revision to the head: what the next commit would publish.
     /// </summary>
+    /// <param name="from">The older side: a revision number (0 = before the first revision) or <c>draft</c>. Default: the head's base revision.</param>
+    /// <param name="to">The newer side: a revision number or <c>draft</c>. Default: <c>draft</c> (the head as it is now).</param>
     [KeyScope("read")]
     [WolverineGet("/artifacts/{id}/diff", OperationId = "diffArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactDiff>(200), ProducesResponseType(400), ProducesResponseType(404)]

@@ -66,6 +66,9 @@ public static class JsonDiff
 }
 
 /// <summary>A unified diff between two texts and how many lines it adds and removes.</summary>
+/// <param name="Unified">The unified diff (<c>diff -u</c> format, 3 lines of context); empty when the texts are equal.</param>
+/// <param name="LinesAdded">How many lines the diff adds.</param>
+/// <param name="LinesRemoved">How many lines the diff removes.</param>
 public sealed record LineDiff(string Unified, int LinesAdded, int LinesRemoved)
 {
     private const string NoNewline = "\\ No newline at end of file\n";

@@ -9,6 +9,7 @@ public static class GetArtifactEndpoint
     /// The artifact's head: its draft if it has one, else its last revision; or, with <c>?revision=n</c>, committed revision n
     /// (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
     /// </summary>
+    /// <param name="revision">A committed revision number (1 or more) to read instead of the head. The head when left out.</param>
     [KeyScope("read")]
     [WolverineGet("/artifacts/{id}", OperationId = "getArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(304), ProducesResponseType(400), ProducesResponseType(404)]

@@ -5,6 +5,11 @@ using Marten;
 namespace AgentArtifacts.Api.Artifacts;
 
 /// <summary>One event of an artifact's stream: what happened, when, by whom, and the event's data.</summary>
+/// <param name="Version">The stream version the event made (1 for the first); <c>version</c> of the artifact after it.</param>
+/// <param name="Event">The event's name, snake_case (e.g. <c>artifact_created</c>, <c>artifact_retitled</c>, <c>artifact_committed</c>).</param>
+/// <param name="At">When it happened (ISO 8601, UTC).</param>
+/// <param name="Actor">The id of the principal it was done by (a user, an API key's owner, or a server credential); null when the service did it itself.</param>
+/// <param name="Data">The event's own fields (camelCase), which depend on <c>event</c>.</param>
 public sealed record HistoryEntry(long Version, string Event, DateTimeOffset At, Guid? Actor, JsonElement Data);
 
 public static class GetArtifactHistoryEndpoint

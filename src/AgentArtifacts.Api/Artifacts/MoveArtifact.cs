@@ -4,6 +4,8 @@ using Marten;
 
 namespace AgentArtifacts.Api.Artifacts;
 
+/// <summary>Where to move a draft to.</summary>
+/// <param name="WorkspaceId">The workspace to move it to (the caller needs create permission there; not archived).</param>
 public sealed record MoveArtifact(Guid WorkspaceId)
 {
     public sealed class Validator : AbstractValidator<MoveArtifact>

@@ -5,6 +5,10 @@ using AgentArtifacts.Api.Containers;
 namespace AgentArtifacts.Api.Commits;
 
 /// <summary>Why a draft cannot be committed as it is.</summary>
+/// <param name="ArtifactId">The artifact the draft would revise (the original, for a checked-out copy).</param>
+/// <param name="DraftId">The draft in conflict.</param>
+/// <param name="Reason">Stable, snake_case: <c>revised_elsewhere</c> (the artifact gained a revision after the draft's base revision), <c>drafted_twice</c> (two drafts of one artifact in one commit) or <c>changed_since_preview</c> (a draft the commit token pins changed).</param>
+/// <param name="Detail">What to do about it, for people.</param>
 public sealed record CommitConflict(Guid ArtifactId, Guid DraftId, string Reason, string Detail);
 
 /// <summary>

@@ -7,6 +7,10 @@ using AgentArtifacts.Api.Artifacts;
 
 namespace AgentArtifacts.Api.Commits;
 
+/// <summary>What to commit, and why.</summary>
+/// <param name="Message">Why: the commit message (not blank, at most 4000 characters).</param>
+/// <param name="ArtifactIds">The drafts to commit (1 to 5000 ids). When left out, every artifact of the workspace with a change to commit (or those the commit token pins).</param>
+/// <param name="CommitToken">A token from the commit preview: commit exactly the drafts it pins, and fail with 409 if any changed since. With <c>artifactIds</c>, both must name the same drafts.</param>
 public sealed record CommitWorkspace(string Message, IReadOnlyList<Guid>? ArtifactIds = null, string? CommitToken = null)
 {
     public sealed class Validator : AbstractValidator<CommitWorkspace>

@@ -5,6 +5,8 @@ using AgentArtifacts.Api.Artifacts;
 
 namespace AgentArtifacts.Api.Commits;
 
+/// <summary>Which drafts to preview a commit of.</summary>
+/// <param name="ArtifactIds">The drafts to commit (1 to 5000 ids). When left out, every artifact of the workspace with a change to commit.</param>
 public sealed record PreviewCommit(IReadOnlyList<Guid>? ArtifactIds = null)
 {
     public sealed class Validator : AbstractValidator<PreviewCommit>
@@ -14,9 +16,27 @@ public sealed record PreviewCommit(IReadOnlyList<Guid>? ArtifactIds = null)
 }
 
 /// <summary>What a commit would do to one draft: its change, the revision it starts from and the one it would make, and what changed.</summary>
+/// <param name="ArtifactId">The artifact that would gain the revision (the original, for a checked-out copy).</param>
+/// <param name="DraftId">The draft that would be committed.</param>
+/// <param name="Title">The draft's title.</param>
+/// <param name="ContentType">The draft's content type.</param>
+/// <param name="Kind">What the commit would do: add, modify, or archive the artifact.</param>
+/// <param name="BaseRevision">The revision the draft started from; 0 for a new artifact.</param>
+/// <param name="NextRevision">The revision the commit would make.</param>
+/// <param name="DraftVersion">The draft's version now (its ETag); the commit token pins it.</param>
+/// <param name="ChangedFields">The fields changed since the base revision, among <c>title</c>, <c>description</c>, <c>tags</c>, <c>context</c> and <c>content</c>; empty for an archive.</param>
+/// <param name="LinesAdded">Lines of content added since the base revision.</param>
+/// <param name="LinesRemoved">Lines of content removed since the base revision.</param>
 public sealed record PlannedChange(Guid ArtifactId, Guid DraftId, string Title, string ContentType, ChangeKind Kind, int BaseRevision,
     int NextRevision, long DraftVersion, IReadOnlyList<string> ChangedFields, int LinesAdded, int LinesRemoved);
 
+/// <summary>The plan of a commit: what it would do, what stops it, and a token to commit exactly this.</summary>
+/// <param name="WorkspaceId">The workspace.</param>
+/// <param name="TargetCollectionIds">The collections the commit would publish to.</param>
+/// <param name="Items">Each draft's planned change.</param>
+/// <param name="Conflicts">What would make the commit fail with 409 <c>commit_conflict</c>; empty when it can go ahead.</param>
+/// <param name="CommitToken">Pass to POST /workspaces/{id}/commit to commit exactly these drafts at these versions (opaque; for this workspace and caller).</param>
+/// <param name="CommitTokenExpiresAt">When the commit token expires (ISO 8601, UTC; one hour after the preview).</param>
 public sealed record CommitPreviewResponse(Guid WorkspaceId, IReadOnlyList<Guid> TargetCollectionIds, IReadOnlyList<PlannedChange> Items,
     IReadOnlyList<CommitConflict> Conflicts, string CommitToken, DateTimeOffset CommitTokenExpiresAt);
 

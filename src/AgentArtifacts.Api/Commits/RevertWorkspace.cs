@@ -6,6 +6,8 @@ using AgentArtifacts.Api.Containers;
 
 namespace AgentArtifacts.Api.Commits;
 
+/// <summary>Which drafts to discard.</summary>
+/// <param name="ArtifactIds">The drafts to revert (1 to 5000 ids).</param>
 public sealed record RevertWorkspace(IReadOnlyList<Guid> ArtifactIds)
 {
     public sealed class Validator : AbstractValidator<RevertWorkspace>
@@ -14,6 +16,8 @@ public sealed record RevertWorkspace(IReadOnlyList<Guid> ArtifactIds)
     }
 }
 
+/// <summary>The artifacts after a revert.</summary>
+/// <param name="Items">Each reverted artifact as it is now.</param>
 public sealed record RevertResponse(IReadOnlyList<ArtifactResponse> Items);
 
 public static class RevertWorkspaceEndpoint

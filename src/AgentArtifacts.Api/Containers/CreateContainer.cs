@@ -5,6 +5,10 @@ using AgentArtifacts.Api.Artifacts;
 
 namespace AgentArtifacts.Api.Containers;
 
+/// <summary>A new workspace or collection.</summary>
+/// <param name="Title">The title (not blank, at most 300 characters).</param>
+/// <param name="Description">A description (at most 4000 characters), or null for none.</param>
+/// <param name="TargetCollectionIds">For a workspace, the collections its commits publish to (at most 20; each a collection the caller may add to, not archived). Not allowed for a collection. None when left out.</param>
 public sealed record CreateContainer(string Title, string? Description = null, IReadOnlyList<Guid>? TargetCollectionIds = null)
 {
     public const int MaxTargets = 20;

@@ -7,6 +7,20 @@ using AgentArtifacts.Api.Types;
 namespace AgentArtifacts.Api.Containers;
 
 /// <summary>An artifact in a listing: everything but its context and content.</summary>
+/// <param name="Id">The artifact's id.</param>
+/// <param name="ContainerId">The workspace that holds it; in a collection's listing, the workspace the revision was committed from.</param>
+/// <param name="ContentType">Its content type (a MIME type, e.g. <c>text/markdown</c>).</param>
+/// <param name="Title">Its title.</param>
+/// <param name="Description">Its description; null when it has none.</param>
+/// <param name="Tags">Its tags (possibly empty).</param>
+/// <param name="State">Whether it is a draft, committed, or archived.</param>
+/// <param name="Version">The stream version, also the artifact's ETag.</param>
+/// <param name="Revision">The last committed revision of the artifact that it knows of; 0 before its first commit.</param>
+/// <param name="BaseRevision">The revision its current state started from; 0 for a draft never committed.</param>
+/// <param name="OriginId">For a checked-out copy, the artifact whose revisions it drafts; null for an original and in a collection's listing.</param>
+/// <param name="CreatedBy">The id of the user who created it; in a collection's listing, who committed the revision.</param>
+/// <param name="CreatedAt">When it was created (ISO 8601, UTC); in a collection's listing, when the revision was committed.</param>
+/// <param name="UpdatedAt">When it last changed (ISO 8601, UTC); in a collection's listing, when the revision was committed.</param>
 public sealed record ArtifactListItem(Guid Id, Guid? ContainerId, string ContentType, string Title, string? Description,
     IReadOnlyList<string> Tags, ArtifactState State, long Version, int Revision, int BaseRevision, Guid? OriginId, Guid CreatedBy,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
@@ -25,6 +39,8 @@ public sealed record ArtifactListItem(Guid Id, Guid? ContainerId, string Content
 public static class ListContainerArtifactsEndpoint
 {
     /// <summary>A workspace's artifacts (drafts and committed), oldest first; filter by <c>contentType</c> (wildcards like <c>text/*</c>) and <c>state</c>.</summary>
+    /// <param name="contentType">Only artifacts of this content type (e.g. <c>text/markdown</c>), or of this family (e.g. <c>text/*</c>). All when left out.</param>
+    /// <param name="state">Only artifacts in this state. All states (archived included) when left out.</param>
     [KeyScope("read")]
     [WolverineGet("/workspaces/{id}/artifacts", OperationId = "listWorkspaceArtifacts"), Tags("Workspaces")]
     [ProducesResponseType<Page<ArtifactListItem>>(200), ProducesResponseType(400), ProducesResponseType(404)]
@@ -33,6 +49,8 @@ public static class ListContainerArtifactsEndpoint
         List(ContainerKind.Workspace, id, limit, cursor, contentType, state, principal, session, ct);
 
     /// <summary>A collection's artifacts, each at the revision last committed into it (never a draft), in order of publication (most recent last).</summary>
+    /// <param name="contentType">Only artifacts of this content type (e.g. <c>text/markdown</c>), or of this family (e.g. <c>text/*</c>). All when left out.</param>
+    /// <param name="state">Only artifacts in this state (<c>committed</c> or <c>archived</c>). Both when left out.</param>
     [KeyScope("read")]
     [WolverineGet("/collections/{id}/artifacts", OperationId = "listCollectionArtifacts"), Tags("Collections")]
     [ProducesResponseType<Page<ArtifactListItem>>(200), ProducesResponseType(400), ProducesResponseType(404)]

@@ -8,6 +8,7 @@ namespace AgentArtifacts.Api.Containers;
 public static class ListContainersEndpoint
 {
     /// <summary>The workspaces visible to the caller, oldest first. Archived ones only with <c>state=archived</c>.</summary>
+    /// <param name="state">Only workspaces in this state; <c>archived</c> lists the archived ones. When left out, all but the archived.</param>
     [KeyScope("read")]
     [WolverineGet("/workspaces", OperationId = "listWorkspaces"), Tags("Workspaces")]
     [ProducesResponseType<Page<ContainerResponse>>(200), ProducesResponseType(400)]
@@ -15,6 +16,7 @@ public static class ListContainersEndpoint
         List(ContainerKind.Workspace, limit, cursor, state, principal, session, ct);
 
     /// <summary>The collections visible to the caller, oldest first. Archived ones only with <c>state=archived</c>.</summary>
+    /// <param name="state">Only collections in this state; <c>archived</c> lists the archived ones. When left out, all but the archived.</param>
     [KeyScope("read")]
     [WolverineGet("/collections", OperationId = "listCollections"), Tags("Collections")]
     [ProducesResponseType<Page<ContainerResponse>>(200), ProducesResponseType(400)]

@@ -6,6 +6,9 @@ using AgentArtifacts.Api.Artifacts;
 namespace AgentArtifacts.Api.Containers;
 
 /// <summary>Rename, describe, or (for a workspace) set the target collections. Absent fields stay as they are.</summary>
+/// <param name="Title">The new title (not blank, at most 300 characters); unchanged when null or left out.</param>
+/// <param name="Description">The new description (at most 4000 characters); unchanged when null or left out.</param>
+/// <param name="TargetCollectionIds">For a workspace, the collections its commits publish to, replacing the old list (at most 20; each a collection the caller may add to, not archived). Not allowed for a collection. Unchanged when null or left out.</param>
 public sealed record UpdateContainer(string? Title = null, string? Description = null, IReadOnlyList<Guid>? TargetCollectionIds = null)
 {
     public sealed class Validator : AbstractValidator<UpdateContainer>

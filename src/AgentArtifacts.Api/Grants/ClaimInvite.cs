@@ -5,6 +5,8 @@ using AgentArtifacts.Api.Identity;
 
 namespace AgentArtifacts.Api.Grants;
 
+/// <summary>An invite to claim.</summary>
+/// <param name="Token">The invite's claim token, from the answer that issued it (at most 200 characters).</param>
 public sealed record ClaimInvite(string Token)
 {
     public sealed class Validator : AbstractValidator<ClaimInvite>

@@ -21,8 +21,13 @@ public enum Permission
     Admin = 1 << 8,
 }
 
+/// <summary>
+/// Who a grant is for: a <c>user</c>, an <c>api_key</c>, a <c>group</c> (an artifact listing its members), an <c>invite</c>
+/// (whoever claims its token), or a <c>server</c> (a server credential).
+/// </summary>
 public enum GranteeType { User, ApiKey, Group, Invite, Server }
 
+/// <summary>Whether a grant gives its permissions (<c>allow</c>) or takes them away (<c>deny</c>, which wins over any allow).</summary>
 public enum GrantEffect { Allow, Deny }
 
 public sealed record GrantIssued(Guid GrantId, Guid ResourceId, GranteeType GranteeType, Guid? GranteeId, Permission Permissions,

@@ -6,6 +6,14 @@ using AgentArtifacts.Api.Identity;
 
 namespace AgentArtifacts.Api.Grants;
 
+/// <summary>A new grant: permissions (or a role) on a resource for a principal, or an invite.</summary>
+/// <param name="ResourceId">The artifact, workspace or collection to grant on.</param>
+/// <param name="Grantee">Who it is for: a user, API key, group or server by id, or an invite (no id; optionally an email).</param>
+/// <param name="Permissions">The permissions to give or deny: <c>create</c>, <c>read</c>, <c>update</c>, <c>delete</c>, <c>evict</c>, <c>add</c>, <c>share</c>, <c>invoke</c>, <c>admin</c>. Give either these or <c>role</c>.</param>
+/// <param name="Role">A named set of permissions instead of <c>permissions</c>: <c>viewer</c> (read), <c>editor</c> (create, read, update, delete, evict), <c>collaborator</c> (editor's, plus invoke, add, share) or <c>admin</c> (all).</param>
+/// <param name="Effect">Allow or deny (an invite can only allow).</param>
+/// <param name="ExpiresAt">When it stops counting (ISO 8601; in the future). Never when left out.</param>
+/// <param name="MaxClaims">For an invite only: how many times it can be claimed (1 to 10000). No limit when left out.</param>
 public sealed record IssueGrant(Guid ResourceId, Grantee Grantee, IReadOnlyList<string>? Permissions = null, string? Role = null,
     GrantEffect Effect = GrantEffect.Allow, DateTimeOffset? ExpiresAt = null, int? MaxClaims = null)
 {

@@ -3,11 +3,18 @@ using Marten;
 
 namespace AgentArtifacts.Api.Grants;
 
+/// <summary>Whether the caller holds a permission on a resource, and why.</summary>
+/// <param name="ResourceId">The resource checked.</param>
+/// <param name="Permission">The permission checked.</param>
+/// <param name="Allowed">Whether the caller holds it.</param>
+/// <param name="DecidedBy">The grant that decided it (a deny wins over any allow), on the resource or its container; null when no grant gives it.</param>
+/// <param name="Reason">The decision in words, for people.</param>
 public sealed record CheckResponse(Guid ResourceId, string Permission, bool Allowed, GrantResponse? DecidedBy, string Reason);
 
 public static class ReadGrantsEndpoint
 {
     /// <summary>The grants on a resource (not those on its container), oldest first. Needs share or admin on the resource.</summary>
+    /// <param name="resourceId">The artifact, workspace or collection whose grants to list. Required.</param>
     [WolverineGet("/grants", OperationId = "listGrants"), Tags("Grants")]
     [ProducesResponseType<Page<GrantResponse>>(200), ProducesResponseType(400), ProducesResponseType(403), ProducesResponseType(404)]
     public static async Task<IResult> List(Guid? resourceId, int? limit, string? cursor, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)
@@ -49,6 +56,8 @@ public static class ReadGrantsEndpoint
     }
 
     /// <summary>Whether the caller holds a permission on a resource, and the grant that decided it.</summary>
+    /// <param name="resourceId">The artifact, workspace or collection to check. Required.</param>
+    /// <param name="permission">The permission to check: <c>create</c>, <c>read</c>, <c>update</c>, <c>delete</c>, <c>evict</c>, <c>add</c>, <c>share</c>, <c>invoke</c> or <c>admin</c>. Required.</param>
     [WolverineGet("/grants/check", OperationId = "checkGrant"), Tags("Grants")]
     [ProducesResponseType<CheckResponse>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> Check(Guid? resourceId, string? permission, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)

@@ -4,8 +4,14 @@ using Npgsql;
 
 namespace AgentArtifacts.Api.Health;
 
+/// <summary>The process is up.</summary>
+/// <param name="Status">Always <c>ok</c>.</param>
 public sealed record Liveness(string Status);
 
+/// <summary>How far one async projection (a read model such as listings or search) is behind the event store.</summary>
+/// <param name="Shard">The projection shard's name.</param>
+/// <param name="Sequence">The last event sequence it has processed.</param>
+/// <param name="Lag">How many events it is behind the newest (0 when caught up).</param>
 /// <param name="WaitingSeconds">How long the oldest event this shard has not yet processed has waited; null when caught up.</param>
 /// <param name="Stalled">Behind, and neither advanced nor caught up for <c>Health:StalledProjectionSeconds</c>.</param>
 public sealed record ProjectionLag(string Shard, long Sequence, long Lag, double? WaitingSeconds, bool Stalled);
@@ -14,6 +20,12 @@ public sealed record ProjectionLag(string Shard, long Sequence, long Lag, double
 /// Readiness: PostgreSQL answers, the async projections (run by whichever node leads) are within the allowed lag, and some
 /// node is advancing them.
 /// </summary>
+/// <param name="Status"><c>ready</c>, <c>postgres_unavailable</c>, <c>projections_lagging</c> or <c>projections_stalled</c>.</param>
+/// <param name="Postgres"><c>ok</c> when PostgreSQL answered; otherwise the kind of error met.</param>
+/// <param name="HighWaterMark">The newest event's sequence; null when PostgreSQL did not answer.</param>
+/// <param name="Projections">Each async projection's progress (empty when PostgreSQL did not answer).</param>
+/// <param name="MaxAllowedLag">The most events a projection may be behind while the service is ready (<c>Health:MaxProjectionLag</c>).</param>
+/// <param name="StalledAfterSeconds">How long events may wait for a projection that does not advance before it counts as stalled (<c>Health:StalledProjectionSeconds</c>).</param>
 public sealed record Readiness(string Status, string Postgres, long? HighWaterMark, IReadOnlyList<ProjectionLag> Projections, long MaxAllowedLag,
     int StalledAfterSeconds);
 

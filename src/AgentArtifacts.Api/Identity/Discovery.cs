@@ -6,6 +6,15 @@ using Wolverine.Http;
 
 namespace AgentArtifacts.Api.Identity;
 
+/// <summary>OpenID Connect discovery metadata for this service's own token issuer.</summary>
+/// <param name="Issuer">The issuer (<c>iss</c>) of the access tokens this service signs.</param>
+/// <param name="TokenEndpoint">Where to get tokens: this service's POST /auth/token.</param>
+/// <param name="JwksUri">Where the public keys that verify its tokens are published.</param>
+/// <param name="GrantTypesSupported">The OAuth2 grant types the token endpoint accepts.</param>
+/// <param name="TokenEndpointAuthMethodsSupported">How a client may authenticate at the token endpoint.</param>
+/// <param name="SigningAlgValuesSupported">The algorithms tokens are signed with.</param>
+/// <param name="SubjectTypesSupported">The subject identifier types (OpenID Connect): <c>public</c>.</param>
+/// <param name="ResponseTypesSupported">The response types (OpenID Connect).</param>
 public sealed record OpenIdConfiguration(
     [property: JsonPropertyName("issuer")] string Issuer,
     [property: JsonPropertyName("token_endpoint")] string TokenEndpoint,
@@ -16,8 +25,17 @@ public sealed record OpenIdConfiguration(
     [property: JsonPropertyName("subject_types_supported")] string[] SubjectTypesSupported,
     [property: JsonPropertyName("response_types_supported")] string[] ResponseTypesSupported);
 
+/// <summary>The public keys that verify this service's access tokens (a JSON Web Key Set, RFC 7517).</summary>
+/// <param name="Keys">The keys in use; a token's <c>kid</c> header names the one that signed it.</param>
 public sealed record JsonWebKeySetResponse([property: JsonPropertyName("keys")] IReadOnlyList<JwkResponse> Keys);
 
+/// <summary>A public RSA signing key (JSON Web Key, RFC 7517).</summary>
+/// <param name="Kty">The key type: <c>RSA</c>.</param>
+/// <param name="Use">What the key is for: <c>sig</c> (signatures).</param>
+/// <param name="Alg">The signing algorithm: <c>RS256</c>.</param>
+/// <param name="Kid">The key's id, as in the <c>kid</c> header of the tokens it signs.</param>
+/// <param name="N">The RSA modulus (base64url).</param>
+/// <param name="E">The RSA public exponent (base64url).</param>
 public sealed record JwkResponse(
     [property: JsonPropertyName("kty")] string Kty,
     [property: JsonPropertyName("use")] string Use,

@@ -6,6 +6,13 @@ using AgentArtifacts.Api.Infrastructure;
 namespace AgentArtifacts.Api.Identity;
 
 /// <summary>The calling principal: <c>id</c> is the user (an API key's owner) or the server credential; <c>apiKeyId</c> and <c>scopes</c> only for keys and servers.</summary>
+/// <param name="Id">The user's id (for an API key, its owner's), or the server credential's client id.</param>
+/// <param name="Kind">How the caller authenticated: <c>user</c>, <c>apiKey</c> or <c>server</c>.</param>
+/// <param name="Email">The user's email; null when unknown (a server).</param>
+/// <param name="Name">The user's name; null when unknown (a server).</param>
+/// <param name="IsPlatformAdmin">Whether the caller acts as a platform admin now (never through an API key).</param>
+/// <param name="ApiKeyId">The API key used; null otherwise.</param>
+/// <param name="Scopes">The scopes that narrow an API key or server, each <c>kind:mediaRange:action</c>; null for a user with a token.</param>
 public sealed record MeResponse(Guid Id, string Kind, string? Email, string? Name, bool IsPlatformAdmin, Guid? ApiKeyId = null,
     IReadOnlyList<string>? Scopes = null);
 

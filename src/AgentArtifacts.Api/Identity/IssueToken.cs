@@ -16,6 +16,11 @@ using AgentArtifacts.Api.ServerCredentials;
 namespace AgentArtifacts.Api.Identity;
 
 /// <summary>RFC 6749 §5.1 success response; the names are the RFC's own, not camelCase.</summary>
+/// <param name="AccessToken">The access token (a signed JWT), to send as <c>Authorization: Bearer</c>.</param>
+/// <param name="TokenType">Always <c>Bearer</c>.</param>
+/// <param name="ExpiresIn">Seconds until the access token expires.</param>
+/// <param name="RefreshToken">A single-use token for <c>grant_type=refresh_token</c>, to get a new pair; absent for client credentials.</param>
+/// <param name="Scope">The scopes granted, space-separated; only for client credentials.</param>
 public sealed record TokenResponse(
     [property: System.Text.Json.Serialization.JsonPropertyName("access_token")] string AccessToken,
     [property: System.Text.Json.Serialization.JsonPropertyName("token_type")] string TokenType,
@@ -30,6 +35,13 @@ public sealed record TokenResponse(
 /// <c>client_credentials</c> with client_id and client_secret (or HTTP Basic); <c>refresh_token</c> with refresh_token.
 /// Documents the form; the endpoint reads it itself.
 /// </summary>
+/// <param name="GrantType">Which grant.</param>
+/// <param name="Username">For <c>password</c>: the user's email.</param>
+/// <param name="Password">For <c>password</c>: the user's password.</param>
+/// <param name="RefreshToken">For <c>refresh_token</c>: the refresh token from the previous token answer (single use: a reused one revokes its session).</param>
+/// <param name="ClientId">For <c>client_credentials</c>: the server credential's client id (or send it with HTTP Basic).</param>
+/// <param name="ClientSecret">For <c>client_credentials</c>: the server credential's secret (or send it with HTTP Basic).</param>
+/// <param name="Scope">For <c>client_credentials</c>: the scopes wanted, space-separated, each among the credential's; all of them when left out or empty. Ignored by the other grants.</param>
 public sealed record TokenRequest(
     [property: System.Text.Json.Serialization.JsonPropertyName("grant_type")] GrantType GrantType,
     [property: System.Text.Json.Serialization.JsonPropertyName("username")] string? Username = null,
@@ -39,10 +51,15 @@ public sealed record TokenRequest(
     [property: System.Text.Json.Serialization.JsonPropertyName("client_secret")] string? ClientSecret = null,
     [property: System.Text.Json.Serialization.JsonPropertyName("scope")] string? Scope = null);
 
-/// <summary>The grant types the token endpoint issues tokens for.</summary>
+/// <summary>
+/// The grant types the token endpoint issues tokens for: <c>password</c> (a person's email and password),
+/// <c>client_credentials</c> (a server credential) and <c>refresh_token</c>.
+/// </summary>
 public enum GrantType { Password, ClientCredentials, RefreshToken }
 
 /// <summary>RFC 6749 §5.2 error response.</summary>
+/// <param name="Error">The error code: <c>invalid_request</c>, <c>invalid_client</c>, <c>invalid_grant</c>, <c>unsupported_grant_type</c> or <c>invalid_scope</c>.</param>
+/// <param name="ErrorDescription">What went wrong, for people.</param>
 public sealed record TokenError(
     [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,
     [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string ErrorDescription);

@@ -10,6 +10,10 @@ using AgentArtifacts.Api.Infrastructure;
 
 namespace AgentArtifacts.Api.Identity;
 
+/// <summary>A new local user.</summary>
+/// <param name="Email">The email, which is also the username for the password grant (at most 320 characters; no spaces or invisible characters; unique).</param>
+/// <param name="Password">The password (12 to 256 characters).</param>
+/// <param name="Name">The display name (1 to 200 characters).</param>
 public sealed record RegisterUser(string Email, string Password, string Name)
 {
     public sealed class Validator : AbstractValidator<RegisterUser>
@@ -28,6 +32,12 @@ public sealed record RegisterUser(string Email, string Password, string Name)
         char.IsWhiteSpace(c) || char.IsControl(c) || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 }
 
+/// <summary>A user as the API shows it.</summary>
+/// <param name="Id">The user's id.</param>
+/// <param name="Email">The user's email (their username).</param>
+/// <param name="Name">The display name.</param>
+/// <param name="IsPlatformAdmin">Whether the user is a platform admin.</param>
+/// <param name="CreatedAt">When the user registered (ISO 8601, UTC).</param>
 public sealed record UserResponse(Guid Id, string Email, string Name, bool IsPlatformAdmin, DateTimeOffset CreatedAt)
 {
     public static UserResponse From(User user) => new(user.Id, user.Email, user.Name, user.IsPlatformAdmin, user.CreatedAt);

@@ -16,6 +16,9 @@ namespace AgentArtifacts.Api.Infrastructure;
 public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConfiguration configuration)
 {
     public const string Header = "Idempotency-Key";
+
+    /// <summary>Where a key is honoured (for an authenticated caller): POSTs, except <c>/auth/*</c>, so tokens are never stored.</summary>
+    public static bool AppliesTo(string method, PathString path) => HttpMethods.IsPost(method) && !path.StartsWithSegments("/auth");
     private readonly TimeSpan _retention = Retention(configuration);
     // A plain hash of a body that carries a secret would let a reader of the table confirm guesses of a weak secret offline.
     private readonly byte[] _secretRequestKey = SHA256.HashData(Encoding.UTF8.GetBytes("idempotency-request:" + configuration["Secrets:EncryptionKey"]));
@@ -29,8 +32,7 @@ public sealed class Idempotency(RequestDelegate next, NpgsqlDataSource db, IConf
     public async Task InvokeAsync(HttpContext context)
     {
         var key = context.Request.Headers[Header].ToString();
-        if (!HttpMethods.IsPost(context.Request.Method) || key.Length == 0
-            || context.User.Identity?.IsAuthenticated != true || context.Request.Path.StartsWithSegments("/auth"))
+        if (key.Length == 0 || !AppliesTo(context.Request.Method, context.Request.Path) || context.User.Identity?.IsAuthenticated != true)
         {
             await next(context);
             return;

@@ -353,7 +353,7 @@ public static class OpenApi
 
             // The errors every route can answer, by the conventions it passes through.
             var hasBody = operation.RequestBody is not null;
-            var idempotent = method == "POST" && !anonymous && !path.StartsWith("/auth/", StringComparison.Ordinal);
+            var idempotent = !anonymous && Idempotency.AppliesTo(method, path);
             var errors = new List<string> { "400", "429", "500", "503" };
             if (!anonymous) errors.AddRange(["401", "403"]);
             if (path.Contains('{')) errors.Add("404");

@@ -3,6 +3,8 @@ using System.Text;
 namespace AgentArtifacts.Api.Infrastructure;
 
 /// <summary>A page of a list endpoint: <c>{items, nextCursor}</c>; <c>nextCursor</c> is null on the last page.</summary>
+/// <param name="Items">This page's items, in the list's order; at most <c>limit</c> of them, possibly fewer before the last page.</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> to get the next page; null on the last page.</param>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
 /// <summary>Keyset paging with opaque cursors: the cursor wraps the last key of the previous page.</summary>

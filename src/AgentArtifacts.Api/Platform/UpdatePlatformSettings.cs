@@ -7,6 +7,13 @@ using AgentArtifacts.Api.Identity;
 namespace AgentArtifacts.Api.Platform;
 
 /// <summary>Change platform settings. A partial body like PATCH /workspaces: absent (or null) fields stay as they are.</summary>
+/// <param name="RegistrationEnabled">Whether anyone may register (POST /auth/register).</param>
+/// <param name="RateLimitPermitLimit">Requests each principal (or, unauthenticated, each IP address) may make per window (1 to 100000000).</param>
+/// <param name="RateLimitWindowSeconds">The length of a rate-limit window, in seconds (1 to 86400).</param>
+/// <param name="TokenPermitLimit">Requests to POST /auth/token each IP address may make per window (1 to 100000000).</param>
+/// <param name="AccessTokenLifetimeMinutes">How long a new access token lasts, in minutes (1 to <c>Auth:MaxAccessTokenMinutes</c>, 1440 by default).</param>
+/// <param name="RefreshTokenLifetimeDays">How long a new refresh token lasts, in days (1 to 365).</param>
+/// <param name="EgressAllowedHosts">Hosts invocations may reach even at private or loopback addresses, replacing the list (at most 100; each a host name or IP address, without scheme, port or path).</param>
 public sealed record UpdatePlatformSettings(bool? RegistrationEnabled = null, int? RateLimitPermitLimit = null, int? RateLimitWindowSeconds = null,
     int? TokenPermitLimit = null, int? AccessTokenLifetimeMinutes = null, int? RefreshTokenLifetimeDays = null, string[]? EgressAllowedHosts = null)
 {

@@ -63,6 +63,9 @@ public static class ListRunsEndpoint
     /// <c>running</c>, <c>completed</c>, <c>failed</c>, <c>cancelled</c>, <c>expired</c>); cursor-paged. An API key sees only the runs of
     /// artifacts it may read: its page can hold fewer than <c>limit</c> items while <c>nextCursor</c> leads on.
     /// </summary>
+    /// <param name="artifactId">Only the runs of this artifact.</param>
+    /// <param name="parentRunId">Only the runs this run made (an agent run's tool calls).</param>
+    /// <param name="status">Only runs in this status: <c>pending</c>, <c>awaiting_approval</c>, <c>running</c>, <c>completed</c>, <c>failed</c>, <c>cancelled</c> or <c>expired</c>.</param>
     [WolverineGet("/runs", OperationId = "listRuns"), Tags("Runs")]
     [KeyScope("read")]
     [ProducesResponseType<Page<RunResponse>>(200), ProducesResponseType(400)]

@@ -16,6 +16,7 @@ public static class GetRunEventsEndpoint
     /// <c>run.completed</c>, <c>run.failed</c>, <c>run.cancelled</c>, <c>run.rejected</c> or <c>run.expired</c>. A comment line is sent as a
     /// heartbeat every <c>Runs:HeartbeatSeconds</c> (15) while nothing happens. Visible as <c>GET /runs/{id}</c> is.
     /// </summary>
+    /// <param name="lastEventId">Send only the events after this <c>id:</c> (a non-negative integer), for clients that cannot set the Last-Event-ID header; the header wins when both are sent. From the start when left out.</param>
     [WolverineGet("/runs/{id}/events", OperationId = "streamRunEvents"), Tags("Runs")]
     [KeyScope("read")]
     [ProducesResponseType(typeof(string), 200, RunEventStream.ContentType), ProducesResponseType(400), ProducesResponseType(404)]

@@ -7,6 +7,9 @@ using Wolverine;
 namespace AgentArtifacts.Api.Runs;
 
 /// <summary>The body of an invoke: the <c>input</c> (or, as MCP clients name it, <c>arguments</c>; not both) and the mode.</summary>
+/// <param name="Input">What the artifact runs with, any JSON, checked against the operation's (or the artifact's <c>context.inputSchema</c>) input schema when there is one: an HTTP tool's request body, an MCP tool's arguments (an object), an agent's message (a string, or JSON). None when left out.</param>
+/// <param name="Mode"><c>sync</c> waits for the run's end and answers 200 with it; <c>async</c> queues it and answers 202 with its location. For a stream of its events, send <c>Accept: text/event-stream</c> instead.</param>
+/// <param name="Arguments">The same as <c>input</c>, under the name MCP clients use; send one of the two, not both.</param>
 public sealed record InvokeArtifact(JsonNode? Input = null,
     [property: System.ComponentModel.DataAnnotations.AllowedValues(RunModes.Sync, RunModes.Async)] string Mode = RunModes.Sync,
     JsonNode? Arguments = null)
@@ -42,6 +45,7 @@ public static class InvokeArtifactEndpoint
         RunAsync(id, "invoke", request, principal, http, session, launcher, bus, ct);
 
     /// <summary>Run another operation the artifact's type declares, in the same modes. The names of the built-in verbs are reserved (400).</summary>
+    /// <param name="op">The operation's name, as the artifact's content type declares it (GET /types/resolve lists them); not one of the built-in verbs <c>create</c>, <c>read</c>, <c>update</c>, <c>delete</c>, <c>invoke</c>, <c>add</c>, <c>search</c>.</param>
     [WolverinePost("/artifacts/{id}/op/{op}", OperationId = "runOperation"), Tags("Runs")]
     [KeyScope("invoke")]
     [ProducesResponseType<RunResponse>(200), ProducesResponseType(typeof(string), 200, RunEventStream.ContentType),

@@ -6,6 +6,10 @@ namespace AgentArtifacts.Api.Runs;
 
 // The run stream: one per invocation of an artifact, from request to its end.
 
+/// <summary>
+/// Where a run stands: <c>pending</c> (queued, or waiting to retry), <c>awaiting_approval</c>, <c>running</c>, and the final
+/// <c>completed</c>, <c>failed</c>, <c>cancelled</c> (by its caller, or rejected by an approver) and <c>expired</c> (nobody approved it in time).
+/// </summary>
 public enum RunStatus { Pending, AwaitingApproval, Running, Completed, Failed, Cancelled, Expired }
 
 /// <summary>
@@ -97,6 +101,24 @@ public sealed class Run
     private static Guid? ActorOf(IEvent e) => Guid.TryParse(e.UserName, out var actor) ? actor : null;
 }
 
+/// <summary>A run: one execution of an artifact's operation, from request to result.</summary>
+/// <param name="Id">The run's id.</param>
+/// <param name="ArtifactId">The artifact that runs.</param>
+/// <param name="ArtifactVersion">The artifact's version when the run was requested: what runs is the artifact as it was then.</param>
+/// <param name="Operation">The operation that runs (<c>invoke</c>, or another the artifact's type declares).</param>
+/// <param name="Kind">How it is executed: <c>http</c> (an HTTP tool), <c>mcp_tool</c> (a tool on an MCP server), <c>agent</c>, or <c>native</c> (by this service).</param>
+/// <param name="Mode">How it was asked for: <c>sync</c>, <c>async</c>, or <c>stream</c> (with <c>Accept: text/event-stream</c>).</param>
+/// <param name="Status">Where the run stands.</param>
+/// <param name="Input">The input the run was invoked with, as sent; null when none.</param>
+/// <param name="Output">What the target answered (any JSON) once the run completed; null before, and when it failed or was cancelled.</param>
+/// <param name="Error">Why it failed or was cancelled, problem-shaped (<c>type</c>, <c>title</c>, <c>status</c>, <c>detail</c>, <c>code</c>); while it is retried, the last failed attempt's error; null otherwise.</param>
+/// <param name="Attempts">How many attempts started (0 before the first; more than 1 after retries).</param>
+/// <param name="CallerId">The principal it runs as: the user (an API key's owner) or server that requested it.</param>
+/// <param name="ParentRunId">For a tool call made by an agent's run, that run; null otherwise.</param>
+/// <param name="ApprovalId">The approval the run waits for or waited for (GET /approvals); null when its operation needs none.</param>
+/// <param name="RequestedAt">When it was requested (ISO 8601, UTC).</param>
+/// <param name="StartedAt">When its first attempt started (ISO 8601, UTC); null until then.</param>
+/// <param name="FinishedAt">When it ended (ISO 8601, UTC); null while not finished.</param>
 public sealed record RunResponse(Guid Id, Guid ArtifactId, long ArtifactVersion, string Operation, string Kind, string Mode, RunStatus Status,
     JsonNode? Input, JsonNode? Output, JsonObject? Error, int Attempts, Guid CallerId, Guid? ParentRunId, Guid? ApprovalId,
     DateTimeOffset RequestedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt)

@@ -14,6 +14,13 @@ namespace AgentArtifacts.Api.Search;
 /// and <c>states</c> narrow it further (each a list of alternatives); <c>highlight</c> (default true) adds the snippet and the
 /// highlight ranges. An empty query is allowed when one of the lists is given.
 /// </summary>
+/// <param name="Query">What to find (at most 1000 characters): words (matched stemmed), <c>"phrases"</c>, <c>OR</c> between words or phrases, <c>-</c> to exclude, and filters <c>type:</c>, <c>tag:</c>, <c>state:</c>, <c>container:</c>, <c>created:</c>, <c>updated:</c> (e.g. <c>retry "back off" type:text/* updated:>=2026-01-01</c>). May be empty or left out when a list below is given.</param>
+/// <param name="ContainerIds">Only artifacts in one of these workspaces or collections (at most 100).</param>
+/// <param name="ContentTypes">Only artifacts of one of these content types; <c>*</c> matches any run of characters (e.g. <c>text/*</c>, <c>application/vnd.*+json</c>; at most 100).</param>
+/// <param name="States">Only artifacts in one of these states: <c>draft</c>, <c>committed</c>, <c>archived</c>.</param>
+/// <param name="Limit">At most this many hits (1 to 100). Default: 20.</param>
+/// <param name="Cursor">Where the page starts: the previous page's <c>nextCursor</c>. Leave out for the first page.</param>
+/// <param name="Highlight">Whether to add each hit's <c>snippet</c> and <c>highlights</c>. Default: true.</param>
 public sealed record SearchRequest(string? Query, IReadOnlyList<Guid>? ContainerIds, IReadOnlyList<string>? ContentTypes,
     IReadOnlyList<string>? States, int? Limit, string? Cursor, bool? Highlight)
 {
@@ -29,15 +36,32 @@ public sealed record SearchRequest(string? Query, IReadOnlyList<Guid>? Container
 }
 
 /// <summary>Where the matched words are: <c>[start, length]</c> pairs of UTF-16 code units into <c>title</c> and <c>snippet</c>.</summary>
+/// <param name="Title">The matches in <c>title</c>.</param>
+/// <param name="Snippet">The matches in <c>snippet</c>.</param>
 public sealed record SearchHighlights(IReadOnlyList<int[]> Title, IReadOnlyList<int[]> Snippet);
 
 /// <summary>A hit: the artifact head as the search index holds it, its rank and, when asked for, a content snippet.</summary>
+/// <param name="Id">The artifact's id.</param>
+/// <param name="Title">Its title.</param>
+/// <param name="ContentType">Its content type.</param>
+/// <param name="ContainerId">Where it was found: the workspace that holds it, or a collection it was published into.</param>
+/// <param name="State">Its state (in a collection, the published revision's: <c>committed</c> or <c>archived</c>).</param>
+/// <param name="Revision">Its last committed revision (in a collection, the one published there); 0 before the first commit.</param>
+/// <param name="Score">How well it matches the words and phrases (higher is better; hits come best first); 0 for a query of filters only.</param>
+/// <param name="Snippet">Up to two fragments of the content around the matches, joined by " … "; null when highlighting is off or the query has no words or phrases.</param>
+/// <param name="Highlights">Where the matches are in <c>title</c> and <c>snippet</c>; null when <c>snippet</c> is.</param>
 public sealed record SearchHit(Guid Id, string Title, string ContentType, Guid? ContainerId, ArtifactState State, int Revision,
     double Score, string? Snippet, SearchHighlights? Highlights);
 
 /// <summary>Counts over every hit the caller may see (all pages), by content type and by state.</summary>
+/// <param name="ContentType">How many hits of each content type.</param>
+/// <param name="State">How many hits in each state (<c>draft</c>, <c>committed</c>, <c>archived</c>).</param>
 public sealed record SearchFacets(IReadOnlyDictionary<string, long> ContentType, IReadOnlyDictionary<string, long> State);
 
+/// <summary>A page of search hits, and counts over all of them.</summary>
+/// <param name="Items">This page's hits, best match first (then most recently updated).</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> (with the same query) to get the next page; null on the last page.</param>
+/// <param name="Facets">Counts over every hit, not just this page.</param>
 public sealed record SearchResponse(IReadOnlyList<SearchHit> Items, string? NextCursor, SearchFacets Facets);
 
 public static class SearchArtifactsEndpoint
@@ -57,6 +81,12 @@ public static class SearchArtifactsEndpoint
         SearchAsync(request, principal, session, db, language, ct);
 
     /// <summary>The same search as <c>POST /search</c>, from the query string; lists are comma-separated.</summary>
+    /// <param name="q">What to find, in the search query language: words, <c>"phrases"</c>, <c>OR</c>, <c>-</c> to exclude, and filters <c>type:</c>, <c>tag:</c>, <c>state:</c>, <c>container:</c>, <c>created:</c>, <c>updated:</c> (at most 1000 characters). May be left out when a list below is given.</param>
+    /// <param name="containerIds">Only artifacts in one of these workspaces or collections: ids, comma-separated (at most 100).</param>
+    /// <param name="contentTypes">Only artifacts of one of these content types, comma-separated; <c>*</c> matches any run of characters (e.g. <c>text/*</c>).</param>
+    /// <param name="states">Only artifacts in one of these states, comma-separated: <c>draft</c>, <c>committed</c>, <c>archived</c>.</param>
+    /// <param name="limit">At most this many hits (1 to 100; default 20).</param>
+    /// <param name="highlight">Whether to add each hit's <c>snippet</c> and <c>highlights</c> (default true).</param>
     [KeyScope("search")]
     [WolverineGet("/search", OperationId = "searchArtifactsByQuery"), Tags("Search")]
     [ProducesResponseType<SearchResponse>(200), ProducesResponseType(400)]

@@ -7,6 +7,10 @@ using Npgsql;
 
 namespace AgentArtifacts.Api.StoredSecrets;
 
+/// <summary>A new secret, stored encrypted; its value is never shown again.</summary>
+/// <param name="Name">The name invocations refer to it by, as <c>{{secret:NAME}}</c>: a letter or underscore, then letters, digits or underscores (at most 128 characters); unique among your secrets.</param>
+/// <param name="Value">The secret value (not empty; at most 64 KiB in UTF-8). Write-only: no answer ever contains it.</param>
+/// <param name="Description">What the secret is for (at most 1000 characters), or null for none.</param>
 public sealed record CreateSecret(string Name, string Value, string? Description = null)
 {
     public const string NamePattern = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";

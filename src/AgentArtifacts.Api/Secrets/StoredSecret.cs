@@ -70,6 +70,10 @@ public sealed class SecretStream : IConfigureMarten
 }
 
 /// <summary>A secret as the API shows it: metadata only, never the value.</summary>
+/// <param name="Id">The secret's id.</param>
+/// <param name="Name">The name invocations refer to it by (<c>{{secret:NAME}}</c>).</param>
+/// <param name="Description">What it is for; null when not given.</param>
+/// <param name="CreatedAt">When it was stored (ISO 8601, UTC).</param>
 public sealed record SecretResponse(Guid Id, string Name, string? Description, DateTimeOffset CreatedAt)
 {
     public static SecretResponse From(StoredSecret s) => new(s.Id, s.Name, s.Description, s.CreatedAt);

@@ -6,6 +6,9 @@ using AgentArtifacts.Api.ApiKeys;
 
 namespace AgentArtifacts.Api.ServerCredentials;
 
+/// <summary>A new server credential: an OAuth2 client for the client-credentials grant.</summary>
+/// <param name="Name">The credential's name, for people (1 to 200 characters).</param>
+/// <param name="Scopes">What servers using it may do (1 to 50): each <c>kind:mediaRange:action</c> (e.g. <c>resource:*/*:read</c>). Its grants decide on which resources.</param>
 public sealed record IssueServerCredential(string Name, IReadOnlyList<string> Scopes)
 {
     public sealed class Validator : AbstractValidator<IssueServerCredential>

@@ -35,6 +35,13 @@ public sealed class ServerCredential
     public void Apply(IEvent<ServerCredentialRevoked> e) => RevokedAt = e.Timestamp;
 }
 
+/// <summary>A server credential as the API shows it: never its secret.</summary>
+/// <param name="ClientId">The credential's id, its OAuth2 <c>client_id</c>.</param>
+/// <param name="Name">The credential's name, for people.</param>
+/// <param name="Scopes">What servers using it may do, each <c>kind:mediaRange:action</c>.</param>
+/// <param name="CreatedBy">The id of the platform admin who issued it.</param>
+/// <param name="CreatedAt">When it was issued (ISO 8601, UTC).</param>
+/// <param name="RotatedAt">When its secret was last rotated (ISO 8601, UTC); null if never.</param>
 public sealed record ServerCredentialResponse(Guid ClientId, string Name, IReadOnlyList<string> Scopes, Guid CreatedBy, DateTimeOffset CreatedAt,
     DateTimeOffset? RotatedAt)
 {
@@ -45,6 +52,11 @@ public sealed record ServerCredentialResponse(Guid ClientId, string Name, IReadO
 /// A credential with its secret, answered once by issue and rotate. <c>clientSecret</c> is null only in an idempotent
 /// replay: the secret is never stored, so a lost answer is recovered by rotating.
 /// </summary>
+/// <param name="ClientId">The credential's id, its OAuth2 <c>client_id</c>.</param>
+/// <param name="ClientSecret">The OAuth2 <c>client_secret</c>. Shown only in this answer; null in an idempotent replay.</param>
+/// <param name="Name">The credential's name, for people.</param>
+/// <param name="Scopes">What servers using it may do, each <c>kind:mediaRange:action</c>.</param>
+/// <param name="CreatedAt">When it was issued (ISO 8601, UTC).</param>
 public sealed record IssuedServerCredentialResponse(Guid ClientId, string? ClientSecret, string Name, IReadOnlyList<string> Scopes,
     DateTimeOffset CreatedAt)
 {

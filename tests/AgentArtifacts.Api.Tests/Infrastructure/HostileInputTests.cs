@@ -342,11 +342,12 @@ public sealed partial class HostileInputTests(ApiFixture fixture, ITestOutputHel
         return result;
     }
 
+    // Shared header parameters ($ref: Idempotency-Key, If-Match, If-None-Match) are not path or query parameters.
     private static IEnumerable<string> Parameters(Operation operation, string where) =>
-        (operation.Spec["parameters"] as JsonArray ?? []).Where(p => p!["in"]!.GetValue<string>() == where).Select(p => p!["name"]!.GetValue<string>());
+        (operation.Spec["parameters"] as JsonArray ?? []).Where(p => p!["in"]?.GetValue<string>() == where).Select(p => p!["name"]!.GetValue<string>());
 
     private static JsonNode? QuerySchema(Operation operation, string name) =>
-        (operation.Spec["parameters"] as JsonArray ?? []).First(p => p!["name"]!.GetValue<string>() == name)!["schema"];
+        (operation.Spec["parameters"] as JsonArray ?? []).First(p => p!["name"]?.GetValue<string>() == name)!["schema"];
 
     private static byte[] Json(JsonObject body) => Encoding.UTF8.GetBytes(body.ToJsonString());
 

@@ -253,6 +253,22 @@ public sealed class InputHygieneTests(ApiFixture fixture) : ApiTest(fixture)
         (await response.ProblemCode()).ShouldBe("invalid_character");
     }
 
+    /// <summary>
+    /// A path that percent-decodes to NUL is refused by the web server while it parses the request line, before any of the
+    /// service's code runs (as Apache and nginx do): a 400 without a problem body, and nothing is acted on.
+    /// </summary>
+    [Fact]
+    public async Task a_nul_in_the_path_is_refused_by_the_web_server_and_changes_nothing()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var before = await Fixture.EventCountAsync();
+
+        var response = await ada.Client.PostAsync("/workspaces%00", new StringContent("{\"title\":\"W\"}", System.Text.Encoding.UTF8, "application/json"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await Fixture.EventCountAsync()).ShouldBe(before);
+    }
+
     [Theory]
     [InlineData("null")]
     [InlineData("{\"contentTypes\":[null]}")]
