@@ -79,8 +79,9 @@ public sealed partial class ContractDocument
         var (template, operation) = Find(method, path);
         if (operation is null)
         {
-            // Unknown routes and methods are answered by the framework, which the document cannot declare.
-            return status is 404 or 405 ? [] : [new("undocumented-operation", $"{method.ToUpperInvariant()} {path}", status, "no operation in the document matches this request")];
+            // Unknown routes and methods are answered by the framework, and a request line Kestrel refuses (a NUL in the
+            // path) by its bare 400 before any route is chosen: answers the document cannot declare.
+            return status is 404 or 405 || (status == 400 && body is { Length: 0 }) ? [] : [new("undocumented-operation", $"{method.ToUpperInvariant()} {path}", status, "no operation in the document matches this request")];
         }
 
         var name = $"{method.ToUpperInvariant()} {template}";

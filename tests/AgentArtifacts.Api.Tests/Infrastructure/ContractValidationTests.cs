@@ -199,11 +199,14 @@ public sealed class ContractValidationTests
     }
 
     [Fact]
-    public void unknown_routes_answered_404_or_405_are_the_framework_s_but_any_other_answer_is_undocumented()
+    public void unknown_routes_answered_404_405_or_a_bare_400_are_the_framework_s_but_any_other_answer_is_undocumented()
     {
         Check("GET", "/nowhere", Response(404, null, ""), "").ShouldBeEmpty();
         Check("DELETE", "/things", Response(405, null, ""), "").ShouldBeEmpty();
+        Check("POST", "/things\0", Response(400, null, ""), "").ShouldBeEmpty();  // the web server's bare 400, before routing
         Check("GET", "/nowhere", Response(200, "application/json", "{}"), "{}").ShouldHaveSingleItem().Kind.ShouldBe("undocumented-operation");
+        Check("GET", "/nowhere", Response(400, "application/problem+json", """{"code":"x"}"""), """{"code":"x"}""")
+            .ShouldHaveSingleItem().Kind.ShouldBe("undocumented-operation");
     }
 
     [Fact]
