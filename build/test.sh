@@ -28,6 +28,11 @@ fi
 
 rm -rf "$root/TestResults"
 rc=0
+# The committed clients must be what docs/openapi.json generates now (the generators are local dotnet tools, restored
+# first so a clean machine needs nothing installed by hand). A drift fails the run after the tests.
+dotnet tool restore >/dev/null
+clients_rc=0
+build/clients.sh --check || clients_rc=$?
 # Default TRX file names: a fixed LogFileName would make each test project overwrite the previous one's results.
 if (( $# > 0 )); then
   dotnet test AgentArtifacts.sln -c Release --logger trx --results-directory "$root/TestResults" "$@" || rc=$?
@@ -41,4 +46,5 @@ fi
 summary_rc=0
 build/lib/test-summary.sh "$root/TestResults" || summary_rc=$?
 (( rc != 0 )) && exit "$rc"
+(( clients_rc != 0 )) && exit "$clients_rc"
 exit "$summary_rc"

@@ -22,6 +22,7 @@ public static class GetApiKeysEndpoint
     }
 
     /// <summary>One of your API keys, without its secret.</summary>
+    [AnswersWithETag]
     [WolverineGet("/api-keys/{id}", OperationId = "getApiKey"), Tags("API keys")]
     [ProducesResponseType<ApiKeyResponse>(200), ProducesResponseType(304), ProducesResponseType(404)]
     public static async Task<IResult> Get(Guid id, ClaimsPrincipal principal, IQuerySession session, HttpContext http, CancellationToken ct)

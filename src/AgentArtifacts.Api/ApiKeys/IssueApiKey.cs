@@ -41,6 +41,7 @@ public static class IssueApiKeyEndpoint
     public const string Prefix = "aa_";
 
     /// <summary>Issue an API key acting as you, narrowed by its scopes and resources. The <c>key</c> is shown only in this answer.</summary>
+    [AnswersWithETag]
     [WolverinePost("/api-keys", OperationId = "issueApiKey"), Tags("API keys")]
     [SecretInResponse("key")]
     [ProducesResponseType<IssuedApiKeyResponse>(201), ProducesResponseType(400), ProducesResponseType(403)]

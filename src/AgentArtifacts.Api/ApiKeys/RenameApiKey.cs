@@ -17,6 +17,7 @@ public sealed record RenameApiKey(string Name)
 public static class RenameApiKeyEndpoint
 {
     /// <summary>Rename one of your API keys. Any other field (scopes included) is a 400 <c>unknown_field</c>.</summary>
+    [AnswersWithETag]
     [WolverinePatch("/api-keys/{id}", OperationId = "renameApiKey"), Tags("API keys")]
     [ProducesResponseType<ApiKeyResponse>(200), ProducesResponseType(400), ProducesResponseType(404), ProducesResponseType(412)]
     public static async Task<IResult> Patch(Guid id, RenameApiKey request, ClaimsPrincipal principal, IDocumentSession session, HttpContext http,

@@ -10,6 +10,7 @@ public static class RotateApiKeyEndpoint
     /// A new secret for one of your API keys, shown only in this answer. The previous secret keeps working for
     /// <c>ApiKeys:RotationOverlapMinutes</c> (10), so clients can switch without an outage. Scopes and expiry stay.
     /// </summary>
+    [AnswersWithETag]
     [WolverinePost("/api-keys/{id}/rotate", OperationId = "rotateApiKey"), Tags("API keys")]
     [SecretInResponse("key")]
     [ProducesResponseType<IssuedApiKeyResponse>(200), ProducesResponseType(404), ProducesResponseType(409), ProducesResponseType(412)]

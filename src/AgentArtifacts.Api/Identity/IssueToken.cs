@@ -26,7 +26,7 @@ public sealed record TokenResponse(
     [property: System.Text.Json.Serialization.JsonPropertyName("token_type")] string TokenType,
     [property: System.Text.Json.Serialization.JsonPropertyName("expires_in")] int ExpiresIn,
     [property: System.Text.Json.Serialization.JsonPropertyName("refresh_token"),
-        System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? RefreshToken,
+        System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? RefreshToken = null,
     [property: System.Text.Json.Serialization.JsonPropertyName("scope"),
         System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Scope = null);
 

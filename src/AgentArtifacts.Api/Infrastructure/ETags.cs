@@ -42,3 +42,10 @@ public static class ETags
                && long.TryParse(tag.AsSpan(1, tag.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
     }
 }
+
+/// <summary>
+/// The endpoint's success answer carries the resource's ETag although its body shows no <c>version</c> (API keys,
+/// secrets, server credentials), so the OpenAPI document declares the header there too.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class AnswersWithETagAttribute : Attribute;

@@ -223,7 +223,8 @@ public static class OpenApi
                         ["application/problem+json"] = new() { Schema = new OpenApiSchemaReference(Shared.Problem, document) },
                     },
                 };
-                Headers.Declare(response, status, document, replayable: false);
+                // A stored 4xx is replayed too, where Idempotency-Key applies.
+                Headers.Declare(response, status, document, replayable: status[0] == '4');
                 components.Responses[name] = response;
             }
         }
@@ -239,7 +240,7 @@ public static class OpenApi
         [
             (ETag, Header("The resource's version as a strong entity tag (`\"7\"`), for If-Match and If-None-Match.", JsonSchemaType.String)),
             (Location, Header("Where the created resource (or the accepted run) can be read.", JsonSchemaType.String)),
-            (Replayed, Header("`true` when this is the stored answer to an earlier request with the same Idempotency-Key.", JsonSchemaType.String)),
+            (Replayed, Header("`true` when this is the stored answer to an earlier request with the same Idempotency-Key (only where that header applies).", JsonSchemaType.String)),
             (RetryAfter, Header("Seconds to wait before trying again.", JsonSchemaType.Integer)),
             (RateLimit[0], Header("Requests allowed in the current window.", JsonSchemaType.Integer)),
             (RateLimit[1], Header("Requests left in the current window.", JsonSchemaType.Integer)),
@@ -251,13 +252,13 @@ public static class OpenApi
             new() { Description = description, Schema = new OpenApiSchema { Type = type } };
 
         /// <summary>The headers a response with this status carries: rate limits always, the rest by status and body.</summary>
-        public static void Declare(OpenApiResponse response, string status, OpenApiDocument document, bool replayable, bool conditional = false)
+        public static void Declare(OpenApiResponse response, string status, OpenApiDocument document, bool replayable, bool etag = false)
         {
             var names = new List<string>(RateLimit);
             if (status is "409" or "429" or "503") names.Add(RetryAfter);
             if (status is "201" or "202" or "303") names.Add(Location);
-            // A versioned resource in the body, a 304, or a 204 from an operation that takes If-Match (an archive's new version).
-            if (status == "304" || status[0] == '2' && HasVersion(response, document) || status == "204" && conditional) names.Add(ETag);
+            // A versioned resource in the body, a 304, or what the endpoint says (the 204 of a conditional archive, keys and secrets).
+            if (status == "304" || status[0] == '2' && (etag || HasVersion(response, document))) names.Add(ETag);
             if (replayable) names.Add(Replayed);
             response.Headers ??= new Dictionary<string, IOpenApiHeader>();
             foreach (var name in names) response.Headers[name] = new OpenApiHeaderReference(name, document);
@@ -358,8 +359,15 @@ public static class OpenApi
             if (!anonymous) errors.AddRange(["401", "403"]);
             if (path.Contains('{')) errors.Add("404");
             if (hasBody) errors.AddRange(["413", "415"]);
-            if (idempotent) errors.AddRange(["409", "422"]);
+            // A write that loses a race without If-Match is a 409 concurrent_modification.
+            if (method != "GET") errors.Add("409");
+            if (idempotent) errors.Add("422");
             foreach (var status in errors) responses.TryAdd(status, new OpenApiResponse());
+            // A retried streamed request cannot replay its stream: it is sent to where the stream can be read again.
+            if (idempotent && responses.Values.Any(r => r.Content?.ContainsKey("text/event-stream") == true))
+            {
+                responses.TryAdd("303", new OpenApiResponse { Description = "A retry (same Idempotency-Key) of a streamed request: its events are at Location." });
+            }
 
             foreach (var (status, response) in responses.ToList())
             {
@@ -379,7 +387,8 @@ public static class OpenApi
                     r.Content ??= new Dictionary<string, OpenApiMediaType>();
                     r.Content["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(Shared.Problem, document) };
                 }
-                Headers.Declare(r, status, document, idempotent && !isError, conditional: responses.ContainsKey("412"));
+                Headers.Declare(r, status, document, idempotent && status[0] != '5',
+                    etag: responses.ContainsKey("412") && status == "204" || Metadata<AnswersWithETagAttribute>(context).Any());
             }
             operation.Responses = Sorted(responses);
 
@@ -475,6 +484,12 @@ public static class OpenApi
             }
             foreach (var (id, schema) in schemas)
             {
+                // A nullable reference is written oneOf [null, $ref] with the doc comment on the $ref branch: lift it to
+                // the property, where generators look for it.
+                foreach (var property in schema.Properties?.Values.OfType<OpenApiSchema>() ?? [])
+                {
+                    property.Description ??= property.OneOf?.OfType<OpenApiSchemaReference>().Select(r => r.Description).FirstOrDefault(d => d is not null);
+                }
                 if (schema is not OpenApiSchema s || s.Type != JsonSchemaType.Object || id == Shared.Problem) continue;
                 if (requests.Contains(id))
                 {

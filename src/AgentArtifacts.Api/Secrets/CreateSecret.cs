@@ -44,6 +44,7 @@ public static class CreateSecretEndpoint
     /// Store a secret (a credential your invocations use, e.g. <c>Authorization: Bearer {{secret:NAME}}</c> in an HTTP tool's
     /// headers), encrypted. The value is never returned, by this answer or any other; names are unique among your secrets.
     /// </summary>
+    [AnswersWithETag]
     [WolverinePost("/secrets", OperationId = "createSecret"), Tags("Secrets")]
     [KeyScope("create"), SecretInRequest]
     [ProducesResponseType<SecretResponse>(201), ProducesResponseType(400), ProducesResponseType(403), ProducesResponseType(409),

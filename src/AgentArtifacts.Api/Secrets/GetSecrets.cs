@@ -23,6 +23,7 @@ public static class GetSecretsEndpoint
     }
 
     /// <summary>One of your secrets: its metadata, never its value.</summary>
+    [AnswersWithETag]
     [WolverineGet("/secrets/{id}", OperationId = "getSecret"), Tags("Secrets")]
     [KeyScope("read")]
     [ProducesResponseType<SecretResponse>(200), ProducesResponseType(304), ProducesResponseType(403), ProducesResponseType(404)]

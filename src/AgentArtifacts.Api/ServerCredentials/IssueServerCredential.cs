@@ -32,6 +32,7 @@ public static class IssueServerCredentialEndpoint
     /// Create a server identity for the OAuth2 <c>client_credentials</c> grant (platform admins only). The
     /// <c>clientSecret</c> is shown only in this answer.
     /// </summary>
+    [AnswersWithETag]
     [WolverinePost("/server-credentials", OperationId = "issueServerCredential"), Tags("Server credentials")]
     [SecretInResponse("clientSecret")]
     [ProducesResponseType<IssuedServerCredentialResponse>(201), ProducesResponseType(400), ProducesResponseType(403)]
