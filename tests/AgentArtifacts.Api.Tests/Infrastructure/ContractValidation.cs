@@ -1,3 +1,5 @@
+extern alias JsonEverything;
+
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -5,7 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Json.Schema;
+using JsonEverything::Json.Schema;
 
 namespace AgentArtifacts.Api.Tests.Infrastructure;
 
@@ -305,8 +307,8 @@ public sealed partial class ContractDocument
 /// </summary>
 public static class ContractCheck
 {
-    /// <summary>Report while the document still has known violations; fail once it has none.</summary>
-    public const ContractMode DefaultMode = ContractMode.Report;
+    /// <summary>A response that breaks the document fails the test that received it.</summary>
+    public const ContractMode DefaultMode = ContractMode.Fail;
 
     public static ContractMode Mode { get; } = Environment.GetEnvironmentVariable("AA_CONTRACT")?.Trim().ToLowerInvariant() switch
     {
