@@ -56,12 +56,17 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
 
     public Uri BaseAddress => new(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    public HttpClient NewClient(string? bearer = null)
+    /// <summary>A client of this host; every response it receives is checked against the host's OpenAPI document.</summary>
+    /// <param name="inner">The handler under the contract check (e.g. one that does not follow redirects).</param>
+    public HttpClient NewClient(string? bearer = null, HttpMessageHandler? inner = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress };
+        var client = new HttpClient(Contract.Handler(inner)) { BaseAddress = BaseAddress };
         if (bearer is not null) client.DefaultRequestHeaders.Authorization = new("Bearer", bearer);
         return client;
     }
+
+    private LiveContract? _contract;
+    private LiveContract Contract => _contract ??= new LiveContract(BaseAddress);
 
     public IDocumentStore Store => Services.GetRequiredService<IDocumentStore>();
 

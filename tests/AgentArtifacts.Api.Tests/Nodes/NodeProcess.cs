@@ -17,7 +17,10 @@ public sealed class NodeProcess : IAsyncDisposable
     public string Name { get; }
     public Uri BaseAddress { get; }
 
-    private NodeProcess(string name, Process process, Uri baseAddress) => (Name, _process, BaseAddress) = (name, process, baseAddress);
+    private readonly LiveContract _contract;
+
+    private NodeProcess(string name, Process process, Uri baseAddress) =>
+        (Name, _process, BaseAddress, _contract) = (name, process, baseAddress, new LiveContract(baseAddress));
 
     /// <summary>Starts a node in HotCold/Balanced mode; <paramref name="connectionString"/> names it as its application_name.</summary>
     public static NodeProcess Start(string name, string connectionString, IReadOnlyDictionary<string, string>? settings = null)
@@ -62,7 +65,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public HttpClient Client(string? bearer = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient(_contract.Handler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (bearer is not null) client.DefaultRequestHeaders.Authorization = new("Bearer", bearer);
         return client;
     }

@@ -293,8 +293,7 @@ public sealed class RunModesTests(ApiFixture fixture) : ApiTest(fixture), IAsync
     {
         var ada = await Fixture.NewUserAsync();
         var tool = await ada.HttpToolAsync(_peer, "/echo");
-        using var noRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = ada.Client.BaseAddress };
-        noRedirects.DefaultRequestHeaders.Authorization = ada.Client.DefaultRequestHeaders.Authorization;
+        using var noRedirects = Fixture.Host.NewClient(ada.AccessToken, new HttpClientHandler { AllowAutoRedirect = false });
 
         using var first = await noRedirects.OpenStreamAsync(HttpMethod.Post, $"/artifacts/{tool}/invoke", new { input = new { q = 1 } }, key: "stream-once");
         var frames = await first.EventsToEndAsync();  // streamed as it happened, not held back for the idempotency record
