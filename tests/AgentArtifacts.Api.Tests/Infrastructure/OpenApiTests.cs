@@ -145,7 +145,7 @@ public sealed class OpenApiTests(ApiFixture fixture) : ApiTest(fixture)
         if (Environment.GetEnvironmentVariable("AA_UPDATE_OPENAPI") == "1") await File.WriteAllTextAsync(committed, served + "\n");
         var normalised = JsonNode.Parse(served)!.ToJsonString();
         JsonNode.Parse(await File.ReadAllTextAsync(committed))!.ToJsonString().ShouldBe(normalised,
-            "docs/openapi.json differs from the document the service serves: run build/clients.sh to refresh it and the clients.");
+            "docs/openapi.json differs from the document the service serves: run this test with AA_UPDATE_OPENAPI=1 to refresh it, then build/clients.sh to regenerate the clients.");
     }
 
     [Fact]
