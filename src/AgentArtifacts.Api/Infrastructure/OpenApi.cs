@@ -459,7 +459,22 @@ public static class OpenApi
             // Enums are serialised by name: say they are strings, or generated clients cannot read "draft".
             if (schema.Enum is { Count: > 0 } && schema.Type is null) schema.Type = JsonSchemaType.String;
             if (AnyJson.Describes(type)) AnyJson.Describe(schema, type);
+            if (property is null && Examples.TryGetValue(type, out var example)) schema.Examples = [JsonNode.Parse(example)!];
         }
+
+        /// <summary>Request bodies a reader learns most from seeing filled in.</summary>
+        private static readonly Dictionary<Type, string> Examples = new()
+        {
+            [typeof(Artifacts.CreateArtifact)] = """
+                {"containerId": "0193f6a4-7c1e-7a3b-9d2e-5f4a3b2c1d0e", "contentType": "text/markdown", "title": "Notes",
+                 "tags": ["research"], "content": "# Hello"}
+                """,
+            [typeof(Runs.InvokeArtifact)] = """{"input": {"question": "ping"}, "mode": "async"}""",
+            [typeof(Grants.IssueGrant)] = """
+                {"resourceId": "0193f6a4-7c1e-7a3b-9d2e-5f4a3b2c1d0e", "grantee": {"type": "user", "id": "0193f6a5-1b2c-7d3e-8f4a-5b6c7d8e9f0a"},
+                 "role": "viewer"}
+                """,
+        };
 
         /// <summary>
         /// Request bodies are closed (an unknown field is a 400 `unknown_field`, so a typo never passes silently) and ask

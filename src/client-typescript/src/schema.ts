@@ -1645,7 +1645,18 @@ export interface components {
              */
             updatedAt: string;
         };
-        /** @description A new artifact, created as a draft in a workspace. */
+        /**
+         * @description A new artifact, created as a draft in a workspace.
+         * @example {
+         *       "containerId": "0193f6a4-7c1e-7a3b-9d2e-5f4a3b2c1d0e",
+         *       "contentType": "text/markdown",
+         *       "title": "Notes",
+         *       "tags": [
+         *         "research"
+         *       ],
+         *       "content": "# Hello"
+         *     }
+         */
         CreateArtifact: {
             /**
              * Format: uuid
@@ -1788,7 +1799,15 @@ export interface components {
             /** @description The event's own fields (camelCase), which depend on `event`. */
             data: unknown;
         };
-        /** @description The body of an invoke: the `input` (or, as MCP clients name it, `arguments`; not both) and the mode. */
+        /**
+         * @description The body of an invoke: the `input` (or, as MCP clients name it, `arguments`; not both) and the mode.
+         * @example {
+         *       "input": {
+         *         "question": "ping"
+         *       },
+         *       "mode": "async"
+         *     }
+         */
         InvokeArtifact: {
             /** @description What the artifact runs with, any JSON, checked against the operation's (or the artifact's `context.inputSchema`) input schema when there is one: an HTTP tool's request body, an MCP tool's arguments (an object), an agent's message (a string, or JSON). None when left out. */
             input?: unknown;
@@ -1870,7 +1889,17 @@ export interface components {
              */
             createdAt: string;
         };
-        /** @description A new grant: permissions (or a role) on a resource for a principal, or an invite. */
+        /**
+         * @description A new grant: permissions (or a role) on a resource for a principal, or an invite.
+         * @example {
+         *       "resourceId": "0193f6a4-7c1e-7a3b-9d2e-5f4a3b2c1d0e",
+         *       "grantee": {
+         *         "type": "user",
+         *         "id": "0193f6a5-1b2c-7d3e-8f4a-5b6c7d8e9f0a"
+         *       },
+         *       "role": "viewer"
+         *     }
+         */
         IssueGrant: {
             /**
              * Format: uuid
