@@ -83,15 +83,11 @@ public static class OpenApi
             foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []))
             {
                 // A summary is one line; the rest of the doc comment is the description.
+                // Wolverine always sets a summary; a doc comment replaces it (a test keeps its placeholder out).
                 if (operation.Summary is { } summary && Operations.SplitSummary(summary) is var (first, full))
                 {
                     operation.Summary = first;
                     operation.Description = full.Length > 0 ? full : first + ".";
-                }
-                else if (operation.Description == operation.OperationId || operation.Description?.Contains('_') == true
-                         && !operation.Description.Contains(' '))
-                {
-                    operation.Description = null;  // Wolverine's placeholder ("POST_artifacts")
                 }
             }
             Schemas.SettleOpenness(document);
@@ -314,7 +310,6 @@ public static class OpenApi
             operation.RequestBody = new OpenApiRequestBody
             {
                 Required = true,
-                Description = body.Description,
                 Content = new Dictionary<string, OpenApiMediaType> { [body.ContentType] = new() { Schema = schema } },
             };
         }
@@ -578,4 +573,4 @@ public static class OpenApi
 }
 
 /// <summary>Endpoint metadata for the OpenAPI document only: a request body the endpoint reads itself.</summary>
-public sealed record DocumentedRequestBody(string ContentType, Type Type, string? Description = null);
+public sealed record DocumentedRequestBody(string ContentType, Type Type);

@@ -23,11 +23,11 @@ public sealed class TypeScriptTourTests() : IsolatedHostTest(new Dictionary<stri
         if (System.IO.Directory.Exists(emitted)) System.IO.Directory.Delete(emitted, recursive: true);
         // Emits JavaScript even when the types do not check (noEmitOnError is off for the tour), so a type error in the
         // document and a wrong behaviour of the service are told apart: the other test checks the types.
-        var compile = await TypeScriptClient.RunAsync(package, "node", ["node_modules/typescript/bin/tsc", "-p", "test/tsconfig.json"]);
+        var compile = await Command.RunAsync(package, "node", ["node_modules/typescript/bin/tsc", "-p", "test/tsconfig.json"]);
         File.Exists(Path.Combine(emitted, "test", "tour.js")).ShouldBeTrue($"tsc emitted no tour.js:\n{compile.Output}");
         await using var echo = await HttpPeer.StartAsync();
 
-        var tour = await TypeScriptClient.RunAsync(package, "node", [".tour/test/tour.js"], new()
+        var tour = await Command.RunAsync(package, "node", [".tour/test/tour.js"], new Dictionary<string, string>
         {
             ["AGENTARTIFACTS_URL"] = Host.BaseAddress.ToString().TrimEnd('/'),
             ["AGENTARTIFACTS_ECHO_URL"] = echo.Url("/echo").ToString(),
@@ -45,7 +45,7 @@ public sealed class TypeScriptClientCheckTests
     [Fact]
     public async Task the_committed_types_are_current_and_the_tour_needs_no_cast_under_strict()
     {
-        var check = await TypeScriptClient.RunAsync(TypeScriptClient.Directory(), "npm", ["run", "--silent", "check"]);
+        var check = await Command.RunAsync(TypeScriptClient.Directory(), "npm", ["run", "--silent", "check"]);
 
         check.ExitCode.ShouldBe(0, $"npm run check in src/client-typescript failed:\n{check.Output}");
     }
@@ -65,7 +65,7 @@ public sealed class TypeScriptClientCheckTests
             """);
         try
         {
-            var scan = await TypeScriptClient.RunAsync(TypeScriptClient.Directory(), "node", ["scripts/no-casts.mjs", file]);
+            var scan = await Command.RunAsync(TypeScriptClient.Directory(), "node", ["scripts/no-casts.mjs", file]);
 
             scan.ExitCode.ShouldBe(1, scan.Output);
             foreach (var finding in new[] { ":2:11: cast (as)", ":3:11: cast (<T>)", ":4:11: non-null assertion (!)", ":5:8: any", ":6: @ts-expect-error comment" })
@@ -81,59 +81,12 @@ public sealed class TypeScriptClientCheckTests
 
 internal static class TypeScriptClient
 {
-    public sealed record Outcome(int ExitCode, string Output);
-
-    /// <summary>src/client-typescript of this checkout, found upwards from the test assembly; its dependencies must be installed.</summary>
+    /// <summary>src/client-typescript of this checkout; its dependencies must be installed.</summary>
     public static string Directory()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var package = Path.Combine(dir.FullName, "src", "client-typescript");
-            if (File.Exists(Path.Combine(package, "package.json")))
-            {
-                return System.IO.Directory.Exists(Path.Combine(package, "node_modules"))
-                    ? package
-                    : throw new InvalidOperationException($"The TypeScript client's dependencies are not installed: run `npm ci --prefix {package}` (build/test.sh does).");
-            }
-        }
-        throw new InvalidOperationException("src/client-typescript not found above " + AppContext.BaseDirectory);
-    }
-
-    /// <summary>Runs a command in the package to its end (at most three minutes), with its stdout and stderr as one text.</summary>
-    public static async Task<Outcome> RunAsync(string directory, string command, string[] arguments, Dictionary<string, string>? environment = null)
-    {
-        var start = new ProcessStartInfo(command)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        foreach (var (name, value) in environment ?? []) start.Environment[name] = value;
-        var output = new StringBuilder();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{command} did not start");
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Append(output, $"{command} {string.Join(' ', arguments)}: killed after three minutes");
-        }
-        lock (output) return new Outcome(process.ExitCode, output.ToString());
-    }
-
-    private static void Append(StringBuilder output, string? line)
-    {
-        if (line is null) return;
-        lock (output) output.AppendLine(line);
+        var package = Repository.PathOf("src", "client-typescript");
+        return System.IO.Directory.Exists(Path.Combine(package, "node_modules"))
+            ? package
+            : throw new InvalidOperationException($"The TypeScript client's dependencies are not installed: run `npm ci --prefix {package}` (build/test.sh does).");
     }
 }

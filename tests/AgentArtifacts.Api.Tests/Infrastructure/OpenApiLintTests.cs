@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Shouldly;
 using Xunit;
@@ -39,18 +38,13 @@ public sealed class OpenApiLintTests(ApiFixture fixture) : ApiTest(fixture), IDi
         await File.WriteAllTextAsync(_document, await Fixture.Anonymous().GetStringAsync("/openapi.json"));
         var executable = Path.Combine(Peers, "node_modules", ".bin", tool);
         File.Exists(executable).ShouldBeTrue($"{executable} is missing: run `npm ci --prefix tests/peers` (build/test.sh does).");
-        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Peers };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["NO_COLOR"] = "1";
-        start.Environment["REDOCLY_TELEMETRY"] = "off";
-        start.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        var output = await stdout;
-        output.TrimStart().Length.ShouldBeGreaterThan(0, $"{tool} printed no report: {await stderr}");
-        return output[output.IndexOfAny(['{', '['])..];
+        var run = await Command.RunAsync(Peers, executable, arguments, new Dictionary<string, string>
+        {
+            ["NO_COLOR"] = "1", ["REDOCLY_TELEMETRY"] = "off", ["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true",
+        });
+        var report = run.StandardOutput;
+        report.TrimStart().Length.ShouldBeGreaterThan(0, $"{tool} printed no report: {run.Output}");
+        return report[report.IndexOfAny(['{', '['])..];
     }
 
     public void Dispose() => File.Delete(_document);
