@@ -1,4 +1,5 @@
 using AgentArtifacts.Api.Infrastructure;
+using AgentArtifacts.Api.Mcp;
 using AgentArtifacts.Api.Platform;
 using AgentArtifacts.Api.Runs;
 using AgentArtifacts.Api.Types;
@@ -17,6 +18,7 @@ AgentArtifacts.Api.StoredSecrets.SecretsSetup.AddSecrets(builder);
 builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
 builder.AddRuns();
 builder.Services.AddSingleton(AgentArtifacts.Api.Search.SearchLanguage.From(builder.Configuration));
+builder.AddMcp();
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));
 
 var app = builder.Build();
@@ -29,6 +31,7 @@ app.MapScalarApiReference("/docs", o => o.WithOpenApiRoutePattern("/openapi.json
     .AddPasswordFlow("oauth2", flow => flow.WithTokenUrl("/auth/token").WithCredentialsLocation(CredentialsLocation.Body))
     .EnablePersistentAuthentication());
 app.MapWolverineEndpoints(WolverineHttpSetup.Configure);
+app.MapMcpEndpoints();
 
 return await app.RunJasperFxCommands(args);
 

@@ -1,0 +1,39 @@
+using AgentArtifacts.Api.Infrastructure;
+using ModelContextProtocol.AspNetCore;
+using ModelContextProtocol.Protocol;
+
+namespace AgentArtifacts.Api.Mcp;
+
+/// <summary>
+/// The service as an MCP server (Streamable HTTP, the official SDK). Stateless: every POST builds a fresh server from the
+/// request's services, so no node holds anything the next request needs, and clients of both protocol generations (those
+/// that <c>initialize</c> first and those that do not) are served on any node behind one address.
+/// </summary>
+public static class McpSetup
+{
+    public const string Path = "/mcp";
+
+    public static void AddMcp(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddMcpServer(o =>
+            {
+                o.ServerInfo = new Implementation { Name = "agentartifacts", Title = "AgentArtifacts", Version = typeof(McpSetup).Assembly.GetName().Version?.ToString(3) ?? "1.0.0" };
+                o.ServerInstructions = "AgentArtifacts stores, versions, shares, searches and runs the artifacts AI agents work with. "
+                    + "Search or list to find artifacts, read them, draft changes in a workspace, commit them into a collection, and invoke executable artifacts (tools, agents).";
+            })
+            .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless);
+    }
+
+    public static void MapMcpEndpoints(this WebApplication app)
+    {
+        app.MapMcp(Path)
+            .RequireAuthorization()
+            // Any credential may connect; each tool asks for the key action it needs.
+            .WithMetadata(new KeyScopeAttribute(KeyScopeAttribute.Any), new RawBodyAttribute(), new McpEndpoint())
+            // JSON-RPC over one URL: described in docs/architecture.md, not in the REST contract.
+            .ExcludeFromDescription();
+    }
+}
+
+/// <summary>Endpoint metadata: an MCP endpoint (JSON-RPC over Streamable HTTP), which the REST contract leaves out.</summary>
+public sealed class McpEndpoint;
