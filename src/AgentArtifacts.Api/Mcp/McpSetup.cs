@@ -23,13 +23,17 @@ public static class McpSetup
                     + "Search or list to find artifacts, read them, draft changes in a workspace, commit them into a collection, and invoke executable artifacts (tools, agents).";
             })
             .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless)
-            .WithToolsFromAssembly(typeof(McpSetup).Assembly)
-            .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
+            .WithToolsFromAssembly(typeof(McpSetup).Assembly, WolverineHttpSetup.Json) // schemas as REST writes JSON: camelCase, enums by name
+            .WithRequestFilters(filters =>
             {
-                var result = await next(context, ct);
-                result.Tools = result.Tools.Where(t => Allowed(context, t.Name)).ToList();
-                return result;
-            }));
+                filters.AddListToolsFilter(next => async (context, ct) =>
+                {
+                    var result = await next(context, ct);
+                    result.Tools = result.Tools.Where(t => Allowed(context, t.Name)).ToList();
+                    return result;
+                });
+                filters.AddCallToolFilter(next => async (context, ct) => ToolArguments.Check(context) ?? await next(context, ct));
+            });
         builder.Services.AddSingleton<RestOperations>();
     }
 
