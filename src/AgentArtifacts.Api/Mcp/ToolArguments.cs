@@ -33,7 +33,7 @@ public static class ToolArguments
             arguments[argument] = JsonSerializer.SerializeToNode(value);
         }
 
-        var errors = schema.Validate(arguments.ToJsonString())
+        var errors = schema.Validate(arguments.ToJsonString()).SelectMany(Innermost)
             .GroupBy(e => ArgumentOf(e))
             .ToDictionary(g => g.Key, g => g.Select(Message).Distinct().ToArray());
         if (errors.Count == 0) return null;
@@ -42,6 +42,19 @@ public static class ToolArguments
             $"The arguments do not match the input schema of '{name}': {string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}"))}.");
         problem.Extensions["errors"] = errors;
         return McpResults.Failure(JsonSerializer.SerializeToNode(problem, WolverineHttpSetup.Json)!.AsObject());
+    }
+
+    // An optional argument's schema allows null too: what matters is why the value failed its non-null type.
+    private static IEnumerable<ValidationError> Innermost(ValidationError error)
+    {
+        var inner = error switch
+        {
+            MultiTypeValidationError multi => multi.Errors.Where(e => e.Key != JsonObjectType.Null).SelectMany(e => e.Value),
+            ChildSchemaValidationError child => child.Errors.SelectMany(e => e.Value),
+            _ => [],
+        };
+        var found = inner.SelectMany(Innermost).ToList();
+        return found.Count > 0 ? found : [error];
     }
 
     // "#/tags[0]" → "tags[0]"; a missing required argument is reported on the object, with the argument as its property.

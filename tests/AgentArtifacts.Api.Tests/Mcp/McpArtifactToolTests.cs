@@ -177,7 +177,7 @@ public sealed class McpArtifactToolTests(ApiFixture fixture) : ApiTest(fixture)
         var workspace = await user.WorkspaceAsync();
         var id = (await user.ArtifactAsync(workspace))["id"]!.GetValue<Guid>();
         var version = (await user.Client.GetFromJsonAsync<JsonElement>($"/artifacts/{id}")).GetProperty("version").GetInt64();
-        var text = title == "LONG" ? new string('x', 301) : JsonSerializer.Deserialize<string>($"\"{title}\"")!;
+        var text = title == "LONG" ? new string('x', 301) : title;
         await using var client = await Fixture.Host.ClientAsync(user.AccessToken);
         var before = await Fixture.EventCountAsync();
 
@@ -233,7 +233,7 @@ public sealed class McpArtifactToolTests(ApiFixture fixture) : ApiTest(fixture)
             arguments.Replace("{A}", artifact.ToString()).Replace("{W}", workspace.ToString())));
 
         var problem = result.Refused("invalid_arguments");
-        problem.GetProperty("errors").TryGetProperty(named, out _).ShouldBeTrue(problem.ToString());
+        problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).ShouldContain(named, problem.ToString());
         result.Text().ShouldContain(named);
         (await Fixture.EventCountAsync()).ShouldBe(before);
     }
@@ -272,22 +272,6 @@ public sealed class McpArtifactToolTests(ApiFixture fixture) : ApiTest(fixture)
         (await client.CallAsync("archive_artifact", new { id })).Refused("insufficient_scope");
 
         (await Fixture.EventCountAsync()).ShouldBe(before);
-    }
-
-    [Fact]
-    public async Task a_key_scoped_to_text_cannot_create_other_content_types()
-    {
-        var user = await Fixture.NewUserAsync();
-        var workspace = await user.WorkspaceAsync();
-        var key = await user.KeyAsync("resource:text/*:create");
-        await using var client = await Fixture.Host.ClientAsync(key.Secret);
-        var before = await Fixture.EventCountAsync();
-
-        (await client.CallAsync("create_artifact", new { containerId = workspace, contentType = "application/json", title = "x", content = "{}" }))
-            .Refused("insufficient_scope");
-
-        (await Fixture.EventCountAsync()).ShouldBe(before);
-        (await client.CallAsync("create_artifact", new { containerId = workspace, contentType = "text/plain", title = "x" })).Ok();
     }
 
     [Fact]

@@ -93,6 +93,7 @@ public sealed class McpListToolTests(ApiFixture fixture) : ApiTest(fixture)
         foreach (var n in Enumerable.Range(1, 3)) notes.Add((await user.ArtifactAsync(workspace, $"Note {n}"))["id"]!.GetValue<Guid>());
         await user.ArtifactAsync(workspace, "Data", contentType: "application/json", content: "{}");
         (await user.CommitAsync(workspace, "publish")).EnsureSuccessStatusCode();
+        await Fixture.WaitForProjectionsAsync();
         await using var client = await Fixture.Host.ClientAsync(user.AccessToken);
 
         var first = (await client.CallAsync("list_artifacts", new { containerId = workspace, contentType = "text/*", limit = 2 })).Ok();
@@ -104,7 +105,7 @@ public sealed class McpListToolTests(ApiFixture fixture) : ApiTest(fixture)
         var asCollection = (await client.CallAsync("list_artifacts", new { containerId = collection, kind = "collection" })).Ok();
 
         first.GetProperty("items").EnumerateArray().Concat(second.GetProperty("items").EnumerateArray())
-            .Select(a => a.GetProperty("id").GetGuid()).ShouldBe(notes);
+            .Select(a => a.GetProperty("id").GetGuid()).ShouldBe(notes, ignoreOrder: true);
         published.GetProperty("items").GetArrayLength().ShouldBe(4);
         asCollection.GetProperty("items").GetArrayLength().ShouldBe(4);
         (await client.CallAsync("list_artifacts", new { containerId = collection, kind = "workspace" })).Refused("not_found");
