@@ -15,7 +15,7 @@ namespace AgentArtifacts.Api.Mcp;
 /// </summary>
 public static class ToolArguments
 {
-    private static readonly ConcurrentDictionary<string, Lazy<JsonSchema>> Schemas = new();
+    private static readonly ConcurrentDictionary<string, Lazy<JsonSchema?>> Schemas = new();
 
     /// <summary>The isError result for arguments the tool's input schema refuses; null when they fit (or the tool is unknown: the SDK answers that).</summary>
     public static CallToolResult? Check(RequestContext<CallToolRequestParams> context)
@@ -25,8 +25,9 @@ public static class ToolArguments
         {
             return null;
         }
-        var schema = Schemas.GetOrAdd(name, _ => new Lazy<JsonSchema>(
-            () => JsonSchema.FromJsonAsync(tool.ProtocolTool.InputSchema.GetRawText()).GetAwaiter().GetResult())).Value;
+        // Keyed by the schema itself: a tool's name may stand for different schemas (the tools of different collections).
+        var schema = Schemas.GetOrAdd(tool.ProtocolTool.InputSchema.GetRawText(), text => new Lazy<JsonSchema?>(() => Parse(text))).Value;
+        if (schema is null) return null;
         var arguments = new JsonObject();
         foreach (var (argument, value) in context.Params.Arguments ?? new Dictionary<string, JsonElement>())
         {
@@ -42,6 +43,19 @@ public static class ToolArguments
             $"The arguments do not match the input schema of '{name}': {string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}"))}.");
         problem.Extensions["errors"] = errors;
         return McpResults.Failure(JsonSerializer.SerializeToNode(problem, WolverineHttpSetup.Json)!.AsObject());
+    }
+
+    // A schema the validator cannot read (a tool author's, in a dialect it does not know) is left to the tool itself.
+    private static JsonSchema? Parse(string text)
+    {
+        try
+        {
+            return JsonSchema.FromJsonAsync(text).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is JsonException or Newtonsoft.Json.JsonException or InvalidOperationException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     // An optional argument's schema allows null too: what matters is why the value failed its non-null type.

@@ -68,6 +68,7 @@ public sealed class McpListToolTests(ApiFixture fixture) : ApiTest(fixture)
         var collection = await user.CollectionAsync("Published");
         var other = await Fixture.NewUserAsync();
         await other.WorkspaceAsync("Someone else's");
+        await Fixture.WaitForProjectionsAsync();
         await using var client = await Fixture.Host.ClientAsync(user.AccessToken);
 
         var first = (await client.CallAsync("list_containers", new { kind = "workspace", limit = 2 })).Ok();
