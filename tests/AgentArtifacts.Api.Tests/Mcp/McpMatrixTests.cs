@@ -63,11 +63,12 @@ public sealed class McpMatrixTests(ApiFixture fixture) : ApiTest(fixture)
         var held = keyActions is not null && !keyActions.Contains("read") ? Permission.None
             : principal.Name.StartsWith("owner", StringComparison.Ordinal) ? Access.All
             : principal.Role is { } role ? Access.Roles[role] : Permission.None;
-        var expected = keyActions is not null && !keyActions.Contains(tool.KeyAction) ? "insufficient_scope"
+        var general = keyActions is not null && !keyActions.Contains(tool.KeyAction) ? "insufficient_scope"
             : tool.Needs == Permission.None ? null
             : !held.HasFlag(Permission.Read) ? "not_found"
             : !Access.Covers(held, tool.Needs) ? "permission_denied"
             : null;
+        var expected = tool.Expect is { } expect ? expect(new McpCaller(principalName, held, keyActions), general) : general;
         var before = await Fixture.EventCountAsync();
 
         var result = await client.CallAsync(tool.Tool, tool.Arguments(world));

@@ -31,9 +31,18 @@ public sealed record McpWorld(TestUser Owner, Guid Workspace, Guid Collection, G
 /// <summary>
 /// One tool of <c>/mcp</c> as the matrix and schema tests call it: arguments that succeed for the owner, the permission on
 /// Ada's workspace a caller needs (<see cref="Permission.None"/>: any signed-in caller succeeds, seeing only what it may read),
-/// and the key action a key's scopes must allow.
+/// and the key action a key's scopes must allow. <paramref name="Expect"/>, when a tool's REST rules need more than that (a commit
+/// also needs add on the target collection, which only the owner holds): given the caller and the code the general rule gives
+/// (null: success), the code the call must answer.
 /// </summary>
-public sealed record McpToolCase(string Tool, Func<McpWorld, object> Arguments, Permission Needs, string KeyAction);
+public sealed record McpToolCase(string Tool, Func<McpWorld, object> Arguments, Permission Needs, string KeyAction,
+    Func<McpCaller, string?, string?>? Expect = null);
+
+/// <summary>A caller in the matrix: its name, what it holds on Ada's workspace, and for keys the actions their scopes allow.</summary>
+public sealed record McpCaller(string Name, Permission Held, string[]? KeyActions)
+{
+    public bool IsOwner => Name.StartsWith("owner", StringComparison.Ordinal);
+}
 
 /// <summary>
 /// Every tool on <c>/mcp</c>, by name. A tool the owner sees in <c>tools/list</c> without a row here fails
