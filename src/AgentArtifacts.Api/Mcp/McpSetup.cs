@@ -1,6 +1,7 @@
 using AgentArtifacts.Api.Infrastructure;
 using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 
 namespace AgentArtifacts.Api.Mcp;
 
@@ -21,7 +22,23 @@ public static class McpSetup
                 o.ServerInstructions = "AgentArtifacts stores, versions, shares, searches and runs the artifacts AI agents work with. "
                     + "Search or list to find artifacts, read them, draft changes in a workspace, commit them into a collection, and invoke executable artifacts (tools, agents).";
             })
-            .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless);
+            .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless)
+            .WithToolsFromAssembly(typeof(McpSetup).Assembly)
+            .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
+            {
+                var result = await next(context, ct);
+                result.Tools = result.Tools.Where(t => Allowed(context, t.Name)).ToList();
+                return result;
+            }));
+        builder.Services.AddSingleton<RestOperations>();
+    }
+
+    /// <summary>A tool is listed to a caller whose credential may call every REST operation it runs.</summary>
+    private static bool Allowed(RequestContext<ListToolsRequestParams> context, string tool)
+    {
+        var rest = context.Services!.GetRequiredService<RestOperations>();
+        return context.Server.ServerOptions.ToolCollection?.TryGetPrimitive(tool, out var primitive) != true || primitive is null
+            || primitive.Metadata.OfType<RestOperationAttribute>().SelectMany(a => a.OperationIds).All(op => rest.Allows(context.User!, op));
     }
 
     public static void MapMcpEndpoints(this WebApplication app)
