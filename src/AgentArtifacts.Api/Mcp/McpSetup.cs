@@ -1,4 +1,6 @@
 using AgentArtifacts.Api.Infrastructure;
+using AgentArtifacts.Api.Mcp.Prompts;
+using AgentArtifacts.Api.Mcp.Resources;
 using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -24,6 +26,8 @@ public static class McpSetup
             })
             .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless)
             .WithToolsFromAssembly(typeof(McpSetup).Assembly)
+            .WithArtifactResources()
+            .WithArtifactPrompts()
             .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
             {
                 var result = await next(context, ct);

@@ -2607,6 +2607,11 @@ export interface components {
              */
             revision: number;
             /**
+             * Format: date-time
+             * @description When it last changed (ISO 8601, UTC; in a collection, when the revision published there was committed).
+             */
+            updatedAt: string;
+            /**
              * Format: double
              * @description How well it matches the words and phrases (higher is better; hits come best first); 0 for a query of filters only.
              */

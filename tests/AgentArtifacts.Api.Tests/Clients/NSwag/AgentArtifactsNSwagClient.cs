@@ -17906,6 +17906,13 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         public int Revision { get; set; } = default!;
 
         /// <summary>
+        /// When it last changed (ISO 8601, UTC; in a collection, when the revision published there was committed).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("updatedAt")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.DateTimeOffset UpdatedAt { get; set; } = default!;
+
+        /// <summary>
         /// How well it matches the words and phrases (higher is better; hits come best first); 0 for a query of filters only.
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("score")]
