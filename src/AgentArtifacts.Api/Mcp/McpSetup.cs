@@ -14,6 +14,10 @@ public static class McpSetup
 {
     public const string Path = "/mcp";
 
+    /// <summary>The API's JSON conventions, for the tools' schemas and arguments.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions Json =
+        WolverineHttpSetup.Apply(new(System.Text.Json.JsonSerializerDefaults.Web) { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() });
+
     public static void AddMcp(this WebApplicationBuilder builder)
     {
         builder.Services.AddMcpServer(o =>
@@ -32,7 +36,8 @@ public static class McpSetup
                     return Task.CompletedTask;
                 };
             })
-            .WithToolsFromAssembly(typeof(McpSetup).Assembly)
+            // The API's JSON conventions, so that output schemas describe what REST answers (enums in snake_case, camelCase).
+            .WithToolsFromAssembly(typeof(McpSetup).Assembly, Json)
             .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
             {
                 var result = await next(context, ct);

@@ -82,7 +82,8 @@ public sealed class McpCollectionServerTests(ApiFixture fixture) : ApiTest(fixtu
         var result = await client.CallToolAsync("current_weather", Args(("city", "Oslo")));
 
         result.IsError.ShouldNotBe(true, Text(result));
-        var run = result.StructuredContent!.Value;
+        listed.ProtocolTool.ShouldMatchOutputSchema(result.StructuredContent!.Value);
+        var run = result.StructuredContent!.Value.GetProperty("run");
         run.GetProperty("status").GetString().ShouldBe("completed");
         run.GetProperty("output").GetProperty("echo").GetProperty("city").GetString().ShouldBe("Oslo");
         var rest = await (await ada.Client.GetAsync($"/runs/{run.GetProperty("id").GetGuid()}")).Json();
@@ -126,7 +127,8 @@ public sealed class McpCollectionServerTests(ApiFixture fixture) : ApiTest(fixtu
         second.Name.ShouldBe("forecast");
         second.JsonSchema.GetProperty("required").EnumerateArray().Select(r => r.GetString()).ShouldBe(["town"]);
         result.IsError.ShouldNotBe(true, Text(result));
-        var run = result.StructuredContent!.Value;
+        var run = result.StructuredContent!.Value.GetProperty("run");
+        var follow = result.StructuredContent!.Value.GetProperty("follow");
         (run.GetProperty("revision").GetInt32(), run.GetProperty("status").GetString()).ShouldBe((2, "completed"));
         run.GetProperty("output").GetProperty("echo").GetProperty("town").GetString().ShouldBe("Bergen");
         var stale = await client.CallToolAsync("weather", Args(("city", "Oslo"))).AsTask().ContinueWith(t => t.Exception?.InnerException);
@@ -154,7 +156,7 @@ public sealed class McpCollectionServerTests(ApiFixture fixture) : ApiTest(fixtu
         refused.IsError.ShouldBe(true);
         Text(refused).ShouldStartWith("permission_denied:");
         allowed.IsError.ShouldNotBe(true, Text(allowed));
-        allowed.StructuredContent!.Value.GetProperty("callerId").GetGuid().ShouldBe(cleo.Id);
+        allowed.StructuredContent!.Value.GetProperty("run").GetProperty("callerId").GetGuid().ShouldBe(cleo.Id);
         _peer.Calls.ShouldBe(1);
     }
 
@@ -187,9 +189,10 @@ public sealed class McpCollectionServerTests(ApiFixture fixture) : ApiTest(fixtu
         var result = await client.CallToolAsync("pay", Args(("amount", 5)));
 
         result.IsError.ShouldNotBe(true, Text(result));
-        var run = result.StructuredContent!.Value;
+        var run = result.StructuredContent!.Value.GetProperty("run");
+        var follow = result.StructuredContent!.Value.GetProperty("follow");
         run.GetProperty("status").GetString().ShouldBe("awaiting_approval");
-        run.GetProperty("follow").GetProperty("tool").GetString().ShouldBe("get_run");
+        follow.GetProperty("tool").GetString().ShouldBe("get_run");
         _peer.Calls.ShouldBe(0);
     }
 

@@ -38,6 +38,9 @@ public sealed class McpCommitToolTests(ApiFixture fixture) : ApiTest(fixture)
         var committed = await client.CallToolAsync("commit", Args(("workspaceId", workspace), ("message", "First cut"), ("commitToken", token)));
 
         committed.IsError.ShouldNotBe(true, Text(committed));
+        var tools = (await client.ListToolsAsync()).ToDictionary(t => t.Name, t => t.ProtocolTool);
+        McpOutputSchema.ShouldMatchOutputSchema(tools["commit_preview"], plan);
+        McpOutputSchema.ShouldMatchOutputSchema(tools["commit"], committed.StructuredContent!.Value);
         var commitId = committed.StructuredContent!.Value.GetProperty("id").GetGuid();
         committed.StructuredContent!.Value.GetProperty("authorId").GetGuid().ShouldBe(ada.Id);
         await Fixture.WaitForProjectionsAsync();

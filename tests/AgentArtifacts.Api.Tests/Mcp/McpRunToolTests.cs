@@ -1,3 +1,4 @@
+extern alias JsonEverything;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,6 +9,7 @@ using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using Shouldly;
 using Xunit;
+using JsonEverything::Json.Schema;
 
 namespace AgentArtifacts.Api.Tests.Mcp;
 
@@ -38,10 +40,11 @@ public sealed class McpRunToolTests(ApiFixture fixture) : ApiTest(fixture), IAsy
         var result = await client.CallToolAsync("invoke", Args(("artifactId", tool), ("input", new { city = "Oslo" })));
 
         result.IsError.ShouldNotBe(true, Text(result));
-        var run = result.StructuredContent!.Value;
+        var run = result.StructuredContent!.Value.GetProperty("run");
+        var follow = result.StructuredContent!.Value.GetProperty("follow");
         run.GetProperty("status").GetString().ShouldBe("completed");
         run.GetProperty("output").GetProperty("echo").GetProperty("city").GetString().ShouldBe("Oslo");
-        run.TryGetProperty("follow", out _).ShouldBeFalse();
+        follow.ValueKind.ShouldBe(JsonValueKind.Null);
         var rest = await (await user.Client.GetAsync($"/runs/{run.GetProperty("id").GetGuid()}")).Json();
         (rest["status"]!.GetValue<string>(), rest["artifactId"]!.GetValue<Guid>(), rest["callerId"]!.GetValue<Guid>())
             .ShouldBe(("completed", tool, user.Id));
@@ -58,12 +61,13 @@ public sealed class McpRunToolTests(ApiFixture fixture) : ApiTest(fixture), IAsy
         var result = await client.CallToolAsync("invoke", Args(("artifactId", tool), ("input", new { amount = 3 })));
 
         result.IsError.ShouldNotBe(true, Text(result));
-        var run = result.StructuredContent!.Value;
+        var run = result.StructuredContent!.Value.GetProperty("run");
+        var follow = result.StructuredContent!.Value.GetProperty("follow");
         run.GetProperty("status").GetString().ShouldBe("awaiting_approval");
         var id = run.GetProperty("id").GetGuid();
-        run.GetProperty("follow").GetProperty("run").GetString().ShouldBe($"/runs/{id}");
-        run.GetProperty("follow").GetProperty("events").GetString().ShouldBe($"/runs/{id}/events");
-        run.GetProperty("follow").GetProperty("tool").GetString().ShouldBe("get_run");
+        follow.GetProperty("run").GetString().ShouldBe($"/runs/{id}");
+        follow.GetProperty("events").GetString().ShouldBe($"/runs/{id}/events");
+        follow.GetProperty("tool").GetString().ShouldBe("get_run");
         (await (await user.Client.GetAsync("/approvals")).Json())["items"]!.AsArray().Single()!["runId"]!.GetValue<Guid>().ShouldBe(id);
         _peer.Calls.ShouldBe(0);
     }
@@ -153,7 +157,7 @@ public sealed class McpRunToolTests(ApiFixture fixture) : ApiTest(fixture), IAsy
         var result = await client.CallToolAsync("invoke", Args(("artifactId", tool), ("input", new { n = 1 })));
 
         result.IsError.ShouldNotBe(true, Text(result));
-        result.StructuredContent!.Value.GetProperty("output").GetProperty("echo").GetProperty("n").GetInt32().ShouldBe(1);
+        result.StructuredContent!.Value.GetProperty("run").GetProperty("output").GetProperty("echo").GetProperty("n").GetInt32().ShouldBe(1);
     }
 
     [Fact]
@@ -168,6 +172,24 @@ public sealed class McpRunToolTests(ApiFixture fixture) : ApiTest(fixture), IAsy
 
         result.IsError.ShouldBe(true);
         Text(result).ShouldStartWith("not_found:");
+    }
+
+    [Fact]
+    public async Task completed_and_pending_runs_match_the_output_schema_invoke_and_get_run_advertise()
+    {
+        var user = await Fixture.NewUserAsync();
+        var quick = await user.HttpToolAsync(_peer, "/echo");
+        var guarded = await user.HttpToolAsync(_peer, "/echo", c => c["requiresApproval"] = true);
+        await using var client = await Fixture.Host.ClientAsync(user.AccessToken);
+        var tools = (await client.ListToolsAsync()).ToDictionary(t => t.Name, t => t.ProtocolTool);
+
+        var completed = await client.CallToolAsync("invoke", Args(("artifactId", quick), ("input", new { a = 1 })));
+        var pending = await client.CallToolAsync("invoke", Args(("artifactId", guarded), ("input", "text")));
+        var read = await client.CallToolAsync("get_run", Args(("runId", completed.StructuredContent!.Value.GetProperty("run").GetProperty("id").GetGuid())));
+
+        McpOutputSchema.ShouldMatchOutputSchema(tools["invoke"], completed.StructuredContent!.Value);
+        McpOutputSchema.ShouldMatchOutputSchema(tools["invoke"], pending.StructuredContent!.Value);
+        McpOutputSchema.ShouldMatchOutputSchema(tools["get_run"], read.StructuredContent!.Value);
     }
 
     [Fact]
@@ -208,10 +230,11 @@ public sealed class McpSlowRunToolTests() : IsolatedHostTest(new Dictionary<stri
 
         (DateTime.UtcNow - started).ShouldBeLessThan(TimeSpan.FromSeconds(10));
         result.IsError.ShouldNotBe(true, McpRunToolTests.Text(result));
-        var run = result.StructuredContent!.Value;
+        var run = result.StructuredContent!.Value.GetProperty("run");
+        var follow = result.StructuredContent!.Value.GetProperty("follow");
         run.GetProperty("status").GetString().ShouldBeOneOf("pending", "running");
         var runId = run.GetProperty("id").GetGuid();
-        run.GetProperty("follow").GetProperty("run").GetString().ShouldBe($"/runs/{runId}");
+        follow.GetProperty("run").GetString().ShouldBe($"/runs/{runId}");
 
         await peer.Held;
         peer.Release();
@@ -221,5 +244,17 @@ public sealed class McpSlowRunToolTests() : IsolatedHostTest(new Dictionary<stri
         followed.IsError.ShouldNotBe(true);
         followed.StructuredContent!.Value.GetProperty("status").GetString().ShouldBe("completed");
         followed.StructuredContent!.Value.GetProperty("output").GetProperty("held").GetBoolean().ShouldBeTrue();
+    }
+}
+
+public static class McpOutputSchema
+{
+    /// <summary>The structured content against the output schema the tool advertises (clients such as the TypeScript SDK check it).</summary>
+    public static void ShouldMatchOutputSchema(this ModelContextProtocol.Protocol.Tool tool, JsonElement structured)
+    {
+        var schema = JsonSchema.Build(tool.OutputSchema!.Value, new BuildOptions { SchemaRegistry = new SchemaRegistry() },
+            new Uri($"https://mcp.agentartifacts.test/{tool.Name}/{Guid.NewGuid()}"));
+        var results = schema.Evaluate(structured, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        results.IsValid.ShouldBeTrue($"{tool.Name}: {JsonSerializer.Serialize(results)}\nschema: {tool.OutputSchema}\ninstance: {structured}");
     }
 }

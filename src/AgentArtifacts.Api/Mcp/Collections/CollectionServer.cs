@@ -155,6 +155,7 @@ public static class CollectionServer
             Title = revision.Title,
             Description = revision.Description ?? revision.Title,
             InputSchema = JsonSerializer.SerializeToElement(schema),
+            OutputSchema = AnswerSchema,
             Annotations = new ToolAnnotations
             {
                 Title = revision.Title, ReadOnlyHint = false, DestructiveHint = true, IdempotentHint = false, OpenWorldHint = true,
@@ -167,6 +168,10 @@ public static class CollectionServer
             },
         };
     }
+
+    /// <summary>Every tool of a collection answers as the <c>invoke</c> tool does.</summary>
+    private static readonly JsonElement AnswerSchema =
+        Microsoft.Extensions.AI.AIJsonUtilities.CreateJsonSchema(typeof(InvokeAnswer), serializerOptions: McpSetup.Json);
 
     /// <summary>MCP arguments are an object: a schema that says nothing of the type, or says object, fits as it is.</summary>
     private static bool IsObjectSchema(JsonObject schema) =>

@@ -13,11 +13,11 @@ namespace AgentArtifacts.Api.Mcp.Tools;
 public static class RunTools
 {
     [McpServerTool(Name = "invoke", Title = "Run a tool or agent", ReadOnly = false, Destructive = true, Idempotent = false, OpenWorld = true,
-        UseStructuredContent = true, OutputSchemaType = typeof(RunResponse))]
-    [Description("Run an executable artifact (an HTTP tool, an MCP tool, an agent) with an input, as its owner configured it. A run that "
-        + "ends within a short wait answers with its output (status 'completed'). A longer run answers with its id and status "
-        + "('pending' or 'running') and 'follow': call get_run with the id until the status is final. A run that needs a person's approval "
-        + "answers with status 'awaiting_approval'; it runs once approved. A run whose target failed is an error result naming the "
+        UseStructuredContent = true, OutputSchemaType = typeof(InvokeAnswer))]
+    [Description("Run an executable artifact (an HTTP tool, an MCP tool, an agent) with an input, as its owner configured it. The answer's 'run' "
+        + "is the run: one that ends within a short wait has its output there (status 'completed'). A longer run answers with its id and "
+        + "status ('pending' or 'running') and 'follow': call get_run with the id until the status is final. A run that needs a person's "
+        + "approval answers with status 'awaiting_approval' and 'follow'; it runs once approved. A run whose target failed is an error result naming the "
         + "run's error code and the run id.")]
     [RestOperation("invokeArtifact", "runOperation", "getRun")]
     public static Task<CallToolResult> Invoke(RestOperations rest, RequestContext<CallToolRequestParams> request,
@@ -109,18 +109,26 @@ public static class McpRuns
             problem["run"] = run.DeepClone();
             return McpResults.Failure(problem);
         }
-        if (status != "completed")
+        var follow = status == "completed" ? null : new RunFollow($"/runs/{id}", $"/runs/{id}/events", "get_run",
+            status == "awaiting_approval"
+                ? "The run waits for a person's approval (GET /approvals). Call get_run with its id to see when it has run."
+                : "The run goes on. Call get_run with its id until its status is completed, failed, cancelled or expired.");
+        return McpResults.Success(new JsonObject
         {
-            run["follow"] = new JsonObject
-            {
-                ["run"] = $"/runs/{id}",
-                ["events"] = $"/runs/{id}/events",
-                ["tool"] = "get_run",
-                ["hint"] = status == "awaiting_approval"
-                    ? "The run waits for a person's approval (GET /approvals). Call get_run with runId to see when it has run."
-                    : "The run goes on. Call get_run with runId until its status is completed, failed, cancelled or expired.",
-            };
-        }
-        return McpResults.Success(run);
+            ["run"] = run,
+            ["follow"] = JsonSerializer.SerializeToNode(follow, Infrastructure.WolverineHttpSetup.Json),
+        });
     }
 }
+
+/// <summary>What invoke answers: the run, and while it has not completed, how to follow it.</summary>
+/// <param name="Run">The run (as GET /runs/{id} shows it).</param>
+/// <param name="Follow">While the run is pending, running or awaiting approval: where to follow it; null once it completed.</param>
+public sealed record InvokeAnswer(RunResponse Run, RunFollow? Follow);
+
+/// <summary>How to follow a run that has not ended.</summary>
+/// <param name="Run">Its REST resource: GET it for the run as it stands.</param>
+/// <param name="Events">Its events as Server-Sent Events, ending with the run.</param>
+/// <param name="Tool">The MCP tool that reads it (with the run's id).</param>
+/// <param name="Hint">What to do next, in words.</param>
+public sealed record RunFollow(string Run, string Events, string Tool, string Hint);
