@@ -1,4 +1,6 @@
 using AgentArtifacts.Api.Infrastructure;
+using AgentArtifacts.Api.Mcp.Prompts;
+using AgentArtifacts.Api.Mcp.Resources;
 using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -38,6 +40,8 @@ public static class McpSetup
             })
             // The API's JSON conventions, so that output schemas describe what REST answers (enums in snake_case, camelCase).
             .WithToolsFromAssembly(typeof(McpSetup).Assembly, Json)
+            .WithArtifactResources()
+            .WithArtifactPrompts()
             .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
             {
                 var result = await next(context, ct);

@@ -47,11 +47,12 @@ public sealed record SearchHighlights(IReadOnlyList<int[]> Title, IReadOnlyList<
 /// <param name="ContainerId">Where it was found: the workspace that holds it, or a collection it was published into.</param>
 /// <param name="State">Its state (in a collection, the published revision's: <c>committed</c> or <c>archived</c>).</param>
 /// <param name="Revision">Its last committed revision (in a collection, the one published there); 0 before the first commit.</param>
+/// <param name="UpdatedAt">When it last changed (ISO 8601, UTC; in a collection, when the revision published there was committed).</param>
 /// <param name="Score">How well it matches the words and phrases (higher is better; hits come best first); 0 for a query of filters only.</param>
 /// <param name="Snippet">Up to two fragments of the content around the matches, joined by " … "; null when highlighting is off or the query has no words or phrases.</param>
 /// <param name="Highlights">Where the matches are in <c>title</c> and <c>snippet</c>; null when <c>snippet</c> is.</param>
 public sealed record SearchHit(Guid Id, string Title, string ContentType, Guid? ContainerId, ArtifactState State, int Revision,
-    double Score, string? Snippet, SearchHighlights? Highlights);
+    DateTimeOffset UpdatedAt, double Score, string? Snippet, SearchHighlights? Highlights);
 
 /// <summary>Counts over every hit the caller may see (all pages), by content type and by state.</summary>
 /// <param name="ContentType">How many hits of each content type.</param>
@@ -246,9 +247,10 @@ public static class SearchArtifactsEndpoint
                 title = markedTitle;
                 highlights = new SearchHighlights(titleRanges, snippetRanges);
             }
+            var updatedAt = reader.GetFieldValue<DateTimeOffset>(6);
             var hit = new SearchHit(reader.GetGuid(0), title, reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetGuid(3),
-                Enum.Parse<ArtifactState>(reader.GetString(4), ignoreCase: true), reader.GetInt32(5), rawScore, snippet, highlights);
-            rows.Add((hit, reader.GetFieldValue<DateTimeOffset>(6), rawScore));
+                Enum.Parse<ArtifactState>(reader.GetString(4), ignoreCase: true), reader.GetInt32(5), updatedAt, rawScore, snippet, highlights);
+            rows.Add((hit, updatedAt, rawScore));
         }
 
         var byType = new Dictionary<string, long>();

@@ -57,6 +57,8 @@ namespace AgentArtifacts.Client.Models
 #else
         public string Title { get; set; }
 #endif
+        /// <summary>When it last changed (ISO 8601, UTC; in a collection, when the revision published there was committed).</summary>
+        public DateTimeOffset? UpdatedAt { get; set; }
         /// <summary>
         /// Instantiates a new <see cref="global::AgentArtifacts.Client.Models.SearchHit"/> and sets the default values.
         /// </summary>
@@ -91,6 +93,7 @@ namespace AgentArtifacts.Client.Models
                 { "snippet", n => { Snippet = n.GetStringValue(); } },
                 { "state", n => { State = n.GetEnumValue<global::AgentArtifacts.Client.Models.ArtifactState>(); } },
                 { "title", n => { Title = n.GetStringValue(); } },
+                { "updatedAt", n => { UpdatedAt = n.GetDateTimeOffsetValue(); } },
             };
         }
         /// <summary>
@@ -109,6 +112,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteStringValue("snippet", Snippet);
             writer.WriteEnumValue<global::AgentArtifacts.Client.Models.ArtifactState>("state", State);
             writer.WriteStringValue("title", Title);
+            writer.WriteDateTimeOffsetValue("updatedAt", UpdatedAt);
             writer.WriteAdditionalData(AdditionalData);
         }
     }
