@@ -197,6 +197,29 @@ public sealed class McpCollectionServerTests(ApiFixture fixture) : ApiTest(fixtu
     }
 
     [Fact]
+    public async Task the_collections_prompts_are_served_at_their_committed_revision_and_no_others()
+    {
+        var (ada, collection, workspace) = await CollectionAsync();
+        const string promptType = "application/vnd.agience.prompt+json";
+        var context = new { arguments = new[] { new { name = "city", description = "The city.", required = true } } };
+        var prompt = (await ada.ArtifactAsync(workspace, "Plan a trip", promptType, content: "Plan a day in {{city}}.", context: context))["id"]!.GetValue<Guid>();
+        await CommitAsync(ada, workspace);
+        (await ada.Client.MergePatch($"/artifacts/{prompt}", new { content = "A draft nobody committed: {{city}}" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var elsewhere = await ada.WorkspaceAsync("Not published");
+        await ada.ArtifactAsync(elsewhere, "Other prompt", promptType, content: "{{city}}", context: context);
+        await Fixture.WaitForProjectionsAsync();
+        await using var client = await Fixture.Host.ClientAsync(ada.AccessToken, Path(collection));
+
+        var listed = (await client.ListPromptsAsync()).ShouldHaveSingleItem().ProtocolPrompt;
+        var rendered = await client.GetPromptAsync(listed.Name, new Dictionary<string, object?> { ["city"] = "Oslo" });
+
+        listed.Name.ShouldBe(Api.Mcp.Prompts.PromptNames.Of(prompt, "Plan a trip"));
+        listed.Arguments!.ShouldHaveSingleItem().Name.ShouldBe("city");
+        rendered.Messages.ShouldHaveSingleItem().Content.ShouldBeOfType<ModelContextProtocol.Protocol.TextContentBlock>().Text.ShouldBe("Plan a day in Oslo.");
+        await Should.ThrowAsync<McpProtocolException>(() => client.GetPromptAsync(listed.Name).AsTask());
+    }
+
+    [Fact]
     public async Task one_hundred_sixty_tools_page_with_cursors_under_stable_unique_names()
     {
         var (ada, collection, workspace) = await CollectionAsync();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentArtifacts.Api.Artifacts;
 using AgentArtifacts.Api.Containers;
+using AgentArtifacts.Api.Mcp.Prompts;
 using AgentArtifacts.Api.Mcp.Tools;
 using AgentArtifacts.Api.Types;
 using Marten;
@@ -16,8 +17,8 @@ namespace AgentArtifacts.Api.Mcp.Collections;
 
 /// <summary>
 /// A collection as its own MCP server, at <c>/collections/{id}/mcp</c>: its tools are the executable artifacts committed into
-/// it (HTTP tools, MCP tools, agents), each at the revision last committed there, and a call is an ordinary invoke of that
-/// revision by the caller (<c>POST /artifacts/{id}/invoke</c> with <c>revision</c>: the same grants, approvals, secrets, egress
+/// it (HTTP tools, MCP tools, agents) and its prompts the prompt artifacts, each at the revision last committed there. A tool
+/// call is an ordinary invoke of that revision by the caller (<c>POST /artifacts/{id}/invoke</c> with <c>revision</c>: the same grants, approvals, secrets, egress
 /// policy and audit). Whoever may read the collection connects; a call needs the <c>invoke</c> permission, as REST does.
 /// Nothing is remembered between requests: every list and call reads the collection as it is then.
 /// </summary>
@@ -45,9 +46,9 @@ public static class CollectionServer
     };
 
     /// <summary>
-    /// On the collection's route, the server serves the collection's tools only: none of <c>/mcp</c>'s own tools, prompts or
-    /// resources. <c>listChanged</c> is false: a stateless server cannot push a notification, and a commit simply changes
-    /// what the next <c>tools/list</c> answers.
+    /// On the collection's route, the server serves the collection's tools and prompts only: none of <c>/mcp</c>'s own tools,
+    /// prompts or resources. <c>listChanged</c> is false: a stateless server cannot push a notification, and a commit simply
+    /// changes what the next <c>tools/list</c> and <c>prompts/list</c> answer.
     /// </summary>
     public static void Configure(HttpContext http, McpServerOptions options)
     {
@@ -60,8 +61,14 @@ public static class CollectionServer
         {
             ListToolsHandler = (request, ct) => ListToolsAsync(id, request, ct),
             CallToolHandler = (request, ct) => CallToolAsync(id, request, ct),
+            ListPromptsHandler = (request, ct) => ListPromptsAsync(id, request, ct),
+            GetPromptHandler = (request, ct) => GetPromptAsync(id, request, ct),
         };
-        options.Capabilities = new ServerCapabilities { Tools = new ToolsCapability { ListChanged = false } };
+        options.Capabilities = new ServerCapabilities
+        {
+            Tools = new ToolsCapability { ListChanged = false },
+            Prompts = new PromptsCapability { ListChanged = false },
+        };
         options.ServerInfo = new Implementation
         {
             Name = $"agentartifacts-collection-{id}",
@@ -71,44 +78,87 @@ public static class CollectionServer
         options.ServerInstructions = $"The tools of the collection '{collection.Title}', as committed there. {collection.Description}".Trim();
     }
 
-    /// <summary>One page of tools: one round trip (the members' titles, for the names; and this page's revisions, for the schemas).</summary>
+    /// <summary>One page of tools (names over all the collection's tools, so they are the same on every page and for everyone).</summary>
     private static async ValueTask<ListToolsResult> ListToolsAsync(Guid id, RequestContext<ListToolsRequestParams> request, CancellationToken ct)
     {
-        if (Infrastructure.Paging.TryRead<long>(PageSize, request.Params?.Cursor, long.TryParse, out var take, out var after) is not null)
+        var (members, page, next) = await PageAsync(id, Executable(request.Services!.GetRequiredService<TypeRegistry>()), request.Params?.Cursor,
+            request, ct);
+        var names = ToolNames.Assign(members.Select(m => (m.ArtifactId, m.Title)));
+        return new ListToolsResult { Tools = page.Select(r => ToolOf(names[r.ArtifactId], r)).ToList(), NextCursor = next };
+    }
+
+    /// <summary>One page of the collection's prompt artifacts, at their committed revisions, shown and named as on <c>/mcp</c>.</summary>
+    private static async ValueTask<ListPromptsResult> ListPromptsAsync(Guid id, RequestContext<ListPromptsRequestParams> request, CancellationToken ct)
+    {
+        var (_, page, next) = await PageAsync(id, [PromptArtifacts.ContentType], request.Params?.Cursor, request, ct);
+        return new ListPromptsResult
+        {
+            Prompts = page.Select(r => PromptArtifacts.Describe(PromptNames.Of(r.ArtifactId, r.Title), AsRest(r))).ToList(),
+            NextCursor = next,
+        };
+    }
+
+    /// <summary>The named prompt of the collection, rendered from its committed revision.</summary>
+    private static async ValueTask<GetPromptResult> GetPromptAsync(Guid id, RequestContext<GetPromptRequestParams> request, CancellationToken ct)
+    {
+        var name = request.Params?.Name ?? "";
+        var session = request.Services!.GetRequiredService<IQuerySession>();
+        var caller = Caller.From(request.User!);
+        var members = await session.Query<CollectionItem>().Where(Members(id, [PromptArtifacts.ContentType])).ToListAsync(ct);
+        var member = members.FirstOrDefault(m => PromptNames.Of(m.ArtifactId, m.Title) == name && Visible(caller, m, id));
+        var revision = member is null ? null : await session.LoadAsync<ArtifactRevision>(ArtifactRevision.IdOf(member.ArtifactId, member.Revision), ct);
+        return revision is null
+            ? throw new McpProtocolException($"Unknown prompt: '{name}'.", McpErrorCode.InvalidParams)
+            : PromptArtifacts.Render(AsRest(revision), request.Params?.Arguments);
+    }
+
+    /// <summary>
+    /// A page of the collection's members of these content types, at the revisions committed there, in order of publication;
+    /// and all those members (light rows: no context or content), which names need. One round trip for both.
+    /// </summary>
+    private static async Task<(IReadOnlyList<CollectionItem> Members, IReadOnlyList<ArtifactRevision> Page, string? NextCursor)> PageAsync<T>(
+        Guid id, string[] contentTypes, string? cursor, RequestContext<T> request, CancellationToken ct)
+    {
+        if (Infrastructure.Paging.TryRead<long>(PageSize, cursor, long.TryParse, out var take, out var after) is not null)
         {
             throw new McpProtocolException("The cursor is not one this server issued.", McpErrorCode.InvalidParams);
         }
         var session = request.Services!.GetRequiredService<IQuerySession>();
-        var executable = Executable(request.Services!.GetRequiredService<TypeRegistry>());
         var batch = session.CreateBatchQuery();
-        var membersLoading = batch.Query<CollectionItem>().Where(Runnable(id, executable)).OrderBy(c => c.Sequence).ToList();
-        var revisionsLoading = batch.Query<ArtifactRevision>().Where(r => r.MatchesSql(PageRevisions(session), id, executable, after, take + 1)).ToList();
+        var membersLoading = batch.Query<CollectionItem>().Where(Members(id, contentTypes)).OrderBy(c => c.Sequence).ToList();
+        var revisionsLoading = batch.Query<ArtifactRevision>().Where(r => r.MatchesSql(PageRevisions(session), id, contentTypes, after, take + 1)).ToList();
         await batch.Execute(ct);
         var members = await membersLoading;
         var revisions = (await revisionsLoading).ToDictionary(r => r.Id);
 
         var caller = Caller.From(request.User!);
-        var names = ToolNames.Assign(members.Select(m => (m.ArtifactId, m.Title)));
         var page = members.Where(m => m.Sequence > after).Take(take + 1).ToList();
-        var result = new ListToolsResult();
-        foreach (var member in page.Take(take))
-        {
-            // As the collection's REST listing: a key sees the kinds of artifacts its scopes let it read.
-            if (!caller.ScopeAllows(member.ContentType, "read") || !caller.ResourceAllowed(member.ArtifactId, id)) continue;
-            if (!revisions.TryGetValue(ArtifactRevision.IdOf(member.ArtifactId, member.Revision), out var revision)) continue;
-            result.Tools.Add(ToolOf(names[member.ArtifactId], revision));
-        }
-        if (page.Count > take) result.NextCursor = Infrastructure.Paging.Encode(page[take - 1].Sequence.ToString(CultureInfo.InvariantCulture));
-        return result;
+        var shown = page.Take(take).Where(m => Visible(caller, m, id))
+            .Select(m => revisions.GetValueOrDefault(ArtifactRevision.IdOf(m.ArtifactId, m.Revision))).OfType<ArtifactRevision>().ToList();
+        var next = page.Count > take ? Infrastructure.Paging.Encode(page[take - 1].Sequence.ToString(CultureInfo.InvariantCulture)) : null;
+        return (members, shown, next);
     }
+
+    /// <summary>As the collection's REST listing: a key sees the kinds of artifacts its scopes let it read.</summary>
+    private static bool Visible(Caller caller, CollectionItem member, Guid id) =>
+        caller.ScopeAllows(member.ContentType, "read") && caller.ResourceAllowed(member.ArtifactId, id);
+
+    /// <summary>A revision as REST shows an artifact's fields, which the prompt rendering reads.</summary>
+    private static JsonObject AsRest(ArtifactRevision r) => new()
+    {
+        ["title"] = r.Title,
+        ["description"] = r.Description,
+        ["context"] = r.Context.DeepClone(),
+        ["content"] = r.Content,
+    };
 
     /// <summary>The named tool, run by the caller at the revision the collection holds: REST's invoke, answered as the <c>invoke</c> tool answers.</summary>
     private static async ValueTask<CallToolResult> CallToolAsync(Guid id, RequestContext<CallToolRequestParams> request, CancellationToken ct)
     {
         var name = request.Params?.Name ?? "";
         var session = request.Services!.GetRequiredService<IQuerySession>();
-        var members = await session.Query<CollectionItem>().Where(Runnable(id, Executable(request.Services!.GetRequiredService<TypeRegistry>())))
-            .OrderBy(c => c.Sequence).ToListAsync(ct);
+        var members = await session.Query<CollectionItem>().Where(Members(id, Executable(request.Services!.GetRequiredService<TypeRegistry>())))
+            .ToListAsync(ct);
         var names = ToolNames.Assign(members.Select(m => (m.ArtifactId, m.Title)));
         var member = members.FirstOrDefault(m => names[m.ArtifactId] == name)
             ?? throw new McpProtocolException($"Unknown tool: '{name}'", McpErrorCode.InvalidParams);
@@ -123,11 +173,11 @@ public static class CollectionServer
         return await McpRuns.RunAsync(request.Services!.GetRequiredService<RestOperations>(), invoke, request.User!, request.Services!, ct);
     }
 
-    /// <summary>The collection's members that can run: committed (not archived) artifacts of a content type that declares <c>invoke</c>.</summary>
-    private static Expression<Func<CollectionItem, bool>> Runnable(Guid id, string[] executable) =>
-        c => c.CollectionId == id && c.State == ArtifactState.Committed && c.ContentType.IsOneOf(executable);
+    /// <summary>The collection's members of these content types as committed there (an archived one is no longer served).</summary>
+    private static Expression<Func<CollectionItem, bool>> Members(Guid id, string[] contentTypes) =>
+        c => c.CollectionId == id && c.State == ArtifactState.Committed && c.ContentType.IsOneOf(contentTypes);
 
-    /// <summary>The revisions of one page of members, in the same order and bounds as <see cref="Runnable"/> (parameters: id, types, after, count).</summary>
+    /// <summary>The revisions of one page of members, in the same order and bounds as <see cref="Members"/> (parameters: id, types, after, count).</summary>
     private static string PageRevisions(IQuerySession session) => $"""
         d.id in (select (c.data ->> 'ArtifactId') || ':' || (c.data ->> 'Revision')
                  from {session.DocumentStore.Options.DatabaseSchemaName}.mt_doc_collectionitem c
