@@ -48,6 +48,11 @@ public static class McpSetup
                 {
                     var result = await next(context, ct);
                     result.Tools = result.Tools.Where(t => Allowed(context, t.Name)).ToList();
+                    foreach (var tool in result.Tools)
+                    {
+                        tool.InputSchema = ToolSchemas.Objects(tool.InputSchema);
+                        tool.OutputSchema = ToolSchemas.Objects(tool.OutputSchema);
+                    }
                     return result;
                 });
                 filters.AddCallToolFilter(next => async (context, ct) => ToolArguments.Check(context) ?? await next(context, ct));
