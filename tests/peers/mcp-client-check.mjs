@@ -1,6 +1,6 @@
 // The official TypeScript MCP client against AgentArtifacts' MCP endpoint, as a third-party client would use it: a URL and a
 // static Authorization header. Connects, lists tools, calls get_artifact (and search when listed), lists resources when offered,
-// and prints one JSON summary on stdout for the test to assert on.
+// lists prompts when offered, and prints one JSON summary on stdout for the test to assert on.
 // Usage: node mcp-client-check.mjs <endpoint-url> <bearer> <artifact-id> [protocol-version]
 // A protocol version older than the SDK's latest (e.g. 2025-06-18) is what such a client puts in its initialize request.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -12,8 +12,8 @@ if (!url || !bearer || !artifactId) {
   process.exit(2);
 }
 
-const seen = { sessionIds: new Set(), statuses: [] };
-// Every request and answer passes here: records what the server sends back, and plays an older client when asked to.
+const seen = { sessionIds: new Set(), refused: [] };
+// Every request and answer passes here: records session ids and refusals (any status from 300 up), and plays an older client when asked to.
 async function recordingFetch(input, init) {
   let body = init?.body;
   if (protocolVersion && typeof body === 'string' && body.includes('"method":"initialize"')) {
@@ -22,7 +22,10 @@ async function recordingFetch(input, init) {
     body = JSON.stringify(message);
   }
   const response = await fetch(input, { ...init, body });
-  seen.statuses.push(response.status);
+  if (response.status >= 300) {
+    const method = typeof body === 'string' ? JSON.parse(body).method : undefined;
+    seen.refused.push({ httpMethod: init?.method ?? 'GET', method, status: response.status, body: await response.clone().text() });
+  }
   const session = response.headers.get('mcp-session-id');
   if (session) seen.sessionIds.add(session);
   return response;
@@ -57,8 +60,9 @@ try {
   summary.getMissingArtifact = await call('get_artifact', { id: '00000000-0000-7000-8000-000000000000' });
   if (summary.tools.includes('search')) summary.search = await call('search', { query: 'Notes' });
   summary.resources = summary.capabilities?.resources ? (await client.listResources()).resources.map(r => r.uri) : null;
+  summary.prompts = summary.capabilities?.prompts ? (await client.listPrompts()).prompts.map(p => p.name) : null;
   summary.sessionIds = [...seen.sessionIds];
-  summary.statuses = [...new Set(seen.statuses)];
+  summary.refused = seen.refused;
   await client.close();
   console.log(JSON.stringify(summary));
 } catch (error) {

@@ -22,9 +22,12 @@ public sealed class KeyScopeAttribute(string action) : Attribute
 /// </summary>
 public sealed class KeyScopeEnforcement(RequestDelegate next)
 {
+    /// <summary>The display name of the endpoint routing picks when a path exists but not for the request's method (it answers 405).</summary>
+    private const string MethodNotAllowed = "405 HTTP Method Not Supported";
+
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.User.Identity?.IsAuthenticated == true && context.GetEndpoint() is { } endpoint
+        if (context.User.Identity?.IsAuthenticated == true && context.GetEndpoint() is { } endpoint && endpoint.DisplayName != MethodNotAllowed
             && endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null && Caller.From(context.User) is { IsNarrowed: true } caller)
         {
             var declared = endpoint.Metadata.GetMetadata<KeyScopeAttribute>();

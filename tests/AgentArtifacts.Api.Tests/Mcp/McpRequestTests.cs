@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using AgentArtifacts.Api.Tests.ApiKeys;
 using AgentArtifacts.Api.Tests.Infrastructure;
 using Shouldly;
 using Xunit;
@@ -136,14 +137,18 @@ public sealed class McpRequestTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Theory]
-    [InlineData("GET")]
-    [InlineData("DELETE")]
-    public async Task get_and_delete_are_405_because_no_session_or_stream_is_kept(string method)
+    [InlineData("GET", false)]
+    [InlineData("DELETE", false)]
+    [InlineData("GET", true)]
+    [InlineData("DELETE", true)]
+    public async Task get_and_delete_are_405_because_no_session_or_stream_is_kept(string method, bool withApiKey)
     {
         var ada = await Fixture.NewUserAsync();
+        // A client opening the standalone event stream learns from the 405 that there is none, with a key as with a token.
+        var bearer = withApiKey ? (await ada.KeyAsync("resource:*/*:read")).Secret : ada.AccessToken;
         var request = new HttpRequestMessage(new HttpMethod(method), new Uri(Fixture.Host.BaseAddress, "/mcp"));
         request.Headers.Accept.ParseAdd("text/event-stream");
-        request.Headers.Authorization = new("Bearer", ada.AccessToken);
+        request.Headers.Authorization = new("Bearer", bearer);
 
         var response = await SendAsync(request);
 
