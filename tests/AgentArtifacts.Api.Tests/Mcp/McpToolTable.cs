@@ -36,7 +36,11 @@ public sealed record McpWorld(TestUser Owner, Guid Workspace, Guid Collection, G
 /// (null: success), the code the call must answer.
 /// </summary>
 public sealed record McpToolCase(string Tool, Func<McpWorld, object> Arguments, Permission Needs, string KeyAction,
-    Func<McpCaller, string?, string?>? Expect = null);
+    Func<McpCaller, string?, string?>? Expect = null)
+{
+    /// <summary>Whether the owner's call succeeds (and so has a structured answer to check against the output schema).</summary>
+    public bool OwnerSucceeds => Expect is null || Expect(new McpCaller("owner", Access.All, null), null) is null;
+}
 
 /// <summary>A caller in the matrix: its name, what it holds on Ada's workspace, and for keys the actions their scopes allow.</summary>
 public sealed record McpCaller(string Name, Permission Held, string[]? KeyActions)
@@ -59,6 +63,14 @@ public static class McpToolTable
         new("create_artifact", w => new { containerId = w.Workspace, contentType = "text/plain", title = "New" }, Permission.Create, "create"),
         new("update_artifact", w => new { id = w.Artifact, expectedVersion = w.Version, title = "Changed" }, Permission.Update, "write"),
         new("archive_artifact", w => new { id = w.Artifact }, Permission.Delete, "delete"),
+        // A preview is a read for keys, but REST checks update on the workspace like the commit it previews.
+        new("commit_preview", w => new { workspaceId = w.Workspace }, Permission.Update, "read",
+            (caller, general) => general is null && caller.KeyActions is { } actions && !actions.Contains("write") ? "insufficient_scope" : general),
+        new("commit", w => new { workspaceId = w.Workspace, message = "From MCP" }, Permission.Update, "write"),
+        // The world holds no executable artifact: whoever may read the document learns that it declares no 'invoke' (a
+        // successful invoke is McpRunToolTests' part). Nobody has a run with a made-up id.
+        new("invoke", w => new { artifactId = w.Artifact }, Permission.Read, "invoke", (_, general) => general ?? "operation_not_declared"),
+        new("get_run", _ => new { runId = Guid.NewGuid() }, Permission.None, "read", (_, general) => general ?? "not_found"),
     ];
 
     public static McpToolCase Case(string tool) =>
