@@ -145,6 +145,26 @@ public static class MergePatch
         }
     }
 
+    /// <summary>
+    /// The patch that turns <paramref name="from"/> into <paramref name="to"/>: <c>Apply(from, Diff(from, to))</c> equals
+    /// <paramref name="to"/>, except for members <paramref name="to"/> sets to null, which a merge patch cannot express.
+    /// </summary>
+    public static JsonNode? Diff(JsonNode? from, JsonNode? to)
+    {
+        if (from is not JsonObject source || to is not JsonObject target) return to?.DeepClone();
+        var patch = new JsonObject();
+        foreach (var (name, _) in source)
+        {
+            if (!target.ContainsKey(name)) patch[name] = null;
+        }
+        foreach (var (name, value) in target)
+        {
+            if (value is null || JsonNode.DeepEquals(source[name], value)) continue;
+            patch[name] = Diff(source[name], value);
+        }
+        return patch;
+    }
+
     public static JsonNode? Apply(JsonNode? target, JsonNode? patch)
     {
         if (patch is not JsonObject patchObject) return patch?.DeepClone();

@@ -56,6 +56,17 @@ public sealed record Caller(Guid Id, string Kind, bool IsPlatformAdmin)
 
     public static Caller From(ClaimsPrincipal user) => Resolved.GetValue(user, Read);
 
+    /// <summary>
+    /// A principal that stands for this caller, to run one of the service's operations on its behalf outside the request
+    /// that authenticated it (a run): <see cref="From"/> answers exactly this caller for it, narrowing included.
+    /// </summary>
+    public ClaimsPrincipal ToPrincipal()
+    {
+        var principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", Id.ToString())], IsNarrowed ? ApiKeyAuthentication : LocalAuthentication, "sub", null));
+        Resolved.AddOrUpdate(principal, this);
+        return principal;
+    }
+
     /// <summary>The principal of a request made with an API key: the owner, narrowed by the key, never a platform admin.</summary>
     public static ClaimsPrincipal ForApiKey(Guid ownerId, Guid keyId, IReadOnlyList<string> scopes, IReadOnlyList<Guid>? resourceIds)
     {

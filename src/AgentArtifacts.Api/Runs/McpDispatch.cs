@@ -44,10 +44,16 @@ public static partial class McpDispatchHandler
     private static readonly ConcurrentDictionary<string, int> Accepted = new(StringComparer.Ordinal);
 
     public static async Task<RunResult> Handle(McpDispatch message, IQuerySession session, IDocumentStore store, IHttpMessageHandlerFactory handlers,
-        IConfiguration configuration, SecretResolver secrets, CancellationToken ct)
+        IConfiguration configuration, SecretResolver secrets, Mcp.RestOperations rest, IServiceScopeFactory scopes, CancellationToken ct)
     {
         var run = message.Run;
-        var listTools = run.Declaration["dispatch"]?["action"]?.GetValue<string>() == "list_tools";
+        var action = run.Declaration["dispatch"]?["action"]?.GetValue<string>();
+        var listTools = action is "list_tools" or "materialize";
+        Guid workspaceId = default;
+        if (action == "materialize" && !Guid.TryParse(run.Input?["workspaceId"]?.GetValue<string>(), out workspaceId))
+        {
+            return RunResult.Failed("invalid_input", "The input of materialize is {workspaceId}: the workspace to create the tool artifacts in.", 400);
+        }
         Dictionary<string, JsonElement>? arguments = null;
         if (!listTools)
         {
@@ -64,7 +70,7 @@ public static partial class McpDispatchHandler
         var progress = listTools ? null : new ProgressEvents(store, run);
         var connection = new Connection(target, seconds, DispatchLimits.MaxResponseBytes(configuration), handlers, progress);
 
-        return target.Secrets!.Redact(await connection.UseAsync(async (client, timeout) =>
+        var result = target.Secrets!.Redact(await connection.UseAsync(async (client, timeout) =>
         {
             if (listTools)
             {
@@ -81,6 +87,9 @@ public static partial class McpDispatchHandler
             }
             return await CallAsync(client, target.ToolName!, arguments, run, progress!, timeout);
         }, ct));
+        return action == "materialize" && result.Output is JsonObject listed
+            ? await MaterializeAsync(run, workspaceId, listed, session, rest, scopes, ct)
+            : result;
     }
 
     /// <summary>

@@ -78,6 +78,96 @@ public sealed class McpToolTests(ApiFixture fixture) : ApiTest(fixture), IAsyncL
     }
 
     [Fact]
+    public async Task materialize_creates_one_tool_artifact_per_remote_tool_and_a_second_run_duplicates_nothing()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var server = await ServerAsync(ada);
+        var target = await ada.WorkspaceAsync("Tools");
+
+        var first = await MaterializeAsync(ada, server, target);
+
+        first.Values.Distinct().ShouldBe(["created"]);
+        first.Keys.Order().ShouldBe(["add", "fail", "slow", "whoami"]);
+        var artifacts = await ToolArtifactsAsync(ada, target);
+        artifacts.Keys.Order().ShouldBe(["add", "fail", "slow", "whoami"]);
+        var add = artifacts["add"];
+        (add["title"]!.GetValue<string>(), add["description"]!.GetValue<string>(), add["state"]!.GetValue<string>()).ShouldBe(("add", "Adds two integers.", "draft"));
+        add["context"]!["serverId"]!.GetValue<Guid>().ShouldBe(server);
+        add["context"]!["inputSchema"]!["properties"]!["b"]!["description"]!.GetValue<string>().ShouldBe("The second addend.");
+
+        var invoked = await InvokeAsync(ada, add["id"]!.GetValue<Guid>(), new { a = 2, b = 5 });
+        invoked["output"]!["content"]![0]!["text"]!.GetValue<string>().ShouldBe("7");
+
+        var events = await Fixture.EventCountAsync();
+        var second = await MaterializeAsync(ada, server, target);
+        second.Values.Distinct().ShouldBe(["unchanged"]);
+        (await ToolArtifactsAsync(ada, target)).Count.ShouldBe(4);
+        (await Fixture.EventCountAsync() - events).ShouldBe(3);  // the run's own events only: requested, started, completed
+    }
+
+    [Fact]
+    public async Task materialize_updates_a_tool_that_no_longer_matches_its_server_as_a_draft()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var server = await ServerAsync(ada);
+        var target = await ada.WorkspaceAsync("Tools");
+        await MaterializeAsync(ada, server, target);
+        var add = (await ToolArtifactsAsync(ada, target))["add"];
+        var stale = new JsonObject
+        {
+            ["description"] = "An old description.",
+            ["context"] = new JsonObject { ["inputSchema"] = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject { ["old"] = new JsonObject() } } },
+        };
+        (await ada.Client.MergePatch($"/artifacts/{add["id"]}", stale, $"\"{add["version"]}\"")).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var again = await MaterializeAsync(ada, server, target);
+
+        again["add"].ShouldBe("updated");
+        again["whoami"].ShouldBe("unchanged");
+        var updated = (await ToolArtifactsAsync(ada, target))["add"];
+        updated["id"]!.GetValue<Guid>().ShouldBe(add["id"]!.GetValue<Guid>());
+        updated["description"]!.GetValue<string>().ShouldBe("Adds two integers.");
+        updated["context"]!["inputSchema"]!.ToJsonString().ShouldBe(add["context"]!["inputSchema"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task materialize_into_a_workspace_the_caller_cannot_write_creates_nothing()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var eve = await Fixture.NewUserAsync();
+        var server = await ServerAsync(eve);
+        var adasWorkspace = await ada.WorkspaceAsync("Ada's");
+
+        var response = await eve.Client.PostJson($"/artifacts/{server}/op/materialize", new { input = new { workspaceId = adasWorkspace } });
+
+        var run = await response.Json();
+        ShouldHaveFailed(run, "not_found");
+        (await ToolArtifactsAsync(ada, adasWorkspace)).ShouldBeEmpty();
+    }
+
+    private static async Task<Dictionary<string, string>> MaterializeAsync(TestUser user, Guid server, Guid workspace)
+    {
+        var response = await user.Client.PostJson($"/artifacts/{server}/op/materialize", new { input = new { workspaceId = workspace } });
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var run = await response.Json();
+        run["status"]!.GetValue<string>().ShouldBe("completed", run.ToJsonString());
+        return run["output"]!["tools"]!.AsArray().ToDictionary(t => t!["name"]!.GetValue<string>(), t => t!["action"]!.GetValue<string>());
+    }
+
+    private async Task<Dictionary<string, JsonObject>> ToolArtifactsAsync(TestUser user, Guid workspace)
+    {
+        await Fixture.WaitForProjectionsAsync();  // the workspace listing is a projection
+        var listing = await (await user.Client.GetAsync($"/workspaces/{workspace}/artifacts?contentType={Uri.EscapeDataString(ToolType)}")).Json();
+        var result = new Dictionary<string, JsonObject>();
+        foreach (var item in listing["items"]!.AsArray())
+        {
+            var artifact = await (await user.Client.GetAsync($"/artifacts/{item!["id"]}")).Json();
+            result[artifact["context"]!["toolName"]!.GetValue<string>()] = artifact;
+        }
+        return result;
+    }
+
+    [Fact]
     public async Task invoking_a_tool_artifact_calls_the_tool_with_the_input_as_arguments()
     {
         var ada = await Fixture.NewUserAsync();
