@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using AgentArtifacts.Api.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -51,8 +52,7 @@ public static class DiscoveryEndpoints
     [WolverineGet("/.well-known/openid-configuration", OperationId = "getOpenIdConfiguration"), Tags("Identity")]
     public static OpenIdConfiguration Configuration(HttpRequest request, IOptions<SigningKeyOptions> options)
     {
-        var baseUrl = $"{request.Scheme}://{request.Host}";
-        return new OpenIdConfiguration(options.Value.Issuer, $"{baseUrl}/auth/token", $"{baseUrl}/.well-known/jwks.json",
+        return new OpenIdConfiguration(options.Value.Issuer, PublicUrl.Of(request, "/auth/token"), PublicUrl.Of(request, "/.well-known/jwks.json"),
             ["password", "refresh_token", "client_credentials"], ["none", "client_secret_basic", "client_secret_post"], ["RS256"], ["public"], ["token"]);
     }
 

@@ -50,6 +50,8 @@ public static class ApiConventions
             return next(context);
         });
         app.UseMiddleware<RequestLogging>();
+        // Before authentication: a web page of a foreign origin gets 403 on the MCP endpoints, credential or not.
+        app.UseMiddleware<Mcp.McpOriginCheck>();
         app.UseAuthentication();
         // Before the body limit, so that a 413 carries the X-RateLimit-* headers too (and counts against the limit).
         app.UseMiddleware<RateLimiting>();

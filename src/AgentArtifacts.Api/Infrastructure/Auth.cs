@@ -104,10 +104,14 @@ public static class Auth
         return WriteUnauthorized(context.HttpContext, invalid: context.AuthenticateFailure is not null);
     }
 
-    /// <summary>The one 401 of every scheme: problem+json with <c>WWW-Authenticate: Bearer</c> (RFC 6750 §3).</summary>
+    /// <summary>
+    /// The one 401 of every scheme: problem+json with <c>WWW-Authenticate: Bearer</c> (RFC 6750 §3), naming the protected
+    /// resource metadata (RFC 9728 §5.1), where MCP clients learn which issuer's tokens this service takes.
+    /// </summary>
     public static async Task WriteUnauthorized(HttpContext context, bool invalid)
     {
-        context.Response.Headers.WWWAuthenticate = invalid ? "Bearer error=\"invalid_token\"" : "Bearer";
+        var metadata = $"resource_metadata=\"{PublicUrl.Of(context.Request, Mcp.Discovery.ProtectedResourceEndpoint.Path)}\"";
+        context.Response.Headers.WWWAuthenticate = invalid ? $"Bearer error=\"invalid_token\", {metadata}" : $"Bearer {metadata}";
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         var detail = invalid ? "The bearer token is invalid or expired." : "A bearer token is required.";
         await Problems.Result(401, "unauthenticated", detail).ExecuteAsync(context);

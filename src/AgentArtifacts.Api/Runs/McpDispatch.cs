@@ -75,15 +75,17 @@ public static partial class McpDispatchHandler
             if (listTools)
             {
                 var tools = await client.ListToolsAsync(cancellationToken: timeout);
-                return new RunResult(new JsonObject
+                var listing = new JsonObject
                 {
                     ["tools"] = new JsonArray([.. tools.Select(t => new JsonObject
                     {
                         ["name"] = t.ProtocolTool.Name,
+                        ["title"] = t.ProtocolTool.Title,
                         ["description"] = t.ProtocolTool.Description,
                         ["inputSchema"] = JsonSerializer.SerializeToNode(t.ProtocolTool.InputSchema),
                     })]),
-                }, null);
+                };
+                return new RunResult(action == "materialize" ? await ListForMaterializeAsync(client, listing, timeout) : listing, null);
             }
             return await CallAsync(client, target.ToolName!, arguments, run, progress!, timeout);
         }, ct));

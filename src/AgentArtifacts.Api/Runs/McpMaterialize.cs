@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Marten;
+using ModelContextProtocol.Client;
 using AgentArtifacts.Api.Artifacts;
 using AgentArtifacts.Api.Mcp;
 
@@ -9,52 +10,106 @@ namespace AgentArtifacts.Api.Runs;
 public static partial class McpDispatchHandler
 {
     public const string ToolType = "application/vnd.agience.tool+json";
+    public const string PromptType = "application/vnd.agience.prompt+json";
 
     /// <summary>
-    /// The op <c>materialize</c> of an MCP server artifact: one tool artifact per tool the server lists, in the workspace the
-    /// caller names, ready to commit into a collection. A tool already materialized there (the same server and tool name)
-    /// is updated as a draft when the server now describes it differently, and left alone when not; none is duplicated.
-    /// Each artifact is created or updated through the REST operations, as the caller, so the workspace's grants, the key's
-    /// scopes, the type's schema and the audit apply as they do to any write.
+    /// What the op <c>materialize</c> reads from the server: its tools, and its prompts when it offers any. A prompt's
+    /// template is the prompt got with each argument set to its own <c>{{name}}</c> placeholder, its messages' text joined;
+    /// a server that rewrites argument values, or a prompt of several roles or of images, yields an approximation.
+    /// </summary>
+    private static async Task<JsonObject> ListForMaterializeAsync(McpClient client, JsonObject tools, CancellationToken timeout)
+    {
+        var prompts = new JsonArray();
+        if (client.ServerCapabilities.Prompts is not null)
+        {
+            foreach (var prompt in await client.ListPromptsAsync(cancellationToken: timeout))
+            {
+                var arguments = prompt.ProtocolPrompt.Arguments ?? [];
+                var got = await client.GetPromptAsync(prompt.Name, arguments.ToDictionary(a => a.Name, a => (object?)$"{{{{{a.Name}}}}}"), cancellationToken: timeout);
+                prompts.Add(new JsonObject
+                {
+                    ["name"] = prompt.Name,
+                    ["title"] = prompt.Title,
+                    ["description"] = prompt.Description,
+                    ["arguments"] = new JsonArray([.. arguments.Select(a => new JsonObject
+                    {
+                        ["name"] = a.Name, ["description"] = a.Description, ["required"] = a.Required ?? false,
+                    })]),
+                    ["template"] = string.Join("\n\n", got.Messages.Select(m => m.Content).OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(t => t.Text)),
+                });
+            }
+        }
+        tools["prompts"] = prompts;
+        return tools;
+    }
+
+    /// <summary>
+    /// The op <c>materialize</c> of an MCP server artifact: one tool artifact per tool the server lists, and one prompt
+    /// artifact per prompt, in the workspace the caller names, ready to commit into a collection. One materialized there
+    /// before (the same server and name) is updated as a draft when the server now describes it differently, and left
+    /// alone when not; none is duplicated. Each artifact is created or updated through the REST operations, as the caller,
+    /// so the workspace's grants, the key's scopes, the type's schema and the audit apply as they do to any write.
     /// </summary>
     private static async Task<RunResult> MaterializeAsync(RunContext run, Guid workspaceId, JsonObject listed, IQuerySession session,
         RestOperations rest, IServiceScopeFactory scopes, CancellationToken ct)
     {
-        var (existing, denied) = await ExistingToolsAsync(run.Artifact.Id, workspaceId, run.Caller, session, ct);
+        var (existing, denied) = await ExistingAsync(run.Artifact.Id, workspaceId, run.Caller, session, ct);
         if (denied is not null) return new RunResult(null, denied);
         await using var scope = scopes.CreateAsyncScope();
         var principal = run.Caller.ToPrincipal();
 
-        var results = new JsonArray();
-        foreach (var tool in listed["tools"]!.AsArray().OfType<JsonObject>())
+        var server = run.Artifact.Id.ToString();
+        var wanted = listed["tools"]!.AsArray().OfType<JsonObject>().Select(tool => Wanted(ToolType, tool, new JsonObject
         {
-            var name = tool["name"]!.GetValue<string>();
-            var wanted = new JsonObject
-            {
-                ["title"] = Truncate(name, 300),
-                ["description"] = tool["description"] is { } d ? Truncate(d.GetValue<string>(), 4000) : null,
-                ["context"] = new JsonObject { ["serverId"] = run.Artifact.Id.ToString(), ["toolName"] = name, ["inputSchema"] = tool["inputSchema"]?.DeepClone() },
-            };
-            var request = existing.TryGetValue(name, out var current)
-                ? Update(current, wanted)
-                : new RestRequest("createArtifact") { Body = Create(workspaceId, wanted) };
+            ["serverId"] = server, [NameKey(ToolType)] = tool["name"]!.DeepClone(), ["inputSchema"] = tool["inputSchema"]?.DeepClone(),
+        }, content: null)).Concat(listed["prompts"]!.AsArray().OfType<JsonObject>().Select(prompt => Wanted(PromptType, prompt, new JsonObject
+        {
+            ["serverId"] = server, [NameKey(PromptType)] = prompt["name"]!.DeepClone(), ["arguments"] = prompt["arguments"]!.DeepClone(),
+        }, prompt["template"]!.GetValue<string>())));
+
+        var results = new Dictionary<string, JsonArray> { [ToolType] = [], [PromptType] = [] };
+        foreach (var (contentType, name, body) in wanted)
+        {
+            var request = existing.TryGetValue((contentType, name), out var current)
+                ? Update(current, body)
+                : new RestRequest("createArtifact") { Body = Create(workspaceId, contentType, body) };
+            var outcome = new JsonObject { ["name"] = name };
+            results[contentType].Add(outcome);
             if (request is null)
             {
-                results.Add(new JsonObject { ["name"] = name, ["artifactId"] = current!.Id.ToString(), ["action"] = "unchanged" });
+                outcome["artifactId"] = current!.Id.ToString();
+                outcome["action"] = "unchanged";
                 continue;
             }
             var answer = await rest.SendAsync(request, principal, scope.ServiceProvider, ct);
-            if (!answer.Succeeded) return new RunResult(new JsonObject { ["tools"] = results }, answer.Body as JsonObject ?? Status(answer.Status));
-            results.Add(new JsonObject { ["name"] = name, ["artifactId"] = answer.Body!["id"]!.DeepClone(), ["action"] = current is null ? "created" : "updated" });
+            if (!answer.Succeeded) return new RunResult(null, answer.Body as JsonObject ?? Status(answer.Status));
+            outcome["artifactId"] = answer.Body!["id"]!.DeepClone();
+            outcome["action"] = current is null ? "created" : "updated";
         }
-        return new RunResult(new JsonObject { ["workspaceId"] = workspaceId.ToString(), ["tools"] = results }, null);
+        return new RunResult(new JsonObject { ["workspaceId"] = workspaceId.ToString(), ["tools"] = results[ToolType], ["prompts"] = results[PromptType] }, null);
     }
 
-    private static JsonObject Create(Guid workspaceId, JsonObject wanted)
+    /// <summary>The member of a materialized artifact's context that names its tool or prompt on the server.</summary>
+    private static string NameKey(string contentType) => contentType == ToolType ? "toolName" : "promptName";
+
+    private static (string ContentType, string Name, JsonObject Body) Wanted(string contentType, JsonObject listed, JsonObject context, string? content)
+    {
+        var name = listed["name"]!.GetValue<string>();
+        var body = new JsonObject
+        {
+            ["title"] = Truncate(listed["title"]?.GetValue<string>() ?? name, 300),
+            ["description"] = listed["description"] is { } d ? Truncate(d.GetValue<string>(), 4000) : null,
+            ["context"] = context,
+        };
+        if (content is not null) body["content"] = content;
+        return (contentType, name, body);
+    }
+
+    private static JsonObject Create(Guid workspaceId, string contentType, JsonObject wanted)
     {
         var body = wanted.DeepClone().AsObject();
         body["containerId"] = workspaceId.ToString();
-        body["contentType"] = ToolType;
+        body["contentType"] = contentType;
         return body;
     }
 
@@ -64,6 +119,7 @@ public static partial class McpDispatchHandler
         var patch = new JsonObject();
         if (current.Title != wanted["title"]!.GetValue<string>()) patch["title"] = wanted["title"]!.DeepClone();
         if (current.Description != wanted["description"]?.GetValue<string>()) patch["description"] = wanted["description"]?.DeepClone();
+        if (wanted["content"] is { } content && current.Content != content.GetValue<string>()) patch["content"] = content.DeepClone();
         if (MergePatch.Diff(current.Context, wanted["context"]) is JsonObject { Count: > 0 } context) patch["context"] = context;
         return patch.Count == 0 ? null : new RestRequest("updateArtifact")
         {
@@ -74,10 +130,11 @@ public static partial class McpDispatchHandler
     }
 
     /// <summary>
-    /// The workspace's tool artifacts of this server, by tool name, from the artifacts themselves (not a listing, which may
-    /// lag a run that has just created some), after the caller's right to create in the workspace is checked as REST does.
+    /// The workspace's tool and prompt artifacts of this server, by content type and name, from the artifacts themselves
+    /// (not a listing, which may lag a run that has just created some), after the caller's right to create in the workspace
+    /// is checked as REST checks it.
     /// </summary>
-    private static async Task<(Dictionary<string, Artifact> Tools, JsonObject? Problem)> ExistingToolsAsync(Guid serverId, Guid workspaceId,
+    private static async Task<(Dictionary<(string, string), Artifact> Existing, JsonObject? Problem)> ExistingAsync(Guid serverId, Guid workspaceId,
         Caller caller, IQuerySession session, CancellationToken ct)
     {
         var (_, denied) = await session.AuthorizeAsync(workspaceId, caller, Permission.Create, ct, "workspace");
@@ -85,12 +142,12 @@ public static partial class McpDispatchHandler
         {
             return ([], JsonSerializer.SerializeToNode(problem, WolverineHttpSetup.Json)!.AsObject());
         }
-        var tools = await session.Query<Artifact>()
-            .Where(a => a.ContainerId == workspaceId && a.ContentType == ToolType && a.State != ArtifactState.Archived)
+        var artifacts = await session.Query<Artifact>()
+            .Where(a => a.ContainerId == workspaceId && (a.ContentType == ToolType || a.ContentType == PromptType) && a.State != ArtifactState.Archived)
             .ToListAsync(ct);
-        return (tools.Where(t => t.Context["serverId"]?.GetValue<string>() == serverId.ToString() && t.Context["toolName"] is not null)
-            .GroupBy(t => t.Context["toolName"]!.GetValue<string>(), StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.OrderBy(t => t.Id).First(), StringComparer.Ordinal), null);
+        return (artifacts.Where(a => a.Context["serverId"]?.GetValue<string>() == serverId.ToString() && a.Context[NameKey(a.ContentType)] is not null)
+            .GroupBy(a => (a.ContentType, a.Context[NameKey(a.ContentType)]!.GetValue<string>()))
+            .ToDictionary(g => g.Key, g => g.OrderBy(a => a.Id).First()), null);
     }
 
     private static JsonObject Status(int status) => new() { ["status"] = status, ["code"] = "operation_failed" };

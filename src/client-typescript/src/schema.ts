@@ -368,6 +368,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/mcp.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The MCP server card
+         * @description The MCP server card: the endpoint, its transport and the credentials it takes, readable before connecting.
+         */
+        get: operations["getMcpManifest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-protected-resource": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Protected resource metadata of the MCP endpoint (the document every 401 names)
+         * @description Protected resource metadata of the MCP endpoint (the document every 401 names).
+         */
+        get: operations["getProtectedResourceMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-protected-resource/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Protected resource metadata of the MCP endpoint
+         * @description Protected resource metadata of the MCP endpoint, at the path-suffixed address (RFC 9728 §3.1).
+         */
+        get: operations["getMcpProtectedResourceMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/openid-configuration": {
         parameters: {
             query?: never;
@@ -1972,6 +2032,45 @@ export interface components {
             /** @description Always `ok`. */
             status: string;
         };
+        /** @description The credentials the MCP endpoints take, all sent as `Authorization: Bearer …`. */
+        McpAuthenticationInfo: {
+            /** @description Whether every request needs a credential: always. */
+            required: boolean;
+            /** @description The HTTP authentication schemes: `bearer`. */
+            schemes: string[];
+            /** @description What may follow `Bearer`: `jwt` (an access token of this service's issuer, or of Microsoft Entra ID when configured) or `api_key` (a key this service issued). */
+            credentials: string[];
+            /** @description How an API key starts. */
+            apiKeyPrefix: string;
+            /** @description Where access tokens are issued (OAuth2 password, refresh_token and client_credentials grants). */
+            tokenEndpoint: string;
+            /** @description The protected resource metadata document (RFC 9728) every 401 names. */
+            protectedResourceMetadata: string;
+        };
+        /** @description What an MCP client needs before it connects: where the server is, how it is spoken to, and which credentials it takes. */
+        McpManifestResponse: {
+            /** @description The server's name, as `serverInfo.name` in the MCP handshake. */
+            name: string;
+            /** @description Its display name. */
+            title: string;
+            /** @description Its version. */
+            version: string;
+            /** @description What the server offers. */
+            description: string;
+            /** @description The transport and the URL of the service's MCP endpoint. */
+            transport: components["schemas"]["McpTransportInfo"];
+            /** @description The URL template of a collection's own MCP endpoint (its committed tools and prompts); `{id}` is the collection's id. */
+            collectionEndpoint: string;
+            /** @description The credentials the endpoints take. */
+            authentication: components["schemas"]["McpAuthenticationInfo"];
+        };
+        /** @description How to reach an MCP endpoint. */
+        McpTransportInfo: {
+            /** @description The MCP transport: `streamable-http` (JSON-RPC over POST; stateless, so no session id is needed). */
+            type: string;
+            /** @description The endpoint's URL. */
+            endpoint: string;
+        };
         /** @description The calling principal: `id` is the user (an API key's owner) or the server credential; `apiKeyId` and `scopes` only for keys and servers. */
         MeResponse: {
             /**
@@ -2262,6 +2361,21 @@ export interface components {
             waitingSeconds: null | number;
             /** @description Behind, and neither advanced nor caught up for `Health:StalledProjectionSeconds`. */
             stalled: boolean;
+        };
+        /** @description OAuth 2.0 protected resource metadata (RFC 9728): which tokens this MCP endpoint takes and who issues them. */
+        ProtectedResourceMetadataResponse: {
+            /** @description The protected resource: the URL of the MCP endpoint this document describes. */
+            resource: string;
+            /** @description The issuers whose access tokens the resource accepts: this service's own token issuer. */
+            authorization_servers: string[];
+            /** @description The key actions a scope may grant (a scope is `kind:mediaRange:action`, e.g. `resource:text/*:read`). */
+            scopes_supported: string[];
+            /** @description How a token is sent: only in the `Authorization: Bearer` header. */
+            bearer_methods_supported: string[];
+            /** @description A human-readable name of the resource. */
+            resource_name: string;
+            /** @description Where the service's API is documented. */
+            resource_documentation: string;
         };
         /**
          * @description Readiness: PostgreSQL answers, the async projections (run by whichever node leads) are within the allowed lag, and some
@@ -3900,6 +4014,91 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMcpManifest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["McpManifestResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getProtectedResourceMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtectedResourceMetadataResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMcpProtectedResourceMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtectedResourceMetadataResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -117,6 +117,9 @@ public sealed class RouteMatrixTests(ApiFixture fixture) : ApiTest(fixture), IAs
             "application/x-www-form-urlencoded"),
         new("GET /.well-known/openid-configuration", "/.well-known/openid-configuration", Keys.Public, Ok, Ok),
         new("GET /.well-known/jwks.json", "/.well-known/jwks.json", Keys.Public, Ok, Ok),
+        new("GET /.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource", Keys.Public, Ok, Ok),
+        new("GET /.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource/mcp", Keys.Public, Ok, Ok),
+        new("GET /.well-known/mcp.json", "/.well-known/mcp.json", Keys.Public, Ok, Ok),
         new("GET /health/live", "/health/live", Keys.Public, Ok, Ok),
         new("GET /health/ready", "/health/ready", Keys.Public, Ok, Ok),
     ];

@@ -31,7 +31,8 @@ public sealed class GetMeTests(ApiFixture fixture) : ApiTest(fixture)
         var response = await Fixture.Anonymous().GetAsync("/auth/me");
 
         response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
-        response.Headers.WwwAuthenticate.ToString().ShouldBe("Bearer");
+        response.Headers.WwwAuthenticate.ToString()
+            .ShouldBe($"Bearer resource_metadata=\"{Fixture.Host.BaseAddress.ToString().TrimEnd('/')}/.well-known/oauth-protected-resource\"");
         response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
         var problem = await response.Json();
         problem["code"]!.GetValue<string>().ShouldBe("unauthenticated");

@@ -28,7 +28,7 @@ public sealed class McpPeer : IAsyncDisposable
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<PeerState>();
         // Stateless: every request stands alone, so a tool sees the HTTP request that carried its call.
-        builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<PeerTools>();
+        builder.Services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<PeerTools>().WithPrompts<PeerPrompts>();
         var app = builder.Build();
         var peer = new McpPeer(app);
         app.Services.GetRequiredService<PeerState>().Peer = peer;
@@ -82,4 +82,12 @@ internal sealed class PeerTools
         await Task.Delay(TimeSpan.FromSeconds(5), ct);
         return "late";
     }
+}
+
+[McpServerPromptType]
+internal sealed class PeerPrompts
+{
+    [McpServerPrompt(Name = "summarize"), Description("Asks for a summary of a text.")]
+    public static string Summarize([Description("What to summarize.")] string text, [Description("How many words at most.")] string? words = null) =>
+        $"Summarize in at most {words} words: {text}";
 }

@@ -87,7 +87,7 @@ public sealed class McpToolTests(ApiFixture fixture) : ApiTest(fixture), IAsyncL
         var first = await MaterializeAsync(ada, server, target);
 
         first.Values.Distinct().ShouldBe(["created"]);
-        first.Keys.Order().ShouldBe(["add", "fail", "slow", "whoami"]);
+        first.Keys.Order().ShouldBe(["add", "fail", "slow", "summarize", "whoami"]);
         var artifacts = await ToolArtifactsAsync(ada, target);
         artifacts.Keys.Order().ShouldBe(["add", "fail", "slow", "whoami"]);
         var add = artifacts["add"];
@@ -95,12 +95,19 @@ public sealed class McpToolTests(ApiFixture fixture) : ApiTest(fixture), IAsyncL
         add["context"]!["serverId"]!.GetValue<Guid>().ShouldBe(server);
         add["context"]!["inputSchema"]!["properties"]!["b"]!["description"]!.GetValue<string>().ShouldBe("The second addend.");
 
+        var prompt = await PromptArtifactAsync(ada, target);
+        (prompt["title"]!.GetValue<string>(), prompt["description"]!.GetValue<string>()).ShouldBe(("summarize", "Asks for a summary of a text."));
+        prompt["content"]!.GetValue<string>().ShouldBe("Summarize in at most {{words}} words: {{text}}");
+        JsonNode.DeepEquals(prompt["context"]!["arguments"], JsonNode.Parse(
+            """[{"name":"text","description":"What to summarize.","required":true},{"name":"words","description":"How many words at most.","required":false}]""")).ShouldBeTrue(prompt.ToJsonString());
+
         var invoked = await InvokeAsync(ada, add["id"]!.GetValue<Guid>(), new { a = 2, b = 5 });
         invoked["output"]!["content"]![0]!["text"]!.GetValue<string>().ShouldBe("7");
 
         var events = await Fixture.EventCountAsync();
         var second = await MaterializeAsync(ada, server, target);
         second.Values.Distinct().ShouldBe(["unchanged"]);
+        (await PromptArtifactAsync(ada, target))["id"]!.GetValue<Guid>().ShouldBe(prompt["id"]!.GetValue<Guid>());
         (await ToolArtifactsAsync(ada, target)).Count.ShouldBe(4);
         (await Fixture.EventCountAsync() - events).ShouldBe(3);  // the run's own events only: requested, started, completed
     }
@@ -151,7 +158,16 @@ public sealed class McpToolTests(ApiFixture fixture) : ApiTest(fixture), IAsyncL
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var run = await response.Json();
         run["status"]!.GetValue<string>().ShouldBe("completed", run.ToJsonString());
-        return run["output"]!["tools"]!.AsArray().ToDictionary(t => t!["name"]!.GetValue<string>(), t => t!["action"]!.GetValue<string>());
+        run["output"]!["prompts"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ShouldBe(["summarize"]);
+        return run["output"]!["tools"]!.AsArray().Concat(run["output"]!["prompts"]!.AsArray())
+            .ToDictionary(t => t!["name"]!.GetValue<string>(), t => t!["action"]!.GetValue<string>());
+    }
+
+    private async Task<JsonObject> PromptArtifactAsync(TestUser user, Guid workspace)
+    {
+        await Fixture.WaitForProjectionsAsync();  // the workspace listing is a projection
+        var listing = await (await user.Client.GetAsync($"/workspaces/{workspace}/artifacts?contentType={Uri.EscapeDataString("application/vnd.agience.prompt+json")}")).Json();
+        return await (await user.Client.GetAsync($"/artifacts/{listing["items"]!.AsArray().Single()!["id"]}")).Json();
     }
 
     private async Task<Dictionary<string, JsonObject>> ToolArtifactsAsync(TestUser user, Guid workspace)
