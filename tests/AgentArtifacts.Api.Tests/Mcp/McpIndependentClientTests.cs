@@ -17,7 +17,8 @@ public sealed class McpIndependentClientTests(ApiFixture fixture) : ApiTest(fixt
     /// <summary>
     /// The server scenarios that apply to this endpoint; conformance-not-applicable.md in tests/peers says why the others do not.
     /// </summary>
-    public static readonly string[] ConformanceScenarios = ["server-initialize", "ping", "logging-set-level", "tools-list"];
+    public static readonly string[] ConformanceScenarios =
+        ["server-initialize", "ping", "logging-set-level", "tools-list", "resources-list", "prompts-list"];
 
     [Theory]
     [InlineData(null, "2025-11-25")]
