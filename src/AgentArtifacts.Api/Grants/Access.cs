@@ -131,10 +131,14 @@ public static class Access
     /// read scope (their listings then show only what the scopes allow); creating in one is checked against the new
     /// artifact's content type by the creating slice. Permissions no key action names (share, admin) are never a key's.
     /// </summary>
-    public static bool KeyAllows(Caller caller, Artifact artifact, Permission permission)
+    public static bool KeyAllows(Caller caller, Artifact artifact, Permission permission) =>
+        KeyAllows(caller, artifact.Id, artifact.ContainerId, artifact.IsContainer, artifact.ContentType, permission);
+
+    /// <summary>As above, for an artifact reached through <paramref name="containerId"/> (its workspace, or a collection holding a revision of it).</summary>
+    public static bool KeyAllows(Caller caller, Guid id, Guid? containerId, bool isContainer, string contentType, Permission permission)
     {
         if (!caller.IsNarrowed) return true;
-        if (!caller.ResourceAllowed(artifact.Id, artifact.ContainerId)) return false;
+        if (!caller.ResourceAllowed(id, containerId)) return false;
         var action = permission switch
         {
             Permission.Read => "read",
@@ -145,7 +149,7 @@ public static class Access
             _ => null,
         };
         if (action is null) return false;
-        return artifact.IsContainer && permission is Permission.Read or Permission.Create ? caller.ActionAllowed(action) : caller.ScopeAllows(artifact.ContentType, action);
+        return isContainer && permission is Permission.Read or Permission.Create ? caller.ActionAllowed(action) : caller.ScopeAllows(contentType, action);
     }
 
     /// <summary>The artifact when the caller may read it, else null (the caller then answers 404).</summary>

@@ -16,6 +16,10 @@ public static class McpSetup
 {
     public const string Path = "/mcp";
 
+    /// <summary>The API's JSON conventions, for the tools' schemas and arguments.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions Json =
+        WolverineHttpSetup.Apply(new(System.Text.Json.JsonSerializerDefaults.Web) { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() });
+
     public static void AddMcp(this WebApplicationBuilder builder)
     {
         builder.Services.AddMcpServer(o =>
@@ -24,16 +28,30 @@ public static class McpSetup
                 o.ServerInstructions = "AgentArtifacts stores, versions, shares, searches and runs the artifacts AI agents work with. "
                     + "Search or list to find artifacts, read them, draft changes in a workspace, commit them into a collection, and invoke executable artifacts (tools, agents).";
             })
-            .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless)
-            .WithToolsFromAssembly(typeof(McpSetup).Assembly)
+            .WithHttpTransport(o =>
+            {
+                o.SessionMode = HttpServerSessionMode.Stateless;
+                // The collection route serves that collection's tools instead of /mcp's (no database here: the gate read it).
+                o.ConfigureSessionOptions = (http, options, _) =>
+                {
+                    Collections.CollectionServer.Configure(http, options);
+                    return Task.CompletedTask;
+                };
+            })
+            // The API's JSON conventions, so that output schemas describe what REST answers (enums in snake_case, camelCase).
+            .WithToolsFromAssembly(typeof(McpSetup).Assembly, Json)
             .WithArtifactResources()
             .WithArtifactPrompts()
-            .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
+            .WithRequestFilters(filters =>
             {
-                var result = await next(context, ct);
-                result.Tools = result.Tools.Where(t => Allowed(context, t.Name)).ToList();
-                return result;
-            }));
+                filters.AddListToolsFilter(next => async (context, ct) =>
+                {
+                    var result = await next(context, ct);
+                    result.Tools = result.Tools.Where(t => Allowed(context, t.Name)).ToList();
+                    return result;
+                });
+                filters.AddCallToolFilter(next => async (context, ct) => ToolArguments.Check(context) ?? await next(context, ct));
+            });
         builder.Services.AddSingleton<RestOperations>();
     }
 
@@ -47,13 +65,18 @@ public static class McpSetup
 
     public static void MapMcpEndpoints(this WebApplication app)
     {
-        app.MapMcp(Path)
-            .RequireAuthorization()
-            // Any credential may connect; each tool asks for the key action it needs.
-            .WithMetadata(new KeyScopeAttribute(KeyScopeAttribute.Any), new RawBodyAttribute(), new McpEndpoint())
-            // JSON-RPC over one URL: described in docs/architecture.md, not in the REST contract.
-            .ExcludeFromDescription();
+        app.MapMcp(Path).AsMcpEndpoint();
+        // A collection as its own MCP server: the caller must read the collection to connect (404 before the SDK otherwise).
+        app.MapMcp(Collections.CollectionServer.Path).AsMcpEndpoint()
+            .Add(endpoint => endpoint.RequestDelegate = Collections.CollectionServer.Gate(endpoint.RequestDelegate!));
     }
+
+    private static IEndpointConventionBuilder AsMcpEndpoint(this IEndpointConventionBuilder endpoints) => endpoints
+        .RequireAuthorization()
+        // Any credential may connect; each tool asks for the key action it needs.
+        .WithMetadata(new KeyScopeAttribute(KeyScopeAttribute.Any), new RawBodyAttribute(), new McpEndpoint())
+        // JSON-RPC over one URL: described in docs/architecture.md, not in the REST contract.
+        .ExcludeFromDescription();
 }
 
 /// <summary>Endpoint metadata: an MCP endpoint (JSON-RPC over Streamable HTTP), which the REST contract leaves out.</summary>

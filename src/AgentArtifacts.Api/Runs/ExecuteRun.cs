@@ -244,6 +244,13 @@ public static class ExecuteRunHandler
         }
         else run = await session.LoadAsync<Run>(message.RunId, ct);
         if (run is null || head?.Id != run.ArtifactId) return (run, null);
+        // A pinned run executes its revision as committed (the launcher hands that over; else it is read here): the stream at
+        // that version could show the line's own draft instead, when a copy's commit made the revision meanwhile.
+        if (run.Revision is { } revision && message.Artifact is null)
+        {
+            var committed = await session.LoadAsync<ArtifactRevision>(ArtifactRevision.IdOf(run.ArtifactId, revision), ct);
+            return (run, committed is null ? null : RevisionRuns.AtRevision(head, committed));
+        }
         return (run, head.Version == run.ArtifactVersion ? head
             : await session.Events.AggregateStreamAsync<Artifact>(run.ArtifactId, run.ArtifactVersion, token: ct));
     }

@@ -10,9 +10,10 @@ namespace AgentArtifacts.Api.Runs;
 /// <param name="Input">What the artifact runs with, any JSON, checked against the operation's (or the artifact's <c>context.inputSchema</c>) input schema when there is one: an HTTP tool's request body, an MCP tool's arguments (an object), an agent's message (a string, or JSON). None when left out.</param>
 /// <param name="Mode"><c>sync</c> waits for the run's end and answers 200 with it; <c>async</c> queues it and answers 202 with its location. For a stream of its events, send <c>Accept: text/event-stream</c> instead.</param>
 /// <param name="Arguments">The same as <c>input</c>, under the name MCP clients use; send one of the two, not both.</param>
+/// <param name="Revision">Run this committed revision (1 or more) instead of the head: its content type, context and content. Whoever may invoke the artifact, or a collection the revision was published into, may run it. The head when left out.</param>
 public sealed record InvokeArtifact(JsonNode? Input = null,
     [property: System.ComponentModel.DataAnnotations.AllowedValues(RunModes.Sync, RunModes.Async)] string Mode = RunModes.Sync,
-    JsonNode? Arguments = null)
+    JsonNode? Arguments = null, int? Revision = null)
 {
     public sealed class Validator : AbstractValidator<InvokeArtifact>
     {
@@ -21,6 +22,7 @@ public sealed record InvokeArtifact(JsonNode? Input = null,
             RuleFor(x => x.Mode).Must(m => m is RunModes.Sync or RunModes.Async)
                 .WithMessage("mode is sync or async; for a stream of the run's events, send Accept: text/event-stream.");
             RuleFor(x => x.Arguments).Null().When(x => x.Input is not null).WithMessage("Send input or arguments, not both.");
+            RuleFor(x => x.Revision).GreaterThanOrEqualTo(1).WithMessage("revision is a committed revision number, 1 or more.");
         }
     }
 }
@@ -61,7 +63,7 @@ public static class InvokeArtifactEndpoint
     {
         var streaming = http.Request.Headers.Accept.ToString().Contains(RunEventStream.ContentType, StringComparison.OrdinalIgnoreCase);
         var mode = streaming ? RunModes.Stream : request.Mode;
-        var launch = await launcher.LaunchAsync(new RunRequest(id, op, request.Input ?? request.Arguments, mode), Caller.From(principal), session, bus, ct);
+        var launch = await launcher.LaunchAsync(new RunRequest(id, op, request.Input ?? request.Arguments, mode, Revision: request.Revision), Caller.From(principal), session, bus, ct);
         if (launch.Problem is not null) return launch.Problem;
 
         var run = launch.Run!;

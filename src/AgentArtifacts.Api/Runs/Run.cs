@@ -14,10 +14,11 @@ public enum RunStatus { Pending, AwaitingApproval, Running, Completed, Failed, C
 
 /// <summary>
 /// An invocation was accepted. <c>Caller</c> is the principal it runs as (a key stays narrowed by its scopes when the run
-/// executes later); <c>ParentRunId</c> links a tool call's run to the agent run that made it.
+/// executes later); <c>ParentRunId</c> links a tool call's run to the agent run that made it. <c>Revision</c> is the committed
+/// revision the run was pinned to (then <c>ArtifactVersion</c> is that revision's event); null for a run of the head.
 /// </summary>
 public sealed record RunRequested(Guid RunId, Guid ArtifactId, long ArtifactVersion, string Operation, string Kind, JsonNode? Input, string Mode,
-    Caller? Caller = null, Guid? ParentRunId = null);
+    Caller? Caller = null, Guid? ParentRunId = null, int? Revision = null);
 public sealed record RunStarted(Guid RunId, int Attempt);
 /// <summary>An attempt failed in a way worth retrying (unreachable, 5xx, timeout); another attempt follows after <c>RetryAfterMs</c>.</summary>
 public sealed record RunAttemptFailed(Guid RunId, int Attempt, JsonObject Error, int RetryAfterMs);
@@ -39,6 +40,8 @@ public sealed class Run
     public Guid Id { get; set; }
     public Guid ArtifactId { get; set; }
     public long ArtifactVersion { get; set; }
+    /// <summary>The committed revision the run was pinned to; null for a run of the head.</summary>
+    public int? Revision { get; set; }
     public string Operation { get; set; } = "";
     public string Kind { get; set; } = "";
     public string Mode { get; set; } = "";
@@ -68,6 +71,7 @@ public sealed class Run
         Id = e.Data.RunId,
         ArtifactId = e.Data.ArtifactId,
         ArtifactVersion = e.Data.ArtifactVersion,
+        Revision = e.Data.Revision,
         Operation = e.Data.Operation,
         Kind = e.Data.Kind,
         Mode = e.Data.Mode,
@@ -105,6 +109,7 @@ public sealed class Run
 /// <param name="Id">The run's id.</param>
 /// <param name="ArtifactId">The artifact that runs.</param>
 /// <param name="ArtifactVersion">The artifact's version when the run was requested: what runs is the artifact as it was then.</param>
+/// <param name="Revision">The committed revision that runs, when the invoke pinned one (<c>revision</c>); null for a run of the artifact's head.</param>
 /// <param name="Operation">The operation that runs (<c>invoke</c>, or another the artifact's type declares).</param>
 /// <param name="Kind">How it is executed: <c>http</c> (an HTTP tool), <c>mcp_tool</c> (a tool on an MCP server), <c>agent</c>, or <c>native</c> (by this service).</param>
 /// <param name="Mode">How it was asked for: <c>sync</c>, <c>async</c>, or <c>stream</c> (with <c>Accept: text/event-stream</c>).</param>
@@ -119,11 +124,11 @@ public sealed class Run
 /// <param name="RequestedAt">When it was requested (ISO 8601, UTC).</param>
 /// <param name="StartedAt">When its first attempt started (ISO 8601, UTC); null until then.</param>
 /// <param name="FinishedAt">When it ended (ISO 8601, UTC); null while not finished.</param>
-public sealed record RunResponse(Guid Id, Guid ArtifactId, long ArtifactVersion, string Operation, string Kind, string Mode, RunStatus Status,
+public sealed record RunResponse(Guid Id, Guid ArtifactId, long ArtifactVersion, int? Revision, string Operation, string Kind, string Mode, RunStatus Status,
     JsonNode? Input, JsonNode? Output, JsonObject? Error, int Attempts, Guid CallerId, Guid? ParentRunId, Guid? ApprovalId,
     DateTimeOffset RequestedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt)
 {
-    public static RunResponse From(Run r) => new(r.Id, r.ArtifactId, r.ArtifactVersion, r.Operation, r.Kind, r.Mode, r.Status, r.Input, r.Output,
+    public static RunResponse From(Run r) => new(r.Id, r.ArtifactId, r.ArtifactVersion, r.Revision, r.Operation, r.Kind, r.Mode, r.Status, r.Input, r.Output,
         r.Error, r.Attempts, r.CallerId, r.ParentRunId, r.ApprovalId, r.RequestedAt, r.StartedAt, r.FinishedAt);
 }
 

@@ -17,8 +17,11 @@ public static class RunModes
     public const string Stream = "stream";
 }
 
-/// <summary>What to run: an operation of an artifact, with its input, in a mode; a tool call of an agent names its parent run.</summary>
-public sealed record RunRequest(Guid ArtifactId, string Operation, JsonNode? Input, string Mode, Guid? ParentRunId = null);
+/// <summary>
+/// What to run: an operation of an artifact, with its input, in a mode; a tool call of an agent names its parent run.
+/// <c>Revision</c> pins a committed revision to run instead of the head.
+/// </summary>
+public sealed record RunRequest(Guid ArtifactId, string Operation, JsonNode? Input, string Mode, Guid? ParentRunId = null, int? Revision = null);
 
 /// <summary>The run as recorded (a sync run: as it ended), or the problem that refused it (nothing recorded then).</summary>
 public sealed record RunLaunch(Run? Run, IResult? Problem);
@@ -36,11 +39,14 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
     public async Task<RunLaunch> LaunchAsync(RunRequest request, Caller caller, IDocumentSession session, IMessageBus bus, CancellationToken ct)
     {
         JsonObject? declaration = null;
-        var (artifact, denied) = await session.AuthorizeAsync(request.ArtifactId, caller, a =>
+        Permission Needed(Artifact a)
         {
             declaration = types.Resolve(a.ContentType).Operations[request.Operation] as JsonObject;
             return declaration is null ? Permission.Read : RequiredPermission(declaration);
-        }, ct);
+        }
+        var (artifact, denied) = request.Revision is { } revision
+            ? await RevisionRuns.AuthorizeAsync(session, request.ArtifactId, revision, caller, Needed, ct)
+            : await session.AuthorizeAsync(request.ArtifactId, caller, Needed, ct);
         if (denied is not null) return Refused(denied);
         if (declaration is null)
         {
@@ -63,7 +69,7 @@ public sealed class RunLauncher(TypeRegistry types, IConfiguration configuration
         // reads it from there and appends through this session too (InlineRun).
         session.UseIdentityMapFor<Run>();
         var requested = new RunRequested(runId, artifact!.Id, artifact.Version, request.Operation, kind, request.Input, request.Mode, caller,
-            request.ParentRunId);
+            request.ParentRunId, request.Revision);
         // A sync run starts in the transaction that records it; the others start when their message is handled.
         if (runsNow) session.Events.StartStream<Run>(runId, requested, new RunStarted(runId, 1));
         else session.Events.StartStream<Run>(runId, requested);

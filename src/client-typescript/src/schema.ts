@@ -1878,6 +1878,11 @@ export interface components {
             mode?: "sync" | "async";
             /** @description The same as `input`, under the name MCP clients use; send one of the two, not both. */
             arguments?: unknown;
+            /**
+             * Format: int32
+             * @description Run this committed revision (1 or more) instead of the head: its content type, context and content. Whoever may invoke the artifact, or a collection the revision was published into, may run it. The head when left out.
+             */
+            revision?: null | number;
         };
         /** @description A new API key: it acts as you, narrowed by its scopes and resources. */
         IssueApiKey: {
@@ -2507,6 +2512,11 @@ export interface components {
              * @description The artifact's version when the run was requested: what runs is the artifact as it was then.
              */
             artifactVersion: number;
+            /**
+             * Format: int32
+             * @description The committed revision that runs, when the invoke pinned one (`revision`); null for a run of the artifact's head.
+             */
+            revision: null | number;
             /** @description The operation that runs (`invoke`, or another the artifact's type declares). */
             operation: string;
             /** @description How it is executed: `http` (an HTTP tool), `mcp_tool` (a tool on an MCP server), `agent`, or `native` (by this service). */

@@ -31,6 +31,8 @@ namespace AgentArtifacts.Client.Models
 #endif
         /// <summary>`sync` waits for the run&apos;s end and answers 200 with it; `async` queues it and answers 202 with its location. For a stream of its events, send `Accept: text/event-stream` instead. Default: `sync`.</summary>
         public global::AgentArtifacts.Client.Models.InvokeArtifact_mode? Mode { get; set; }
+        /// <summary>Run this committed revision (1 or more) instead of the head: its content type, context and content. Whoever may invoke the artifact, or a collection the revision was published into, may run it. The head when left out.</summary>
+        public int? Revision { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -52,6 +54,7 @@ namespace AgentArtifacts.Client.Models
                 { "arguments", n => { Arguments = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "input", n => { Input = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "mode", n => { Mode = n.GetEnumValue<global::AgentArtifacts.Client.Models.InvokeArtifact_mode>(); } },
+                { "revision", n => { Revision = n.GetIntValue(); } },
             };
         }
         /// <summary>
@@ -64,6 +67,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteObjectValue<UntypedNode>("arguments", Arguments);
             writer.WriteObjectValue<UntypedNode>("input", Input);
             writer.WriteEnumValue<global::AgentArtifacts.Client.Models.InvokeArtifact_mode>("mode", Mode);
+            writer.WriteIntValue("revision", Revision);
         }
     }
 }

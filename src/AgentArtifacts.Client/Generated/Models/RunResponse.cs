@@ -81,6 +81,8 @@ namespace AgentArtifacts.Client.Models
         public Guid? ParentRunId { get; set; }
         /// <summary>When it was requested (ISO 8601, UTC).</summary>
         public DateTimeOffset? RequestedAt { get; set; }
+        /// <summary>The committed revision that runs, when the invoke pinned one (`revision`); null for a run of the artifact&apos;s head.</summary>
+        public int? Revision { get; set; }
         /// <summary>When its first attempt started (ISO 8601, UTC); null until then.</summary>
         public DateTimeOffset? StartedAt { get; set; }
         /// <summary>Where the run stands.</summary>
@@ -125,6 +127,7 @@ namespace AgentArtifacts.Client.Models
                 { "output", n => { Output = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "parentRunId", n => { ParentRunId = n.GetGuidValue(); } },
                 { "requestedAt", n => { RequestedAt = n.GetDateTimeOffsetValue(); } },
+                { "revision", n => { Revision = n.GetIntValue(); } },
                 { "startedAt", n => { StartedAt = n.GetDateTimeOffsetValue(); } },
                 { "status", n => { Status = n.GetEnumValue<global::AgentArtifacts.Client.Models.RunStatus>(); } },
             };
@@ -151,6 +154,7 @@ namespace AgentArtifacts.Client.Models
             writer.WriteObjectValue<UntypedNode>("output", Output);
             writer.WriteGuidValue("parentRunId", ParentRunId);
             writer.WriteDateTimeOffsetValue("requestedAt", RequestedAt);
+            writer.WriteIntValue("revision", Revision);
             writer.WriteDateTimeOffsetValue("startedAt", StartedAt);
             writer.WriteEnumValue<global::AgentArtifacts.Client.Models.RunStatus>("status", Status);
             writer.WriteAdditionalData(AdditionalData);

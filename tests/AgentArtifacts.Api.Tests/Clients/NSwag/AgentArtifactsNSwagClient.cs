@@ -15898,6 +15898,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonPropertyName("arguments")]
         public object Arguments { get; set; } = default!;
 
+        /// <summary>
+        /// Run this committed revision (1 or more) instead of the head: its content type, context and content. Whoever may invoke the artifact, or a collection the revision was published into, may run it. The head when left out.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("revision")]
+        public int? Revision { get; set; } = default!;
+
     }
 
     /// <summary>
@@ -17650,6 +17656,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("artifactVersion")]
         public long ArtifactVersion { get; set; } = default!;
+
+        /// <summary>
+        /// The committed revision that runs, when the invoke pinned one (`revision`); null for a run of the artifact's head.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("revision")]
+        public int? Revision { get; set; } = default!;
 
         /// <summary>
         /// The operation that runs (`invoke`, or another the artifact's type declares).
