@@ -2,7 +2,8 @@
 # Throughput benchmark for the service's performance bars: the API's create and read rates against raw PostgreSQL baselines (pgbench) measured
 # in the same run, on the same machine, against the same server, at the same concurrency. Then a sync invoke of
 # an HTTP tool against calling its endpoint directly, and the time of one commit of 100 and of 1,000 drafts
-# against one INSERT … SELECT of as many rows. See docs/benchmarks.md.
+# against one INSERT … SELECT of as many rows. Then MCP: a tools/call of get_artifact against GET /artifacts/{id}, and a
+# collection's MCP server listing its committed tools against one GET. See docs/benchmarks.md.
 #
 #   build/bench.sh                                  defaults: 8 connections, 20 s per measurement, 30 s warm-up
 #   BENCH_CONNECTIONS=16 BENCH_SECONDS=30 build/bench.sh
@@ -14,6 +15,7 @@
 # BENCH_INVOKE (1; 0 skips the invoke phase), BENCH_PEER_PORT (8092, the invoke phase's HTTP tool endpoint),
 # BENCH_FLOOR (1; 0 skips the HTTP floor phase), BENCH_FLOOR_PORT (8093, where build/bench/floor.cs listens),
 # BENCH_SEARCH_ARTIFACTS (100000 artifacts loaded for the search phase; 0 skips it),
+# BENCH_MCP (1; 0 skips the MCP phase), BENCH_MCP_TOOLS (200 tools committed into the collection whose MCP server is listed),
 # ConnectionStrings__Postgres (use that server instead of build/lib/postgres.sh's;
 # the bench always works in its own database, BENCH_DB or agentartifacts_bench, which it drops and recreates).
 #
@@ -36,6 +38,8 @@ floor_port=${BENCH_FLOOR_PORT:-8093}           # the HTTP floor (build/bench/flo
 floor_phase=${BENCH_FLOOR:-1}
 peer_port=${BENCH_PEER_PORT:-8092}             # the invoke phase's HTTP tool endpoint (build/bench/echo-peer.cs)
 search_artifacts=${BENCH_SEARCH_ARTIFACTS:-100000}  # 0: no search phase
+mcp_phase=${BENCH_MCP:-1}                      # 0: no MCP phase
+mcp_tools=${BENCH_MCP_TOOLS:-200}              # tools committed into the collection whose MCP server is listed
 db=${BENCH_DB:-agentartifacts_bench}  # another name keeps parallel sessions apart
 base="http://127.0.0.1:$port"
 bench_dir="$PWD/.local/bench"
@@ -66,6 +70,7 @@ for size in $commit_sizes; do
   if ! [[ $size =~ ^[1-9][0-9]*$ ]] || (( size > 5000 )); then die "BENCH_COMMIT_SIZES must list integers from 1 to 5000, not '$size'"; fi
 done
 [[ $commit_repeats =~ ^[1-9][0-9]*$ ]] || die "BENCH_COMMIT_REPEATS must be a positive integer"
+[[ $mcp_tools =~ ^[1-9][0-9]*$ ]] && (( mcp_tools <= 5000 )) || die "BENCH_MCP_TOOLS must be an integer from 1 to 5000 (one commit)"
 
 # --- one bench at a time --------------------------------------------------------------------------------------------
 # Two runs would drop each other's database (the name is fixed and the server is shared), collide on the port and
@@ -573,9 +578,11 @@ fi
 draft_body="$work_dir/draft.json"
 # create_drafts <workspace> <count>: POST /artifacts <count> times, $connections at a time (one curl, --parallel, kept-alive
 # connections); fails the bench unless every answer is 201.
+# A third argument is the body to create instead of a markdown draft (the MCP phase's tools).
 create_drafts() {
   local config="$work_dir/drafts.curl" codes="$work_dir/drafts.codes" ok i
-  printf '{"containerId":"%s","contentType":"text/markdown","title":"bench draft","content":"hello"}' "$1" >"$draft_body"
+  if [[ -n ${3:-} ]]; then printf '%s' "$3" >"$draft_body"
+  else printf '{"containerId":"%s","contentType":"text/markdown","title":"bench draft","content":"hello"}' "$1" >"$draft_body"; fi
   {
     printf 'request = "POST"\nheader = "Content-Type: application/json"\nheader = "Authorization: Bearer %s"\n' "$token"
     printf 'data-binary = "@%s"\nwrite-out = "%%{http_code}\\n"\n' "$draft_body"
@@ -669,6 +676,78 @@ if [[ -n ${commit_sizes// /} ]]; then
   commit_load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 fi
 
+# --- 6b. MCP: one tools/call of get_artifact on /mcp against GET /artifacts/{id}, at the same concurrency; then tools/list on a
+# collection's own MCP server (/collections/{id}/mcp, BENCH_MCP_TOOLS committed HTTP tools) against one GET, at one connection.
+# Each request is one JSON-RPC POST without initialize (the server is stateless), as a client of the 2026 protocol sends it.
+mcp_json_headers='wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"'
+# mcp_post <path> <json-rpc body> [bearer]: prints the JSON-RPC response (the data: line of the event stream); fails on non-200.
+mcp_post() {
+  local out="$work_dir/mcp.txt" status
+  status=$(curl -sS -o "$out" -w '%{http_code}' -X POST "$base$1" "${json[@]}" -H 'Accept: application/json, text/event-stream' \
+    -H "Authorization: Bearer ${3:-$token}" -d "$2") || die "POST $1: curl failed"
+  [[ $status == 200 ]] || { echo "$status"; return 1; }
+  sed -n 's/^data: //p' "$out" | head -n1
+}
+if [[ $mcp_phase == 1 ]]; then
+  call_body="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"get_artifact\",\"arguments\":{\"id\":\"$artifact\"}}}"
+  answer=$(mcp_post /mcp "$call_body") || die "POST /mcp tools/call answered $answer"
+  [[ $(jq -r '.result.structuredContent.id // empty' <<<"$answer") == "$artifact" ]] || die "tools/call get_artifact: unexpected answer: ${answer:0:500}"
+  cat >"$work_dir/mcp-call.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$call_body'
+$mcp_json_headers
+wrk.headers["Authorization"] = "Bearer $token"
+$wrk_report
+LUA
+  log "MCP: GET /artifacts/{id} again, next to the MCP call, $connections connections, ${seconds} s"
+  warm_wrk "$work_dir/read.lua" "/artifacts/$artifact"
+  run_wrk mcp-get "$work_dir/read.lua" "/artifacts/$artifact"
+  r[mcp_get]=$rps r[mcp_get_p50]=$p50_ms r[mcp_get_p99]=$p99_ms r[cpu_mcp_get]=$cpu_summary
+  note_disturbance "MCP phase: GET"
+  log "MCP: POST /mcp tools/call get_artifact, $connections connections, ${seconds} s"
+  warm_wrk "$work_dir/mcp-call.lua" /mcp
+  run_wrk mcp-call "$work_dir/mcp-call.lua" /mcp
+  r[mcp_call]=$rps r[mcp_call_p50]=$p50_ms r[mcp_call_p99]=$p99_ms r[cpu_mcp_call]=$cpu_summary
+  note_disturbance "MCP tools/call"
+
+  log "MCP: $mcp_tools HTTP tools committed into a collection"
+  mcp_collection=$(api POST /collections "${json[@]}" "${auth[@]}" -d '{"title":"bench mcp tools"}' | jq -er .id)
+  mcp_workspace=$(api POST /workspaces "${json[@]}" "${auth[@]}" \
+    -d "{\"title\":\"bench mcp tools\",\"targetCollectionIds\":[\"$mcp_collection\"]}" | jq -er .id)
+  create_drafts "$mcp_workspace" "$mcp_tools" "{\"containerId\":\"$mcp_workspace\",\"contentType\":\"application/vnd.agience.http-tool+json\",
+    \"title\":\"bench tool\",\"description\":\"A tool the MCP phase lists.\",\"context\":{\"endpoint\":{\"url\":\"http://127.0.0.1:9/unused\"},
+    \"inputSchema\":{\"type\":\"object\",\"properties\":{\"q\":{\"type\":\"string\"}}}}}"
+  api POST "/workspaces/$mcp_workspace/commit" "${json[@]}" "${auth[@]}" -d '{"message":"bench mcp tools"}' >/dev/null
+  wait_for_projections
+  list_body='{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+  if answer=$(mcp_post "/collections/$mcp_collection/mcp" "$list_body"); then
+    listed=$(jq -r '.result.tools | length' <<<"$answer")
+    (( listed > 0 )) || die "tools/list on the collection's MCP server listed no tools: ${answer:0:500}"
+    r[mcp_list_tools]=$listed
+    cat >"$work_dir/mcp-list.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$list_body'
+$mcp_json_headers
+wrk.headers["Authorization"] = "Bearer $token"
+$wrk_report
+LUA
+    # One connection: the latency of one request, without queueing behind others.
+    log "MCP: GET /artifacts/{id}, 1 connection, ${seconds} s"
+    connections=1 threads=1 warm_wrk "$work_dir/read.lua" "/artifacts/$artifact"
+    connections=1 threads=1 run_wrk mcp-get1 "$work_dir/read.lua" "/artifacts/$artifact"
+    r[mcp_get1]=$rps r[mcp_get1_p50]=$p50_ms r[mcp_get1_p99]=$p99_ms
+    note_disturbance "MCP phase: GET, 1 connection"
+    log "MCP: POST /collections/{id}/mcp tools/list ($mcp_tools tools committed; the first page holds $listed), 1 connection, ${seconds} s"
+    connections=1 threads=1 warm_wrk "$work_dir/mcp-list.lua" "/collections/$mcp_collection/mcp"
+    connections=1 threads=1 run_wrk mcp-list "$work_dir/mcp-list.lua" "/collections/$mcp_collection/mcp"
+    r[mcp_list]=$rps r[mcp_list_p50]=$p50_ms r[mcp_list_p99]=$p99_ms r[cpu_mcp_list]=$cpu_summary
+    note_disturbance "MCP collection tools/list"
+  else
+    echo "POST /collections/{id}/mcp answered $answer: this build has no collection MCP server; its tools/list is not measured" >&2
+  fi
+fi
+
 # --- 7. Report ---------------------------------------------------------------------------------------------------------
 verdict() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { x = a / b; printf "%.2f× %s (target ≥ %.2f×)", x, (x >= t ? "PASS" : "BELOW"), t }'; }
 row() { printf '%-8s | %9s | %8s | %8s | %10s | %8s | %8s | %s\n' "$@"; }
@@ -701,6 +780,21 @@ if [[ $invoke_phase == 1 ]]; then
   awk -v d="${r[direct]}" -v i="${r[invoke]}" -v d50="${r[direct_p50]}" -v i50="${r[invoke_p50]}" -v d99="${r[direct_p99]}" -v i99="${r[invoke_p99]}" \
     'BEGIN { printf "  invoke / direct %.2f× in req/s; invoke adds %.2f ms at p50 and %.2f ms at p99\n", i / d, i50 - d50, i99 - d99 }'
 fi
+if [[ -n ${r[mcp_call]:-} ]]; then
+  printf '\nMCP: POST /mcp tools/call get_artifact against GET /artifacts/{id}, %s connections, measured one after the other\n' "$connections"
+  printf '  GET %s req/s, p50 %s ms, p99 %s ms; tools/call %s req/s, p50 %s ms, p99 %s ms\n' "${r[mcp_get]}" "${r[mcp_get_p50]}" \
+    "${r[mcp_get_p99]}" "${r[mcp_call]}" "${r[mcp_call_p50]}" "${r[mcp_call_p99]}"
+  printf '  tools/call / GET %s\n' "$(verdict "${r[mcp_call]}" "${r[mcp_get]}" 0.70)"
+fi
+if [[ -n ${r[mcp_list]:-} ]]; then
+  printf '\nMCP: tools/list on /collections/{id}/mcp (%s tools committed, %s on the first page) against GET /artifacts/{id}, 1 connection\n' \
+    "$mcp_tools" "${r[mcp_list_tools]}"
+  printf '  GET p50 %s ms, p99 %s ms; tools/list p50 %s ms, p99 %s ms\n' "${r[mcp_get1_p50]}" "${r[mcp_get1_p99]}" "${r[mcp_list_p50]}" "${r[mcp_list_p99]}"
+  awk -v l="${r[mcp_list_p50]}" -v g="${r[mcp_get1_p50]}" \
+    'BEGIN { x = l / g; printf "  tools/list p50 / GET p50 %.2f× %s (target ≤ 2.00×)\n", x, (x <= 2 ? "PASS" : "ABOVE") }'
+elif [[ $mcp_phase == 1 ]]; then
+  printf '\nMCP: no collection MCP server in this build; tools/list on /collections/{id}/mcp not measured\n'
+fi
 if (( search_artifacts > 0 )); then
   printf '\nsearch over %s artifacts: %s\n' "$search_artifacts" "${r[search_load]}"
   printf '  %-9s | %9s | %24s | %9s | %24s | %s\n' query "API req/s" "API p50 / p95 / p99" "raw tps" "raw p50 / p95 / p99" "p95 API / raw"
@@ -716,7 +810,8 @@ printf '\nlatencies: API from wrk (--latency); pgbench p50/p99 from its per-tran
 echo "where the CPU went (app = the service process; other = the rest of the machine, e.g. other users' processes):"
 for phase in "pgbench INSERT:cpu_base_create" "API create:cpu_api_create" "pgbench SELECT:cpu_base_read" "API read:cpu_api_read" \
     "API read (granted):cpu_api_read_granted" ${r[cpu_floor_create]:+"floor create (app = the floor):cpu_floor_create" \
-    "floor read (app = the floor):cpu_floor_read"} ${r[cpu_invoke]:+"direct call:cpu_direct" "API invoke:cpu_invoke"}; do
+    "floor read (app = the floor):cpu_floor_read"} ${r[cpu_invoke]:+"direct call:cpu_direct" "API invoke:cpu_invoke"} \
+    ${r[cpu_mcp_call]:+"GET next to MCP:cpu_mcp_get" "MCP tools/call:cpu_mcp_call"} ${r[cpu_mcp_list]:+"MCP collection tools/list (1 connection):cpu_mcp_list"}; do
   printf '  %s\n' "${phase%%:*}"
   # shellcheck disable=SC2001
   sed 's/^/    /' <<<"${r[${phase#*:}]}"

@@ -111,6 +111,27 @@ public sealed class McpPromptTests(ApiFixture fixture) : ApiTest(fixture)
     }
 
     [Fact]
+    public async Task a_collection_reader_gets_the_committed_prompt_never_the_draft()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var reader = await Fixture.NewUserAsync();
+        var collection = await ada.CollectionAsync();
+        var workspace = await ada.WorkspaceAsync(targets: [collection]);
+        var id = (await PromptAsync(ada, workspace, "Shared", "Published on {{topic}}"))["id"]!.GetValue<Guid>();
+        (await ada.CommitAsync(workspace, "publish")).IsSuccessStatusCode.ShouldBeTrue();
+        (await ada.Client.MergePatch($"/artifacts/{id}", new { content = "Draft on {{topic}}", description = "draft" })).IsSuccessStatusCode.ShouldBeTrue();
+        (await ada.GrantAsync(collection, reader.Id, role: "viewer")).StatusCode.ShouldBe(HttpStatusCode.Created);
+        await Fixture.WaitForProjectionsAsync();
+        await using var client = await Fixture.Host.ClientAsync(reader.AccessToken);
+
+        var listed = (await client.ListPromptsAsync()).ShouldHaveSingleItem();
+        listed.Name.ShouldBe(PromptNames.Of(id, "Shared"));
+        listed.Description.ShouldBeNull();
+        (await client.GetPromptAsync(listed.Name, new Dictionary<string, object?> { ["topic"] = "x" })).Messages.Single().Content
+            .ShouldBeOfType<TextContentBlock>().Text.ShouldBe("Published on x");
+    }
+
+    [Fact]
     public async Task a_key_lists_prompts_only_with_a_prompt_scope()
     {
         var ada = await Fixture.NewUserAsync();
