@@ -17,8 +17,17 @@ public static class ToolSchemas
     private static readonly HashSet<string> SchemaMap = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
     private static readonly HashSet<string> SchemaList = ["anyOf", "oneOf", "allOf", "prefixItems"];
 
-    public static JsonElement Objects(JsonElement schema) =>
-        JsonSerializer.SerializeToElement(Rewrite(JsonNode.Parse(schema.GetRawText())));
+    /// <summary>Rewritten schemas by their text: a list repeats the same few schemas (every collection tool has the invoke answer's).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, JsonElement> Rewritten = new(StringComparer.Ordinal);
+
+    public static JsonElement Objects(JsonElement schema)
+    {
+        var text = schema.GetRawText();
+        if (!text.Contains("true", StringComparison.Ordinal)) return schema;
+        if (Rewritten.TryGetValue(text, out var known)) return known;
+        if (Rewritten.Count > 1000) Rewritten.Clear();  // a bound, not an eviction policy: a rewrite is cheap to redo
+        return Rewritten[text] = JsonSerializer.SerializeToElement(Rewrite(JsonNode.Parse(text)));
+    }
 
     public static JsonElement? Objects(JsonElement? schema) => schema is { } s ? Objects(s) : null;
 
