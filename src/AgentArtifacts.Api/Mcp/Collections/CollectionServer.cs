@@ -219,9 +219,25 @@ public static class CollectionServer
         };
     }
 
-    /// <summary>Every tool of a collection answers as the <c>invoke</c> tool does.</summary>
-    private static readonly JsonElement AnswerSchema =
-        Microsoft.Extensions.AI.AIJsonUtilities.CreateJsonSchema(typeof(InvokeAnswer), serializerOptions: McpSetup.Json);
+    /// <summary>
+    /// Every tool of a collection answers as the <c>invoke</c> tool does, <c>{run, follow}</c>. Only that outline is declared
+    /// on each tool (the run's fields are those of <c>GET /runs/{id}</c> and of <c>get_run</c>'s output schema): a page of a
+    /// hundred tools would otherwise repeat the full schema a hundred times.
+    /// </summary>
+    private static readonly JsonElement AnswerSchema = JsonSerializer.SerializeToElement(new JsonObject
+    {
+        ["type"] = "object",
+        ["required"] = new JsonArray("run"),
+        ["properties"] = new JsonObject
+        {
+            ["run"] = new JsonObject { ["type"] = "object", ["description"] = "The run, as GET /runs/{id} shows it: its status, output or error." },
+            ["follow"] = new JsonObject
+            {
+                ["type"] = new JsonArray("object", "null"),
+                ["description"] = "How to follow a run that has not ended (its URL, its events, the get_run tool); null once it has.",
+            },
+        },
+    });
 
     /// <summary>MCP arguments are an object: a schema that says nothing of the type, or says object, fits as it is.</summary>
     private static bool IsObjectSchema(JsonObject schema) =>
