@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Marten;
 using ModelContextProtocol.Client;
@@ -54,7 +53,7 @@ public static partial class McpDispatchHandler
         RestOperations rest, IServiceScopeFactory scopes, CancellationToken ct)
     {
         var (existing, denied) = await ExistingAsync(run.Artifact.Id, workspaceId, run.Caller, session, ct);
-        if (denied is not null) return new RunResult(null, denied);
+        if (denied is not null) return NativeDispatchHandler.FromResult(denied);
         await using var scope = scopes.CreateAsyncScope();
         var principal = run.Caller.ToPrincipal();
 
@@ -134,14 +133,11 @@ public static partial class McpDispatchHandler
     /// (not a listing, which may lag a run that has just created some), after the caller's right to create in the workspace
     /// is checked as REST checks it.
     /// </summary>
-    private static async Task<(Dictionary<(string, string), Artifact> Existing, JsonObject? Problem)> ExistingAsync(Guid serverId, Guid workspaceId,
+    private static async Task<(Dictionary<(string, string), Artifact> Existing, IResult? Denied)> ExistingAsync(Guid serverId, Guid workspaceId,
         Caller caller, IQuerySession session, CancellationToken ct)
     {
         var (_, denied) = await session.AuthorizeAsync(workspaceId, caller, Permission.Create, ct, "workspace");
-        if (denied is Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult { ProblemDetails: var problem })
-        {
-            return ([], JsonSerializer.SerializeToNode(problem, WolverineHttpSetup.Json)!.AsObject());
-        }
+        if (denied is not null) return ([], denied);
         var artifacts = await session.Query<Artifact>()
             .Where(a => a.ContainerId == workspaceId && (a.ContentType == ToolType || a.ContentType == PromptType) && a.State != ArtifactState.Archived)
             .ToListAsync(ct);

@@ -60,7 +60,7 @@ public static class NativeDispatchHandler
     }
 
     /// <summary>What the route would have answered, as the run's output (a value) or error (a problem).</summary>
-    private static RunResult FromResult(IResult result) => result switch
+    internal static RunResult FromResult(IResult result) => result switch
     {
         ProblemHttpResult { ProblemDetails: var details } => new RunResult(null, JsonSerializer.SerializeToNode(details, WolverineHttpSetup.Json)!.AsObject()),
         IValueHttpResult { Value: var value } => new RunResult(JsonSerializer.SerializeToNode(value, WolverineHttpSetup.Json), null),
