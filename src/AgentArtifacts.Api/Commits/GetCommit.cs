@@ -24,6 +24,7 @@ public static class GetCommitEndpoint
 
     /// <summary>A collection's commit history, newest first. Fed by an async projection: a commit appears once it has caught up.</summary>
     [KeyScope("read")]
+    [ReadsProjections(typeof(Commit))]
     [WolverineGet("/collections/{id}/commits", OperationId = "listCollectionCommits"), Tags("Commits")]
     [ProducesResponseType<Page<CommitResponse>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> List(Guid id, int? limit, string? cursor, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct)

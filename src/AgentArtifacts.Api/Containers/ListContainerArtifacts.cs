@@ -42,6 +42,7 @@ public static class ListContainerArtifactsEndpoint
     /// <param name="contentType">Only artifacts of this content type (e.g. <c>text/markdown</c>), or of this family (e.g. <c>text/*</c>). All when left out.</param>
     /// <param name="state">Only artifacts in this state. All states (archived included) when left out.</param>
     [KeyScope("read")]
+    [ReadsProjections(typeof(ArtifactSummary))]
     [WolverineGet("/workspaces/{id}/artifacts", OperationId = "listWorkspaceArtifacts"), Tags("Workspaces")]
     [ProducesResponseType<Page<ArtifactListItem>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static Task<IResult> ListWorkspace(Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state,
@@ -52,6 +53,7 @@ public static class ListContainerArtifactsEndpoint
     /// <param name="contentType">Only artifacts of this content type (e.g. <c>text/markdown</c>), or of this family (e.g. <c>text/*</c>). All when left out.</param>
     /// <param name="state">Only artifacts in this state (<c>committed</c> or <c>archived</c>). Both when left out.</param>
     [KeyScope("read")]
+    [ReadsProjections(typeof(CollectionMembershipProjection))]
     [WolverineGet("/collections/{id}/artifacts", OperationId = "listCollectionArtifacts"), Tags("Collections")]
     [ProducesResponseType<Page<ArtifactListItem>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static Task<IResult> ListCollection(Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state,

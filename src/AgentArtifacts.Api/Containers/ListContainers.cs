@@ -10,6 +10,7 @@ public static class ListContainersEndpoint
     /// <summary>The workspaces visible to the caller, oldest first. Archived ones only with <c>state=archived</c>.</summary>
     /// <param name="state">Only workspaces in this state; <c>archived</c> lists the archived ones. When left out, all but the archived.</param>
     [KeyScope("read")]
+    [ReadsProjections(typeof(ArtifactSummary))]
     [WolverineGet("/workspaces", OperationId = "listWorkspaces"), Tags("Workspaces")]
     [ProducesResponseType<Page<ContainerResponse>>(200), ProducesResponseType(400)]
     public static Task<IResult> ListWorkspaces(int? limit, string? cursor, ArtifactState? state, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct) =>
@@ -18,6 +19,7 @@ public static class ListContainersEndpoint
     /// <summary>The collections visible to the caller, oldest first. Archived ones only with <c>state=archived</c>.</summary>
     /// <param name="state">Only collections in this state; <c>archived</c> lists the archived ones. When left out, all but the archived.</param>
     [KeyScope("read")]
+    [ReadsProjections(typeof(ArtifactSummary))]
     [WolverineGet("/collections", OperationId = "listCollections"), Tags("Collections")]
     [ProducesResponseType<Page<ContainerResponse>>(200), ProducesResponseType(400)]
     public static Task<IResult> ListCollections(int? limit, string? cursor, ArtifactState? state, ClaimsPrincipal principal, IQuerySession session, CancellationToken ct) =>

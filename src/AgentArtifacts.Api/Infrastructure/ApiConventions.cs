@@ -60,6 +60,8 @@ public static class ApiConventions
         app.UseMiddleware<InputHygiene>();
         // Before idempotency: a request a key may not make stores nothing.
         app.UseMiddleware<KeyScopeEnforcement>();
+        // Consistency-Token: written on every successful write, awaited by the reads of async projections.
+        app.UseMiddleware<ReadYourWrites>();
         app.UseMiddleware<Idempotency>();
         app.UseAuthorization();
     }

@@ -199,7 +199,7 @@ public static class OpenApi
             ["422"] = ("IdempotencyKeyReused", "The Idempotency-Key was used before with a different request body."),
             ["429"] = ("TooManyRequests", "Too many requests: wait Retry-After seconds."),
             ["500"] = ("InternalServerError", "An unexpected error on the service's side."),
-            ["503"] = ("ServiceUnavailable", "The service's database is unavailable: retry after Retry-After seconds."),
+            ["503"] = ("ServiceUnavailable", "The service's database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds."),
         };
 
         public static bool Known(string status) => ByStatus.ContainsKey(status);
@@ -229,7 +229,8 @@ public static class OpenApi
     /// <summary>Response headers, declared once and referred to by every response that carries them.</summary>
     private static class Headers
     {
-        public const string ETag = "ETag", Location = "Location", Replayed = "Idempotent-Replayed", RetryAfter = "Retry-After";
+        public const string ETag = "ETag", Location = "Location", Replayed = "Idempotent-Replayed", RetryAfter = "Retry-After",
+            Consistency = ConsistencyToken.Header;
         public static readonly string[] RateLimit = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Scope"];
 
         public static readonly (string Name, OpenApiHeader Header)[] All =
@@ -238,6 +239,8 @@ public static class OpenApi
             (Location, Header("Where the created resource (or the accepted run) can be read.", JsonSchemaType.String)),
             (Replayed, Header("`true` when this is the stored answer to an earlier request with the same Idempotency-Key (only where that header applies).", JsonSchemaType.String)),
             (RetryAfter, Header("Seconds to wait before trying again.", JsonSchemaType.Integer)),
+            (Consistency, Header("An opaque position in the event log at or after this write. Send it as the `Consistency-Token` header of a " +
+                                 "listing or search to get an answer that includes the write.", JsonSchemaType.String)),
             (RateLimit[0], Header("Requests allowed in the current window.", JsonSchemaType.Integer)),
             (RateLimit[1], Header("Requests left in the current window.", JsonSchemaType.Integer)),
             (RateLimit[2], Header("When the current window ends (Unix seconds).", JsonSchemaType.Integer)),
@@ -248,9 +251,11 @@ public static class OpenApi
             new() { Description = description, Schema = new OpenApiSchema { Type = type } };
 
         /// <summary>The headers a response with this status carries: rate limits always, the rest by status and body.</summary>
-        public static void Declare(OpenApiResponse response, string status, OpenApiDocument document, bool replayable, bool etag = false)
+        public static void Declare(OpenApiResponse response, string status, OpenApiDocument document, bool replayable, bool etag = false,
+            bool write = false)
         {
             var names = new List<string>(RateLimit);
+            if (write && status[0] is '2' or '3') names.Add(Consistency);
             if (status is "409" or "429" or "503") names.Add(RetryAfter);
             if (status is "201" or "202" or "303") names.Add(Location);
             // A versioned resource in the body, a 304, or what the endpoint says (the 204 of a conditional archive, keys and secrets).
@@ -270,7 +275,8 @@ public static class OpenApi
     /// <summary>Request headers of the shared conventions.</summary>
     private static class Parameters
     {
-        public const string IdempotencyKey = "Idempotency-Key", IfMatch = "If-Match", IfNoneMatch = "If-None-Match";
+        public const string IdempotencyKey = "Idempotency-Key", IfMatch = "If-Match", IfNoneMatch = "If-None-Match",
+            Consistency = ConsistencyToken.Header;
 
         public static readonly OpenApiParameter[] All =
         [
@@ -278,6 +284,9 @@ public static class OpenApi
                                    "answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.", 255),
             Header(IfMatch, "Act only if the resource's ETag is still this one (`\"7\"`); otherwise 412 precondition_failed.", null),
             Header(IfNoneMatch, "Answer 304 Not Modified, without a body, when the resource's ETag is still this one.", null),
+            Header(Consistency, "Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from " +
+                                "include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this " +
+                                "service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).", 64),
         ];
 
         private static OpenApiParameter Header(string name, string description, int? maxLength) => new()
@@ -383,7 +392,8 @@ public static class OpenApi
                     r.Content["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(Shared.Problem, document) };
                 }
                 Headers.Declare(r, status, document, idempotent && status[0] != '5',
-                    etag: responses.ContainsKey("412") && status == "204" || Metadata<AnswersWithETagAttribute>(context).Any());
+                    etag: responses.ContainsKey("412") && status == "204" || Metadata<AnswersWithETagAttribute>(context).Any(),
+                    write: method is not ("GET" or "HEAD" or "OPTIONS"));
             }
             operation.Responses = Sorted(responses);
 
@@ -392,6 +402,7 @@ public static class OpenApi
             if (idempotent) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IdempotencyKey, document));
             if (responses.ContainsKey("412")) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IfMatch, document));
             if (responses.ContainsKey("304")) operation.Parameters.Add(new OpenApiParameterReference(Parameters.IfNoneMatch, document));
+            if (Metadata<ReadsProjectionsAttribute>(context).Any()) operation.Parameters.Add(new OpenApiParameterReference(Parameters.Consistency, document));
 
             // Public operations say so (`security: []`); the rest take a bearer token or an OAuth2 token.
             operation.Security = anonymous ? [] :

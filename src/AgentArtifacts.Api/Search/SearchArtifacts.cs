@@ -75,6 +75,7 @@ public static class SearchArtifactsEndpoint
 
     /// <summary>Full-text search over the artifacts the caller may read (workspace heads: drafts and committed), best match first.</summary>
     [KeyScope("search")]
+    [ReadsProjections(typeof(SearchProjection))]
     [WolverinePost("/search", OperationId = "searchArtifacts"), Tags("Search")]
     [ProducesResponseType<SearchResponse>(200), ProducesResponseType(400)]
     public static Task<IResult> Post(SearchRequest request, ClaimsPrincipal principal, IQuerySession session, NpgsqlDataSource db,
@@ -89,6 +90,7 @@ public static class SearchArtifactsEndpoint
     /// <param name="limit">At most this many hits (1 to 100; default 20).</param>
     /// <param name="highlight">Whether to add each hit's <c>snippet</c> and <c>highlights</c> (default true).</param>
     [KeyScope("search")]
+    [ReadsProjections(typeof(SearchProjection))]
     [WolverineGet("/search", OperationId = "searchArtifactsByQuery"), Tags("Search")]
     [ProducesResponseType<SearchResponse>(200), ProducesResponseType(400)]
     public static Task<IResult> Get(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor,
