@@ -80,6 +80,9 @@ public static class McpSetup
         .RequireAuthorization()
         // Any credential may connect; each tool asks for the key action it needs.
         .WithMetadata(new KeyScopeAttribute(KeyScopeAttribute.Any), new RawBodyAttribute(), new McpEndpoint())
+        // Its tools, resources and prompts list from every async read model, so a Consistency-Token waits for all of them.
+        .WithMetadata(new ReadsProjectionsAttribute(typeof(Artifacts.ArtifactSummary), typeof(Containers.CollectionMembershipProjection),
+            typeof(Commits.Commit), typeof(Search.SearchProjection)))
         // JSON-RPC over one URL: described in docs/architecture.md, not in the REST contract.
         .ExcludeFromDescription();
 }
