@@ -17,6 +17,12 @@ public sealed class ReadsProjectionsAttribute(params Type[] projections) : Attri
 {
     public IReadOnlyList<Type> Projections { get; } = projections;
 
+    /// <summary>Reads the event log itself up to the daemon's high-water mark (below which no transaction can still commit an event).</summary>
+    public bool EventLog { get; set; }
+
+    /// <summary>The daemon's own progress row: the position up to which the log has no gaps.</summary>
+    public const string HighWaterMark = "HighWaterMark";
+
     /// <summary>Whether a daemon shard (<c>{projection name}:{shard}</c>) belongs to one of the projections.</summary>
     public bool Covers(string shard) => Projections.Any(p =>
         shard.StartsWith(p.FullName + ":", StringComparison.Ordinal) || shard.StartsWith(p.Name + ":", StringComparison.Ordinal));
@@ -134,7 +140,8 @@ public sealed class ReadYourWrites(RequestDelegate next, NpgsqlDataSource db, ID
     {
         if (!ConsistencyToken.TryDecode(token, out var sequence))
             return Problems.Create(400, "invalid_consistency_token", "The Consistency-Token is not one this service issued; send it exactly as a write's response carried it.");
-        var shards = store.Advanced.AllAsyncProjectionShardNames().Select(s => s.Identity).Where(reads.Covers).ToArray();
+        var shards = store.Advanced.AllAsyncProjectionShardNames().Select(s => s.Identity).Where(reads.Covers)
+            .Concat(reads.EventLog ? [ReadsProjectionsAttribute.HighWaterMark] : []).ToArray();
         if (sequence == 0 || shards.Length == 0) return null;
         if (sequence > await HeadAsync(ct))
             return Problems.Create(400, "consistency_token_ahead", "The Consistency-Token names a position beyond the event log's head: it was not issued by this service's database.");

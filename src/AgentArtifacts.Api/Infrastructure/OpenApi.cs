@@ -59,6 +59,7 @@ public static class OpenApi
             ["Server credentials"] = "OAuth2 client credentials for servers (platform admins).",
             ["Types"] = "The content types artifacts can have and what each declares.",
             ["Platform"] = "Platform settings and admins.",
+            ["Audit"] = "Who did what, when, with which credential: the audit log, read from the event log.",
             ["Health"] = "Liveness and readiness probes.",
         };
 
