@@ -12,10 +12,7 @@ public static class GetArtifactEndpoint
     /// folded from its stream. ETag = version; If-None-Match → 304.
     /// </summary>
     /// <param name="revision">A committed revision number (1 or more) to read instead of the head. The head when left out.</param>
-    /// <param name="asOf">Time travel: the artifact as it was at this point, either an event sequence (a positive integer: the
-    /// global position of an event, as the event feed and the audit log number them) or an RFC 3339 time with its offset
-    /// (<c>2026-12-03T10:00:00Z</c>). Who may read it is decided by today's grants, as for the head. 404 when the artifact did
-    /// not exist yet; 400 <c>invalid_as_of</c> when the value is neither; not together with <c>revision</c>.</param>
+    /// <param name="asOf">Time travel: the artifact as it was at this point, either an event sequence (a positive integer: the global position of an event, as the event feed and the audit log number them) or an RFC 3339 time with its offset (<c>2026-12-03T10:00:00Z</c>). Who may read it is decided by today's grants, as for the head. 404 when the artifact did not exist yet; 400 <c>invalid_as_of</c> when the value is neither; not together with <c>revision</c>.</param>
     [KeyScope("read")]
     [WolverineGet("/artifacts/{id}", OperationId = "getArtifact"), Tags("Artifacts")]
     [ProducesResponseType<ArtifactResponse>(200), ProducesResponseType(304), ProducesResponseType(400), ProducesResponseType(404)]

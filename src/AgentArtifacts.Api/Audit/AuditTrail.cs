@@ -19,10 +19,7 @@ namespace AgentArtifacts.Api.Audit;
 /// <param name="ContainerId">The workspace or collection it happened in, at the time; null when none.</param>
 /// <param name="ContentType">The content type of the artifact concerned; null when none.</param>
 /// <param name="TraceId">The W3C trace id of the request that did it (as in the service's logs and problems), when recorded.</param>
-/// <param name="Before">For a change to an artifact: the fields it changed, as they were before (<c>title</c>, <c>description</c>,
-/// <c>tags</c>, <c>context</c>, <c>content</c>, <c>containerId</c>, <c>state</c>, <c>revision</c>, <c>targetCollectionIds</c>);
-/// null for a creation and for events of other resources. Values that may hold secrets (header values, passwords, tokens,
-/// keys in <c>context</c>) read <c>[redacted]</c>.</param>
+/// <param name="Before">For a change to an artifact: the fields it changed, as they were before (<c>title</c>, <c>description</c>, <c>tags</c>, <c>context</c>, <c>content</c>, <c>containerId</c>, <c>state</c>, <c>revision</c>, <c>targetCollectionIds</c>); null for a creation and for events of other resources. Values that may hold secrets (header values, passwords, tokens, keys in <c>context</c>) read <c>[redacted]</c>.</param>
 /// <param name="After">The same fields after the event (for a creation: all of them); null for events of other resources.</param>
 /// <param name="Data">The public event's payload (see the event catalogue): ids and what changed, never secrets.</param>
 public sealed record AuditEntry(long Sequence, DateTimeOffset Time, string Action, EventActor Actor, string ResourceType, Guid ResourceId,

@@ -22,8 +22,7 @@ public static class GetAuditLogsEndpoint
     /// <param name="actor">Only entries by this principal: a user (also through their API keys), an API key, or a server credential.</param>
     /// <param name="resourceId">Only entries about this resource (an artifact, workspace, collection, commit, run, grant, …).</param>
     /// <param name="containerId">Only entries that happened inside this workspace or collection.</param>
-    /// <param name="action">Only these actions: event types or globs, comma-separated (e.g. <c>artifact.*,grant.issued</c>); each must
-    /// match a type of the event catalogue (400 <c>unknown_event_type</c>).</param>
+    /// <param name="action">Only these actions: event types or globs, comma-separated (e.g. <c>artifact.*,grant.issued</c>); each must match a type of the event catalogue (400 <c>unknown_event_type</c>).</param>
     /// <param name="from">Only entries at or after this time (RFC 3339).</param>
     /// <param name="to">Only entries at or before this time (RFC 3339); before <c>from</c> is 400 <c>invalid_time_range</c>.</param>
     [ReadsProjections(EventLog = true)]
