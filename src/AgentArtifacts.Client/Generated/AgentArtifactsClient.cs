@@ -3,6 +3,7 @@
 using AgentArtifacts.Client.ApiKeys;
 using AgentArtifacts.Client.Approvals;
 using AgentArtifacts.Client.Artifacts;
+using AgentArtifacts.Client.AuditLogs;
 using AgentArtifacts.Client.Auth;
 using AgentArtifacts.Client.Collections;
 using AgentArtifacts.Client.Commits;
@@ -47,6 +48,11 @@ namespace AgentArtifacts.Client
         public global::AgentArtifacts.Client.Artifacts.ArtifactsRequestBuilder Artifacts
         {
             get => new global::AgentArtifacts.Client.Artifacts.ArtifactsRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The auditLogs property</summary>
+        public global::AgentArtifacts.Client.AuditLogs.AuditLogsRequestBuilder AuditLogs
+        {
+            get => new global::AgentArtifacts.Client.AuditLogs.AuditLogsRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The auth property</summary>
         public global::AgentArtifacts.Client.Auth.AuthRequestBuilder Auth

@@ -920,6 +920,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log
+         * @description The audit log: who did what, when, to which resource, with which credential, oldest first. Each entry is a public event (its type is the action) with, for a change to an artifact, the changed fields before and after (values that may hold secrets redacted). Platform admins see every entry; the admins of a workspace or collection see what happened inside it; everybody else, API keys and servers included, gets 403. With `Accept: application/x-ndjson` (one entry per line) or `text/csv` the answer is an export of every matching entry after `cursor`, streamed, not paged.
+         */
+        get: operations["listAuditLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/artifacts/{id}": {
         parameters: {
             query?: never;
@@ -929,7 +949,7 @@ export interface paths {
         };
         /**
          * The artifact's head
-         * @description The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
+         * @description The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy); or, with `?asOf=`, the artifact as it was at that point of the event log, folded from its stream. ETag = version; If-None-Match → 304.
          */
         get: operations["getArtifact"];
         put?: never;
@@ -1498,6 +1518,49 @@ export interface components {
          * @enum {string}
          */
         ArtifactState: "draft" | "committed" | "archived";
+        /** @description One entry of the audit log: a public event, with what it changed. */
+        AuditEntry: {
+            /**
+             * Format: int64
+             * @description The event's position in the global log (the cursor pages by it; `GET /artifacts/{id}?asOf=` takes it).
+             */
+            sequence: number;
+            /**
+             * Format: date-time
+             * @description When it happened (ISO 8601, UTC).
+             */
+            time: string;
+            /** @description What happened: the public event type (e.g. `artifact.updated`, `grant.issued`). */
+            action: string;
+            /** @description Who did it, and with which credential (an API key or a server credential). */
+            actor: components["schemas"]["EventActor"];
+            /** @description The kind of resource it happened to (`artifact`, `commit`, `run`, `grant`, …). */
+            resourceType: string;
+            /**
+             * Format: uuid
+             * @description The resource it happened to.
+             */
+            resourceId: string;
+            /**
+             * Format: uuid
+             * @description The workspace or collection it happened in, at the time; null when none.
+             */
+            containerId: null | string;
+            /** @description The content type of the artifact concerned; null when none. */
+            contentType: null | string;
+            /** @description The W3C trace id of the request that did it (as in the service's logs and problems), when recorded. */
+            traceId: null | string;
+            /** @description For a change to an artifact: the fields it changed, as they were before (`title`, `description`, `tags`, `context`, `content`, `containerId`, `state`, `revision`, `targetCollectionIds`); null for a creation and for events of other resources. Values that may hold secrets (header values, passwords, tokens, keys in `context`) read `[redacted]`. */
+            before: null | {
+                [key: string]: unknown;
+            };
+            /** @description The same fields after the event (for a creation: all of them); null for events of other resources. */
+            after: null | {
+                [key: string]: unknown;
+            };
+            /** @description The public event's payload (see the event catalogue): ids and what changed, never secrets. */
+            data: unknown;
+        };
         /** @description Artifacts to read in one call. */
         BatchGetArtifacts: {
             /** @description The artifacts' ids (1 to 200; duplicates are read once). */
@@ -1760,6 +1823,26 @@ export interface components {
         DecideApproval: {
             /** @description Why, for the run's caller and the record (at most 2000 characters); null for none. */
             note?: null | string;
+        };
+        /** @description Who caused an event. */
+        EventActor: {
+            /** @description `user` (signed in as a user), `api_key` (a user's API key), `server` (a server credential) or `system` (the service itself, e.g. an approval that expired). */
+            type: string;
+            /**
+             * Format: uuid
+             * @description The user: the signed-in user, or the API key's owner; null for a server or the system.
+             */
+            userId: null | string;
+            /**
+             * Format: uuid
+             * @description The API key used; null unless `type` is `api_key`.
+             */
+            apiKeyId: null | string;
+            /**
+             * Format: uuid
+             * @description The server credential (its OAuth client id) used; null unless `type` is `server`.
+             */
+            serverId: null | string;
         };
         /** @description Who a grant is for. */
         Grantee: {
@@ -2144,6 +2227,13 @@ export interface components {
         PageOfArtifactListItem: {
             /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
             items: components["schemas"]["ArtifactListItem"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            nextCursor: null | string;
+        };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
+        PageOfAuditEntry: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
+            items: components["schemas"]["AuditEntry"][];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
@@ -3012,7 +3102,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The service's database is unavailable: retry after Retry-After seconds. */
+        /** @description The service's database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds. */
         ServiceUnavailable: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -3034,6 +3124,8 @@ export interface components {
         "If-Match": string;
         /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
         "If-None-Match": string;
+        /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+        "Consistency-Token": string;
     };
     requestBodies: never;
     headers: {
@@ -3045,6 +3137,8 @@ export interface components {
         "Idempotent-Replayed": string;
         /** @description Seconds to wait before trying again. */
         "Retry-After": number;
+        /** @description An opaque position in the event log at or after this write. Send it as the `Consistency-Token` header of a listing or search to get an answer that includes the write. */
+        "Consistency-Token": string;
         /** @description Requests allowed in the current window. */
         "X-RateLimit-Limit": number;
         /** @description Requests left in the current window. */
@@ -3179,6 +3273,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -3219,6 +3314,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3255,6 +3351,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -3331,6 +3428,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -3424,6 +3522,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -3458,7 +3557,10 @@ export interface operations {
                 /** @description Whether to add each hit's `snippet` and `highlights` (default true). */
                 highlight?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+                "Consistency-Token"?: components["parameters"]["Consistency-Token"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3491,6 +3593,8 @@ export interface operations {
             header?: {
                 /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
                 "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+                "Consistency-Token"?: components["parameters"]["Consistency-Token"];
             };
             path?: never;
             cookie?: never;
@@ -3508,6 +3612,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -3549,6 +3654,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -3705,6 +3811,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -3720,6 +3827,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -3735,6 +3843,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -3782,6 +3891,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -3797,6 +3907,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -3812,6 +3923,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -3900,6 +4012,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -3941,6 +4054,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -3978,6 +4092,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4220,6 +4335,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4282,6 +4398,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
@@ -4352,7 +4469,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
-            /** @description The service's database is unavailable: retry after Retry-After seconds. */
+            /** @description The service's database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds. */
             503: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -4392,6 +4509,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -4475,6 +4593,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -4584,6 +4703,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4706,6 +4826,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4748,6 +4869,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4840,6 +4962,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4882,6 +5005,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4912,7 +5036,10 @@ export interface operations {
                 /** @description Only workspaces in this state; `archived` lists the archived ones. When left out, all but the archived. */
                 state?: components["schemas"]["ArtifactState"];
             };
-            header?: never;
+            header?: {
+                /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+                "Consistency-Token"?: components["parameters"]["Consistency-Token"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4962,6 +5089,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -4993,7 +5121,10 @@ export interface operations {
                 /** @description Only collections in this state; `archived` lists the archived ones. When left out, all but the archived. */
                 state?: components["schemas"]["ArtifactState"];
             };
-            header?: never;
+            header?: {
+                /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+                "Consistency-Token"?: components["parameters"]["Consistency-Token"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5043,6 +5174,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -5076,7 +5208,10 @@ export interface operations {
                 /** @description Only artifacts in this state. All states (archived included) when left out. */
                 state?: components["schemas"]["ArtifactState"];
             };
-            header?: never;
+            header?: {
+                /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+                "Consistency-Token"?: components["parameters"]["Consistency-Token"];
+            };
             path: {
                 /** @description The workspace's id. */
                 id: string;
@@ -5119,7 +5254,10 @@ export interface operations {
                 /** @description Only artifacts in this state (`committed` or `archived`). Both when left out. */
                 state?: components["schemas"]["ArtifactState"];
             };
-            header?: never;
+            header?: {
+                /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+                "Consistency-Token"?: components["parameters"]["Consistency-Token"];
+            };
             path: {
                 /** @description The collection's id. */
                 id: string;
@@ -5176,6 +5314,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -5239,7 +5378,10 @@ export interface operations {
                 /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+                "Consistency-Token"?: components["parameters"]["Consistency-Token"];
+            };
             path: {
                 /** @description The collection's id. */
                 id: string;
@@ -5296,6 +5438,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -5342,6 +5485,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -5362,11 +5506,65 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listAuditLogs: {
+        parameters: {
+            query?: {
+                /** @description Only entries by this principal: a user (also through their API keys), an API key, or a server credential. */
+                actor?: string;
+                /** @description Only entries about this resource (an artifact, workspace, collection, commit, run, grant, …). */
+                resourceId?: string;
+                /** @description Only entries that happened inside this workspace or collection. */
+                containerId?: string;
+                /** @description Only these actions: event types or globs, comma-separated (e.g. `artifact.*,grant.issued`); each must match a type of the event catalogue (400 `unknown_event_type`). */
+                action?: string;
+                /** @description Only entries at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Only entries at or before this time (RFC 3339); before `from` is 400 `invalid_time_range`. */
+                to?: string;
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`). */
+                "Consistency-Token"?: components["parameters"]["Consistency-Token"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfAuditEntry"];
+                    "application/x-ndjson": string;
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getArtifact: {
         parameters: {
             query?: {
                 /** @description A committed revision number (1 or more) to read instead of the head. The head when left out. */
                 revision?: number;
+                /** @description Time travel: the artifact as it was at this point, either an event sequence (a positive integer: the global position of an event, as the event feed and the audit log number them) or an RFC 3339 time with its offset (`2026-12-03T10:00:00Z`). Who may read it is decided by today's grants, as for the head. 404 when the artifact did not exist yet; 400 `invalid_as_of` when the value is neither; not together with `revision`. */
+                asOf?: string;
             };
             header?: {
                 /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
@@ -5437,6 +5635,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5479,6 +5678,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5523,6 +5723,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -5605,6 +5806,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -5650,6 +5852,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -5695,6 +5898,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -5823,6 +6027,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
@@ -5871,6 +6076,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -5917,6 +6123,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -6030,6 +6237,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -6123,6 +6331,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -6165,6 +6374,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -6209,6 +6419,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;

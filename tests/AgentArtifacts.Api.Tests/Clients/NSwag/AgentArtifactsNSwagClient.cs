@@ -202,7 +202,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -360,7 +360,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -562,7 +562,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -726,7 +726,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -896,7 +896,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -1089,7 +1089,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -1291,7 +1291,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -1455,7 +1455,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -1640,7 +1640,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -1817,7 +1817,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -1846,11 +1846,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// Full-text search over the artifacts the caller may read (workspace heads: drafts and committed), best match first.
         /// </remarks>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsAsync(string? idempotency_Key, SearchRequest body)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsAsync(string? idempotency_Key, string? consistency_Token, SearchRequest body)
         {
-            return SearchArtifactsAsync(idempotency_Key, body, System.Threading.CancellationToken.None);
+            return SearchArtifactsAsync(idempotency_Key, consistency_Token, body, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -1861,9 +1862,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// Full-text search over the artifacts the caller may read (workspace heads: drafts and committed), best match first.
         /// </remarks>
         /// <param name="idempotency_Key">Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsAsync(string? idempotency_Key, SearchRequest body, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsAsync(string? idempotency_Key, string? consistency_Token, SearchRequest body, System.Threading.CancellationToken cancellationToken)
         {
             if (body == null)
                 throw new System.ArgumentNullException("body");
@@ -1877,6 +1879,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
 
                     if (idempotency_Key != null)
                         request_.Headers.TryAddWithoutValidation("Idempotency-Key", ConvertToString(idempotency_Key, System.Globalization.CultureInfo.InvariantCulture));
+
+                    if (consistency_Token != null)
+                        request_.Headers.TryAddWithoutValidation("Consistency-Token", ConvertToString(consistency_Token, System.Globalization.CultureInfo.InvariantCulture));
                     var json_ = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerSettings);
                     var content_ = new System.Net.Http.ByteArrayContent(json_);
                     content_.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json");
@@ -2019,7 +2024,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -2054,11 +2059,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="limit">At most this many hits (1 to 100; default 20).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="highlight">Whether to add each hit's `snippet` and `highlights` (default true).</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight, string? consistency_Token)
         {
-            return SearchArtifactsByQueryAsync(q, containerIds, contentTypes, states, limit, cursor, highlight, System.Threading.CancellationToken.None);
+            return SearchArtifactsByQueryAsync(q, containerIds, contentTypes, states, limit, cursor, highlight, consistency_Token, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -2075,9 +2081,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="limit">At most this many hits (1 to 100; default 20).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="highlight">Whether to add each hit's `snippet` and `highlights` (default true).</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<SearchResponse>> SearchArtifactsByQueryAsync(string? q, string? containerIds, string? contentTypes, string? states, int? limit, string? cursor, bool? highlight, string? consistency_Token, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -2085,6 +2092,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             {
                 using (var request_ = new System.Net.Http.HttpRequestMessage())
                 {
+
+                    if (consistency_Token != null)
+                        request_.Headers.TryAddWithoutValidation("Consistency-Token", ConvertToString(consistency_Token, System.Globalization.CultureInfo.InvariantCulture));
                     request_.Method = new System.Net.Http.HttpMethod("GET");
                     request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
 
@@ -2213,7 +2223,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -2406,7 +2416,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -2572,7 +2582,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -2754,7 +2764,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -2929,7 +2939,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -3164,7 +3174,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -3405,7 +3415,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -3566,7 +3576,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -3768,7 +3778,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -3961,7 +3971,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -4138,7 +4148,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -4302,7 +4312,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -4432,7 +4442,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -4562,7 +4572,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -4692,7 +4702,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -4822,7 +4832,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -4952,7 +4962,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -5102,7 +5112,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -5280,7 +5290,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -5457,7 +5467,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -5587,7 +5597,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -5717,7 +5727,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Readiness>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Readiness>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -5939,7 +5949,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -6151,7 +6161,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -6331,7 +6341,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -6495,7 +6505,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -6661,7 +6671,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -6831,7 +6841,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -7005,7 +7015,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -7190,7 +7200,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -7367,7 +7377,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -7585,7 +7595,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -7770,7 +7780,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -7947,7 +7957,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -8165,7 +8175,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -8367,7 +8377,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -8398,11 +8408,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="state">Only workspaces in this state; `archived` lists the archived ones. When left out, all but the archived.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state, string? consistency_Token)
         {
-            return ListWorkspacesAsync(limit, cursor, state, System.Threading.CancellationToken.None);
+            return ListWorkspacesAsync(limit, cursor, state, consistency_Token, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -8415,9 +8426,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="state">Only workspaces in this state; `archived` lists the archived ones. When left out, all but the archived.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListWorkspacesAsync(int? limit, string? cursor, ArtifactState? state, string? consistency_Token, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -8425,6 +8437,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             {
                 using (var request_ = new System.Net.Http.HttpRequestMessage())
                 {
+
+                    if (consistency_Token != null)
+                        request_.Headers.TryAddWithoutValidation("Consistency-Token", ConvertToString(consistency_Token, System.Globalization.CultureInfo.InvariantCulture));
                     request_.Method = new System.Net.Http.HttpMethod("GET");
                     request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
 
@@ -8537,7 +8552,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -8739,7 +8754,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -8770,11 +8785,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="state">Only collections in this state; `archived` lists the archived ones. When left out, all but the archived.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state, string? consistency_Token)
         {
-            return ListCollectionsAsync(limit, cursor, state, System.Threading.CancellationToken.None);
+            return ListCollectionsAsync(limit, cursor, state, consistency_Token, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -8787,9 +8803,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="state">Only collections in this state; `archived` lists the archived ones. When left out, all but the archived.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfContainerResponse>> ListCollectionsAsync(int? limit, string? cursor, ArtifactState? state, string? consistency_Token, System.Threading.CancellationToken cancellationToken)
         {
             var client_ = _httpClient;
             var disposeClient_ = false;
@@ -8797,6 +8814,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             {
                 using (var request_ = new System.Net.Http.HttpRequestMessage())
                 {
+
+                    if (consistency_Token != null)
+                        request_.Headers.TryAddWithoutValidation("Consistency-Token", ConvertToString(consistency_Token, System.Globalization.CultureInfo.InvariantCulture));
                     request_.Method = new System.Net.Http.HttpMethod("GET");
                     request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
 
@@ -8909,7 +8929,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -8942,11 +8962,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="contentType">Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</param>
         /// <param name="state">Only artifacts in this state. All states (archived included) when left out.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, string? consistency_Token)
         {
-            return ListWorkspaceArtifactsAsync(id, limit, cursor, contentType, state, System.Threading.CancellationToken.None);
+            return ListWorkspaceArtifactsAsync(id, limit, cursor, contentType, state, consistency_Token, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -8961,9 +8982,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="contentType">Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</param>
         /// <param name="state">Only artifacts in this state. All states (archived included) when left out.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListWorkspaceArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, string? consistency_Token, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -8974,6 +8996,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             {
                 using (var request_ = new System.Net.Http.HttpRequestMessage())
                 {
+
+                    if (consistency_Token != null)
+                        request_.Headers.TryAddWithoutValidation("Consistency-Token", ConvertToString(consistency_Token, System.Globalization.CultureInfo.InvariantCulture));
                     request_.Method = new System.Net.Http.HttpMethod("GET");
                     request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
 
@@ -9102,7 +9127,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -9135,11 +9160,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="contentType">Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</param>
         /// <param name="state">Only artifacts in this state (`committed` or `archived`). Both when left out.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, string? consistency_Token)
         {
-            return ListCollectionArtifactsAsync(id, limit, cursor, contentType, state, System.Threading.CancellationToken.None);
+            return ListCollectionArtifactsAsync(id, limit, cursor, contentType, state, consistency_Token, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -9154,9 +9180,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
         /// <param name="contentType">Only artifacts of this content type (e.g. `text/markdown`), or of this family (e.g. `text/*`). All when left out.</param>
         /// <param name="state">Only artifacts in this state (`committed` or `archived`). Both when left out.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfArtifactListItem>> ListCollectionArtifactsAsync(System.Guid id, int? limit, string? cursor, string? contentType, ArtifactState? state, string? consistency_Token, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -9167,6 +9194,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             {
                 using (var request_ = new System.Net.Http.HttpRequestMessage())
                 {
+
+                    if (consistency_Token != null)
+                        request_.Headers.TryAddWithoutValidation("Consistency-Token", ConvertToString(consistency_Token, System.Globalization.CultureInfo.InvariantCulture));
                     request_.Method = new System.Net.Http.HttpMethod("GET");
                     request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
 
@@ -9295,7 +9325,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -9514,7 +9544,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -9680,7 +9710,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -9711,11 +9741,12 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="id">The collection's id.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfCommitResponse>> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfCommitResponse>> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor, string? consistency_Token)
         {
-            return ListCollectionCommitsAsync(id, limit, cursor, System.Threading.CancellationToken.None);
+            return ListCollectionCommitsAsync(id, limit, cursor, consistency_Token, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -9728,9 +9759,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// <param name="id">The collection's id.</param>
         /// <param name="limit">At most this many items (1 to 200; default 50).</param>
         /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfCommitResponse>> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfCommitResponse>> ListCollectionCommitsAsync(System.Guid id, int? limit, string? cursor, string? consistency_Token, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -9741,6 +9773,9 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             {
                 using (var request_ = new System.Net.Http.HttpRequestMessage())
                 {
+
+                    if (consistency_Token != null)
+                        request_.Headers.TryAddWithoutValidation("Consistency-Token", ConvertToString(consistency_Token, System.Globalization.CultureInfo.InvariantCulture));
                     request_.Method = new System.Net.Http.HttpMethod("GET");
                     request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
 
@@ -9861,7 +9896,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -10080,7 +10115,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -10299,7 +10334,212 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// The audit log
+        /// </summary>
+        /// <remarks>
+        /// The audit log: who did what, when, to which resource, with which credential, oldest first. Each entry is a public event (its type is the action) with, for a change to an artifact, the changed fields before and after (values that may hold secrets redacted). Platform admins see every entry; the admins of a workspace or collection see what happened inside it; everybody else, API keys and servers included, gets 403. With `Accept: application/x-ndjson` (one entry per line) or `text/csv` the answer is an export of every matching entry after `cursor`, streamed, not paged.
+        /// </remarks>
+        /// <param name="actor">Only entries by this principal: a user (also through their API keys), an API key, or a server credential.</param>
+        /// <param name="resourceId">Only entries about this resource (an artifact, workspace, collection, commit, run, grant, …).</param>
+        /// <param name="containerId">Only entries that happened inside this workspace or collection.</param>
+        /// <param name="action">Only these actions: event types or globs, comma-separated (e.g. `artifact.*,grant.issued`); each must match a type of the event catalogue (400 `unknown_event_type`).</param>
+        /// <param name="from">Only entries at or after this time (RFC 3339).</param>
+        /// <param name="to">Only entries at or before this time (RFC 3339); before `from` is 400 `invalid_time_range`.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
+        /// <returns>OK</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<PageOfAuditEntry>> ListAuditLogsAsync(System.Guid? actor, System.Guid? resourceId, System.Guid? containerId, string? action, System.DateTimeOffset? from, System.DateTimeOffset? to, int? limit, string? cursor, string? consistency_Token)
+        {
+            return ListAuditLogsAsync(actor, resourceId, containerId, action, from, to, limit, cursor, consistency_Token, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// The audit log
+        /// </summary>
+        /// <remarks>
+        /// The audit log: who did what, when, to which resource, with which credential, oldest first. Each entry is a public event (its type is the action) with, for a change to an artifact, the changed fields before and after (values that may hold secrets redacted). Platform admins see every entry; the admins of a workspace or collection see what happened inside it; everybody else, API keys and servers included, gets 403. With `Accept: application/x-ndjson` (one entry per line) or `text/csv` the answer is an export of every matching entry after `cursor`, streamed, not paged.
+        /// </remarks>
+        /// <param name="actor">Only entries by this principal: a user (also through their API keys), an API key, or a server credential.</param>
+        /// <param name="resourceId">Only entries about this resource (an artifact, workspace, collection, commit, run, grant, …).</param>
+        /// <param name="containerId">Only entries that happened inside this workspace or collection.</param>
+        /// <param name="action">Only these actions: event types or globs, comma-separated (e.g. `artifact.*,grant.issued`); each must match a type of the event catalogue (400 `unknown_event_type`).</param>
+        /// <param name="from">Only entries at or after this time (RFC 3339).</param>
+        /// <param name="to">Only entries at or before this time (RFC 3339); before `from` is 400 `invalid_time_range`.</param>
+        /// <param name="limit">At most this many items (1 to 200; default 50).</param>
+        /// <param name="cursor">Where the page starts: the previous page's `nextCursor`. Leave out for the first page.</param>
+        /// <param name="consistency_Token">Read your writes: a write's `Consistency-Token`. The answer waits until the read models it comes from include that write (a few seconds at most), else 503 `projection_lagging` with Retry-After. A token this service did not issue is 400 (`invalid_consistency_token`, `consistency_token_ahead`).</param>
+        /// <returns>OK</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<PageOfAuditEntry>> ListAuditLogsAsync(System.Guid? actor, System.Guid? resourceId, System.Guid? containerId, string? action, System.DateTimeOffset? from, System.DateTimeOffset? to, int? limit, string? cursor, string? consistency_Token, System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+
+                    if (consistency_Token != null)
+                        request_.Headers.TryAddWithoutValidation("Consistency-Token", ConvertToString(consistency_Token, System.Globalization.CultureInfo.InvariantCulture));
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                    if (!string.IsNullOrEmpty(_baseUrl)) urlBuilder_.Append(_baseUrl);
+                    // Operation Path: "audit-logs"
+                    urlBuilder_.Append("audit-logs");
+                    urlBuilder_.Append('?');
+                    if (actor != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("actor")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(actor, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (resourceId != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("resourceId")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(resourceId, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (containerId != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("containerId")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(containerId, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (action != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("action")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(action, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (from != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("from")).Append('=').Append(System.Uri.EscapeDataString(from.Value.ToString("s", System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (to != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("to")).Append('=').Append(System.Uri.EscapeDataString(to.Value.ToString("s", System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (limit != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("limit")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(limit, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (cursor != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("cursor")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(cursor, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    urlBuilder_.Length--;
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<PageOfAuditEntry>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return new SwaggerResponse<PageOfAuditEntry>(status_, headers_, objectResponse_.Object);
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("The request is malformed or invalid; nothing changed. `errors` names each invalid field.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Missing, invalid or expired credentials (WWW-Authenticate says which).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 403)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("The caller may not do this (e.g. `insufficient_scope` for an API key without the scope).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 429)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Too many requests: wait Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 500)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("An unexpected error on the service\'s side.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 503)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -10484,7 +10724,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -10510,16 +10750,17 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The artifact's head
         /// </summary>
         /// <remarks>
-        /// The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
+        /// The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy); or, with `?asOf=`, the artifact as it was at that point of the event log, folded from its stream. ETag = version; If-None-Match → 304.
         /// </remarks>
         /// <param name="id">The artifact's id.</param>
         /// <param name="revision">A committed revision number (1 or more) to read instead of the head. The head when left out.</param>
+        /// <param name="asOf">Time travel: the artifact as it was at this point, either an event sequence (a positive integer: the global position of an event, as the event feed and the audit log number them) or an RFC 3339 time with its offset (`2026-12-03T10:00:00Z`). Who may read it is decided by today's grants, as for the head. 404 when the artifact did not exist yet; 400 `invalid_as_of` when the value is neither; not together with `revision`.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> GetArtifactAsync(System.Guid id, int? revision, string? if_None_Match)
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> GetArtifactAsync(System.Guid id, int? revision, string? asOf, string? if_None_Match)
         {
-            return GetArtifactAsync(id, revision, if_None_Match, System.Threading.CancellationToken.None);
+            return GetArtifactAsync(id, revision, asOf, if_None_Match, System.Threading.CancellationToken.None);
         }
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
@@ -10527,14 +10768,15 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// The artifact's head
         /// </summary>
         /// <remarks>
-        /// The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
+        /// The artifact's head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy); or, with `?asOf=`, the artifact as it was at that point of the event log, folded from its stream. ETag = version; If-None-Match → 304.
         /// </remarks>
         /// <param name="id">The artifact's id.</param>
         /// <param name="revision">A committed revision number (1 or more) to read instead of the head. The head when left out.</param>
+        /// <param name="asOf">Time travel: the artifact as it was at this point, either an event sequence (a positive integer: the global position of an event, as the event feed and the audit log number them) or an RFC 3339 time with its offset (`2026-12-03T10:00:00Z`). Who may read it is decided by today's grants, as for the head. 404 when the artifact did not exist yet; 400 `invalid_as_of` when the value is neither; not together with `revision`.</param>
         /// <param name="if_None_Match">Answer 304 Not Modified, without a body, when the resource's ETag is still this one.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
-        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> GetArtifactAsync(System.Guid id, int? revision, string? if_None_Match, System.Threading.CancellationToken cancellationToken)
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<ArtifactResponse>> GetArtifactAsync(System.Guid id, int? revision, string? asOf, string? if_None_Match, System.Threading.CancellationToken cancellationToken)
         {
             if (id == null)
                 throw new System.ArgumentNullException("id");
@@ -10560,6 +10802,10 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                     if (revision != null)
                     {
                         urlBuilder_.Append(System.Uri.EscapeDataString("revision")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(revision, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (asOf != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("asOf")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(asOf, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
                     }
                     urlBuilder_.Length--;
 
@@ -10669,7 +10915,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -10887,7 +11133,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -11095,7 +11341,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -11276,7 +11522,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -11478,7 +11724,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -11697,7 +11943,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -11909,7 +12155,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -12090,7 +12336,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -12271,7 +12517,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -12505,7 +12751,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -12724,7 +12970,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -12943,7 +13189,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -13107,7 +13353,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -13271,7 +13517,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -13473,7 +13719,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -13650,7 +13896,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -13868,7 +14114,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -14053,7 +14299,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -14261,7 +14507,7 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
                             {
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
-                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                            throw new ApiException<Problem>("The service\'s database is unavailable, or (`projection_lagging`) the read models have not reached the Consistency-Token yet: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         {
@@ -14953,6 +15199,102 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// One entry of the audit log: a public event, with what it changed.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class AuditEntry
+    {
+
+        /// <summary>
+        /// The event's position in the global log (the cursor pages by it; `GET /artifacts/{id}?asOf=` takes it).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("sequence")]
+        public long Sequence { get; set; } = default!;
+
+        /// <summary>
+        /// When it happened (ISO 8601, UTC).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("time")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.DateTimeOffset Time { get; set; } = default!;
+
+        /// <summary>
+        /// What happened: the public event type (e.g. `artifact.updated`, `grant.issued`).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("action")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Action { get; set; } = default!;
+
+        /// <summary>
+        /// Who did it, and with which credential (an API key or a server credential).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("actor")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public EventActor Actor { get; set; } = new EventActor();
+
+        /// <summary>
+        /// The kind of resource it happened to (`artifact`, `commit`, `run`, `grant`, …).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resourceType")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string ResourceType { get; set; } = default!;
+
+        /// <summary>
+        /// The resource it happened to.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resourceId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ResourceId { get; set; } = default!;
+
+        /// <summary>
+        /// The workspace or collection it happened in, at the time; null when none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("containerId")]
+        public System.Guid? ContainerId { get; set; } = default!;
+
+        /// <summary>
+        /// The content type of the artifact concerned; null when none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("contentType")]
+        public string? ContentType { get; set; } = default!;
+
+        /// <summary>
+        /// The W3C trace id of the request that did it (as in the service's logs and problems), when recorded.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("traceId")]
+        public string? TraceId { get; set; } = default!;
+
+        /// <summary>
+        /// For a change to an artifact: the fields it changed, as they were before (`title`, `description`, `tags`, `context`, `content`, `containerId`, `state`, `revision`, `targetCollectionIds`); null for a creation and for events of other resources. Values that may hold secrets (header values, passwords, tokens, keys in `context`) read `[redacted]`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("before")]
+        public System.Collections.Generic.IDictionary<string, object>? Before { get; set; } = default!;
+
+        /// <summary>
+        /// The same fields after the event (for a creation: all of them); null for events of other resources.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("after")]
+        public System.Collections.Generic.IDictionary<string, object>? After { get; set; } = default!;
+
+        /// <summary>
+        /// The public event's payload (see the event catalogue): ids and what changed, never secrets.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("data")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public object Data { get; set; } = default!;
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
+
+    }
+
+    /// <summary>
     /// Artifacts to read in one call.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -15638,6 +15980,49 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("note")]
         public string? Note { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// Who caused an event.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class EventActor
+    {
+
+        /// <summary>
+        /// `user` (signed in as a user), `api_key` (a user's API key), `server` (a server credential) or `system` (the service itself, e.g. an approval that expired).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("type")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Type { get; set; } = default!;
+
+        /// <summary>
+        /// The user: the signed-in user, or the API key's owner; null for a server or the system.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("userId")]
+        public System.Guid? UserId { get; set; } = default!;
+
+        /// <summary>
+        /// The API key used; null unless `type` is `api_key`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("apiKeyId")]
+        public System.Guid? ApiKeyId { get; set; } = default!;
+
+        /// <summary>
+        /// The server credential (its OAuth client id) used; null unless `type` is `server`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("serverId")]
+        public System.Guid? ServerId { get; set; } = default!;
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
 
     }
 
@@ -16674,6 +17059,37 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonPropertyName("items")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<ArtifactListItem> Items { get; set; } = new System.Collections.ObjectModel.Collection<ArtifactListItem>();
+
+        /// <summary>
+        /// Pass as `cursor` to get the next page; null on the last page.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("nextCursor")]
+        public string? NextCursor { get; set; } = default!;
+
+        private System.Collections.Generic.IDictionary<string, object>? _additionalProperties;
+
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public System.Collections.Generic.IDictionary<string, object> AdditionalProperties
+        {
+            get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
+            set { _additionalProperties = value; }
+        }
+
+    }
+
+    /// <summary>
+    /// A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class PageOfAuditEntry
+    {
+
+        /// <summary>
+        /// This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("items")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<AuditEntry> Items { get; set; } = new System.Collections.ObjectModel.Collection<AuditEntry>();
 
         /// <summary>
         /// Pass as `cursor` to get the next page; null on the last page.

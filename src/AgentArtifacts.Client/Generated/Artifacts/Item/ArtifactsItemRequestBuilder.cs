@@ -70,7 +70,7 @@ namespace AgentArtifacts.Client.Artifacts.Item
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public ArtifactsItemRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/artifacts/{id}{?revision*}", pathParameters)
+        public ArtifactsItemRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/artifacts/{id}{?asOf*,revision*}", pathParameters)
         {
         }
         /// <summary>
@@ -78,7 +78,7 @@ namespace AgentArtifacts.Client.Artifacts.Item
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public ArtifactsItemRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/artifacts/{id}{?revision*}", rawUrl)
+        public ArtifactsItemRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/artifacts/{id}{?asOf*,revision*}", rawUrl)
         {
         }
         /// <summary>
@@ -120,7 +120,7 @@ namespace AgentArtifacts.Client.Artifacts.Item
             await RequestAdapter.SendNoContentAsync(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The artifact&apos;s head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
+        /// The artifact&apos;s head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy); or, with `?asOf=`, the artifact as it was at that point of the event log, folded from its stream. ETag = version; If-None-Match → 304.
         /// </summary>
         /// <returns>A <see cref="global::AgentArtifacts.Client.Models.ArtifactResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -219,7 +219,7 @@ namespace AgentArtifacts.Client.Artifacts.Item
             return requestInfo;
         }
         /// <summary>
-        /// The artifact&apos;s head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
+        /// The artifact&apos;s head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy); or, with `?asOf=`, the artifact as it was at that point of the event log, folded from its stream. ETag = version; If-None-Match → 304.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -269,11 +269,21 @@ namespace AgentArtifacts.Client.Artifacts.Item
             return new global::AgentArtifacts.Client.Artifacts.Item.ArtifactsItemRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// The artifact&apos;s head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy). ETag = version; If-None-Match → 304.
+        /// The artifact&apos;s head: its draft if it has one, else its last revision; or, with `?revision=n`, committed revision n (of its origin, for a checked-out copy); or, with `?asOf=`, the artifact as it was at that point of the event log, folded from its stream. ETag = version; If-None-Match → 304.
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ArtifactsItemRequestBuilderGetQueryParameters 
         {
+            /// <summary>Time travel: the artifact as it was at this point, either an event sequence (a positive integer: the global position of an event, as the event feed and the audit log number them) or an RFC 3339 time with its offset (`2026-12-03T10:00:00Z`). Who may read it is decided by today&apos;s grants, as for the head. 404 when the artifact did not exist yet; 400 `invalid_as_of` when the value is neither; not together with `revision`.</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            [QueryParameter("asOf")]
+            public string? AsOf { get; set; }
+#nullable restore
+#else
+            [QueryParameter("asOf")]
+            public string AsOf { get; set; }
+#endif
             /// <summary>A committed revision number (1 or more) to read instead of the head. The head when left out.</summary>
             [QueryParameter("revision")]
             public int? Revision { get; set; }
