@@ -85,7 +85,7 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
             var artifact = created.Result;
             artifact.Version.ShouldBe(1);
             artifactId = artifact.Id;
-            var read = await client.GetArtifactAsync(artifact.Id, revision: null, if_None_Match: null);
+            var read = await client.GetArtifactAsync(artifact.Id, revision: null, asOf: null, if_None_Match: null);
             read.Result.Id.ShouldBe(artifact.Id);
             Header(read, "ETag").ShouldBe("\"1\"");
         });
@@ -116,7 +116,7 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
         {
             var client = Need(ada, "Ada's token");
             var workspace = NeedId(workspaceId, "the workspace");
-            await EventuallyAsync(() => client.ListWorkspaceArtifactsAsync(workspace, limit: null, cursor: null, contentType: "text/*", state: null),
+            await EventuallyAsync(() => client.ListWorkspaceArtifactsAsync(workspace, limit: null, cursor: null, contentType: "text/*", state: null, consistency_Token: null),
                 page => page.Result.Items.Any(a => a.Id == artifactId), "listed in the workspace");
         });
 
@@ -175,13 +175,13 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
             var artifact = NeedId(artifactId, "the artifact");
             var revisions = (await client.ListArtifactRevisionsAsync(artifact, limit: null, cursor: null)).Result;
             revisions.Items.Select(r => r.Revision).OrderBy(r => r).ShouldBe([1, 2]);
-            var first = (await client.GetArtifactAsync(artifact, revision: 1, if_None_Match: null)).Result;
+            var first = (await client.GetArtifactAsync(artifact, revision: 1, asOf: null, if_None_Match: null)).Result;
             (first.Revision, first.Content).ShouldBe((1, "My thoughts on clients.\n"));
             (await client.DiffArtifactAsync(artifact, from: "1", to: "2")).Result.ChangedFields.ShouldContain("content");
             var collection = NeedId(collectionId, "the collection");
-            await EventuallyAsync(() => client.ListCollectionArtifactsAsync(collection, limit: null, cursor: null, contentType: null, state: null),
+            await EventuallyAsync(() => client.ListCollectionArtifactsAsync(collection, limit: null, cursor: null, contentType: null, state: null, consistency_Token: null),
                 page => page.Result.Items.Any(a => a.Id == artifact), "listed in the collection");
-            await EventuallyAsync(() => client.ListCollectionCommitsAsync(collection, limit: null, cursor: null),
+            await EventuallyAsync(() => client.ListCollectionCommitsAsync(collection, limit: null, cursor: null, consistency_Token: null),
                 page => page.Result.Items.Count == 2, "two commits in the collection");
         });
 
@@ -193,7 +193,7 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
             key.ShouldStartWith("aa_");
             var reader = Client(key);
             var artifact = NeedId(artifactId, "the artifact");
-            (await reader.GetArtifactAsync(artifact, revision: null, if_None_Match: null)).Result.Id.ShouldBe(artifact);
+            (await reader.GetArtifactAsync(artifact, revision: null, asOf: null, if_None_Match: null)).Result.Id.ShouldBe(artifact);
             var refused = await Should.ThrowAsync<ApiException<Problem>>(() => reader.ArchiveArtifactAsync(artifact, if_Match: null));
             (refused.StatusCode, refused.Result.Code).ShouldBe((403, "insufficient_scope"));
         });
@@ -203,7 +203,7 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
             var client = Need(ada, "Ada's token");
             var artifact = NeedId(artifactId, "the artifact");
             var found = await EventuallyAsync(() => client.SearchArtifactsByQueryAsync("thoughts type:text/*", containerIds: null, contentTypes: null, states: null,
-                limit: null, cursor: null, highlight: null), result => result.Result.Items.Any(h => h.Id == artifact), "found by search");
+                limit: null, cursor: null, highlight: null, consistency_Token: null), result => result.Result.Items.Any(h => h.Id == artifact), "found by search");
             found.Result.Facets.ContentType.ShouldContainKey("text/markdown");
         });
 
@@ -222,10 +222,10 @@ public sealed class NSwagTourTests(ApiFixture fixture, ITestOutputHelper output)
             granted.StatusCode.ShouldBe(201);
             granted.Result.ResourceId.ShouldBe(collection);
 
-            await EventuallyAsync(() => bob.ListCollectionArtifactsAsync(collection, limit: null, cursor: null, contentType: null, state: null),
+            await EventuallyAsync(() => bob.ListCollectionArtifactsAsync(collection, limit: null, cursor: null, contentType: null, state: null, consistency_Token: null),
                 page => page.Result.Items.Any(a => a.Id == artifact), "listed for Bob");
-            (await bob.GetArtifactAsync(artifact, revision: 2, if_None_Match: null)).Result.Revision.ShouldBe(2);
-            var head = await Should.ThrowAsync<ApiException<Problem>>(() => bob.GetArtifactAsync(artifact, revision: null, if_None_Match: null));
+            (await bob.GetArtifactAsync(artifact, revision: 2, asOf: null, if_None_Match: null)).Result.Revision.ShouldBe(2);
+            var head = await Should.ThrowAsync<ApiException<Problem>>(() => bob.GetArtifactAsync(artifact, revision: null, asOf: null, if_None_Match: null));
             (head.StatusCode, head.Result.Code).ShouldBe((404, "not_found"));
             (await bob.CheckGrantAsync(collection, "update")).Result.Allowed.ShouldBeFalse();
         });
