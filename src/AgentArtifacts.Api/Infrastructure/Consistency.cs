@@ -81,9 +81,16 @@ public sealed class AppendedEventsListener(IHttpContextAccessor http) : Document
 {
     public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token)
     {
-        if (http.HttpContext?.Features.Get<AppendedEvents>() is { } appended)
+        try
         {
-            foreach (var e in commit.GetEvents()) appended.Saw(e.Sequence);
+            if (http.HttpContext?.Features.Get<AppendedEvents>() is { } appended)
+            {
+                foreach (var e in commit.GetEvents()) appended.Saw(e.Sequence);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Work that outlived its request (its context already torn down) has no answer left to carry a token.
         }
         return Task.CompletedTask;
     }
@@ -117,8 +124,15 @@ public sealed class ReadYourWrites(RequestDelegate next, NpgsqlDataSource db, ID
             context.Response.OnStarting(async () =>
             {
                 if (context.Response.StatusCode >= 400) return;
-                var position = appended.Highest > 0 ? appended.Highest : await HeadAsync(CancellationToken.None);
-                context.Response.Headers[ConsistencyToken.Header] = ConsistencyToken.Encode(position);
+                try
+                {
+                    var position = appended.Highest > 0 ? appended.Highest : await HeadAsync(CancellationToken.None);
+                    context.Response.Headers[ConsistencyToken.Header] = ConsistencyToken.Encode(position);
+                }
+                catch (NpgsqlException)
+                {
+                    // The write is done; an answer without a token (the database just went away) beats a failed answer.
+                }
             });
         }
 

@@ -107,6 +107,8 @@ public sealed class RouteMatrixTests(ApiFixture fixture) : ApiTest(fixture), IAs
         new("GET /platform/users", "/platform/users", Keys.Closed, Ok, Forbidden),
         new("POST /platform/users/{id}/admin", "/platform/users/{BOB}/admin", Keys.Closed, Ok, Forbidden, "{}"),
         new("DELETE /platform/users/{id}/admin", "/platform/users/{BOB}/admin", Keys.Closed, Ok, Forbidden),
+        // The audit log is read by people (platform admins, containers' admins), never through a key.
+        new("GET /audit-logs", "/audit-logs", Keys.Closed, Ok, Forbidden),
         // The service's own catalogue and the caller itself: nothing of the owner's, open to any credential.
         new("GET /types", "/types", Keys.AnyKey, Ok, Ok),
         new("GET /types/resolve", "/types/resolve?contentType=text/markdown", Keys.AnyKey, Ok, Ok),
