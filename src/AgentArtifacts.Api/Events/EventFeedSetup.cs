@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace AgentArtifacts.Api.Events;
+
+/// <summary>The feed's settings (<c>Events:*</c>).</summary>
+/// <param name="Heartbeat">A comment line is sent when nothing else was for this long (<c>Events:HeartbeatSeconds</c>, 15).</param>
+/// <param name="WriteTimeout">A client that has not taken what was written within this time is too slow and is disconnected (<c>Events:WriteTimeoutSeconds</c>, 10).</param>
+/// <param name="MaxConnectionsPerPrincipal">Open feeds one principal may hold on one node (<c>Events:MaxConnectionsPerPrincipal</c>, 5).</param>
+/// <param name="PageSize">Events read from the log per query (<c>Events:PageSize</c>, 500).</param>
+/// <param name="SafePositionPoll">While committed events wait for the high-water mark, how often to look again (<c>Events:SafePositionPollMs</c>, 100).</param>
+public sealed record EventFeedOptions(TimeSpan Heartbeat, TimeSpan WriteTimeout, int MaxConnectionsPerPrincipal, int PageSize, TimeSpan SafePositionPoll)
+{
+    public static EventFeedOptions From(IConfiguration configuration) => new(
+        TimeSpan.FromSeconds(configuration.GetValue("Events:HeartbeatSeconds", 15.0)),
+        TimeSpan.FromSeconds(configuration.GetValue("Events:WriteTimeoutSeconds", 10.0)),
+        configuration.GetValue("Events:MaxConnectionsPerPrincipal", 5),
+        configuration.GetValue("Events:PageSize", 500),
+        TimeSpan.FromMilliseconds(configuration.GetValue("Events:SafePositionPollMs", 100)));
+}
+
+/// <summary>The feeds open on this node, per principal (the limit is per node, like the rate limits).</summary>
+public sealed class FeedConnections
+{
+    private readonly ConcurrentDictionary<Guid, int> _open = new();
+
+    public bool TryOpen(Guid principal, int max)
+    {
+        while (true)
+        {
+            var open = _open.GetOrAdd(principal, 0);
+            if (open >= max) return false;
+            if (_open.TryUpdate(principal, open + 1, open)) return true;
+        }
+    }
+
+    public void Close(Guid principal) => _open.AddOrUpdate(principal, 0, (_, open) => Math.Max(0, open - 1));
+}
+
+public static class EventFeedSetup
+{
+    /// <summary>The notification channel the node's one listener listens on (messages <c>topic:payload</c>).</summary>
+    public const string Channel = "agentartifacts";
+
+    public static void AddEvents(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<EventAppends>();
+        builder.Services.AddSingleton<FeedConnections>();
+        builder.Services.AddSingleton(EventFeedOptions.From(builder.Configuration));
+        builder.Services.AddHostedService<EventAppendsListening>();
+        builder.Services.Configure<OpenApiOptions>("v1", o => o.AddDocumentTransformer(async (document, context, ct) =>
+        {
+            document.Components ??= new OpenApiComponents();
+            document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+            foreach (var type in PublicEvents.Catalogue.Values.Append(typeof(PublicEvent)).Append(typeof(FeedDisconnected)).Distinct())
+            {
+                if (document.Components.Schemas.ContainsKey(type.Name)) continue;
+                var schema = await context.GetOrCreateSchemaAsync(type, null, ct);
+                document.Components.Schemas[type.Name] = schema;
+            }
+        }));
+    }
+}
+
+/// <summary>
+/// Hands this node's append signals to <see cref="EventAppends"/>. Until the node's shared LISTEN connection exists, it
+/// looks at the log's head a few times a second instead.
+/// </summary>
+public sealed class EventAppendsListening(EventAppends appends, Npgsql.NpgsqlDataSource db, ILogger<EventAppendsListening> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        long head = -1;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var command = db.CreateCommand("select coalesce(max(seq_id), 0) from agentartifacts.mt_events");
+                var now = (long)(await command.ExecuteScalarAsync(stoppingToken))!;
+                if (now != head) appends.Pulse();
+                head = now;
+                await Task.Delay(TimeSpan.FromMilliseconds(200), stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                log.LogDebug(e, "Looking at the log's head failed");
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+}
