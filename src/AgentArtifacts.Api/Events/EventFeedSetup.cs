@@ -49,17 +49,45 @@ public static class EventFeedSetup
         builder.Services.AddSingleton<FeedConnections>();
         builder.Services.AddSingleton(EventFeedOptions.From(builder.Configuration));
         builder.Services.AddHostedService<EventAppendsListening>();
-        builder.Services.Configure<OpenApiOptions>("v1", o => o.AddDocumentTransformer(async (document, context, ct) =>
+        builder.Services.Configure<OpenApiOptions>("v1", o => o.AddDocumentTransformer(DescribeFeedAsync));
+    }
+
+    /// <summary>
+    /// The payload schemas as components: <c>PublicEvent</c> (its <c>data</c> one of the catalogue's payloads) and
+    /// <c>FeedDisconnected</c>, named by the feed's <c>text/event-stream</c> answer as the content of its <c>data:</c> lines.
+    /// </summary>
+    private static async Task DescribeFeedAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken ct)
+    {
+        document.Components ??= new OpenApiComponents();
+        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+        var payloads = PublicEvents.Catalogue.Values.Distinct().ToList();
+        foreach (var type in payloads.Append(typeof(PublicEvent)).Append(typeof(FeedDisconnected)))
         {
-            document.Components ??= new OpenApiComponents();
-            document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
-            foreach (var type in PublicEvents.Catalogue.Values.Append(typeof(PublicEvent)).Append(typeof(FeedDisconnected)).Distinct())
+            document.Components.Schemas[type.Name] = await context.GetOrCreateSchemaAsync(type, null, ct);
+        }
+        if (document.Components.Schemas[nameof(PublicEvent)] is OpenApiSchema envelope && envelope.Properties is { } properties)
+        {
+            properties["data"] = new OpenApiSchema
             {
-                if (document.Components.Schemas.ContainsKey(type.Name)) continue;
-                var schema = await context.GetOrCreateSchemaAsync(type, null, ct);
-                document.Components.Schemas[type.Name] = schema;
-            }
-        }));
+                Description = "The type's payload (docs/events.md): ids and what changed, never secrets.",
+                OneOf = payloads.Select(t => (IOpenApiSchema)new OpenApiSchemaReference(t.Name, document)).ToList(),
+            };
+        }
+        if (document.Paths.TryGetValue("/events", out var path) && path.Operations?.TryGetValue(HttpMethod.Get, out var follow) == true
+            && follow.Responses?.TryGetValue("200", out var ok) == true && ok.Content?.TryGetValue(EventFeed.ContentType, out var stream) == true)
+        {
+            stream.Schema = new OpenApiSchema
+            {
+                Type = JsonSchemaType.String,
+                Description = "Server-Sent Events: `id:` the sequence, `event:` the type, `data:` a `PublicEvent` as JSON, or the last frame " +
+                              "`disconnected` with a `FeedDisconnected`; comment lines are heartbeats.",
+                ContentMediaType = EventFeed.ContentType,
+                ContentSchema = new OpenApiSchema
+                {
+                    OneOf = [new OpenApiSchemaReference(nameof(PublicEvent), document), new OpenApiSchemaReference(nameof(FeedDisconnected), document)],
+                },
+            };
+        }
     }
 }
 
