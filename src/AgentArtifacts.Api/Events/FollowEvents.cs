@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -161,6 +162,7 @@ public sealed class EventFeed(Caller caller, long after, EventFilter filter) : I
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
         var position = after;
+        var writer = new Writer(http, options.WriteTimeout);
         try
         {
             await http.Response.Body.FlushAsync(ct);
@@ -184,10 +186,9 @@ public sealed class EventFeed(Caller caller, long after, EventFilter filter) : I
                         var through = page.Count < options.PageSize ? head.Safe : page[^1].Sequence;
                         if (frames.Length > 0)
                         {
-                            await http.Response.WriteAsync(frames.ToString(), ct);
-                            if (!await FlushedInTimeAsync(http, options.WriteTimeout, ct))
+                            if (!await writer.WriteAsync(frames.ToString(), ct))
                             {
-                                await EndAsync(http, "too_slow", delivered[^1].Sequence);
+                                await writer.EndAsync("too_slow", delivered[^1].Sequence);
                                 return;
                             }
                             quietSince = DateTime.UtcNow;
@@ -200,10 +201,9 @@ public sealed class EventFeed(Caller caller, long after, EventFilter filter) : I
                 var untilHeartbeat = options.Heartbeat - (DateTime.UtcNow - quietSince);
                 if (untilHeartbeat <= TimeSpan.Zero)
                 {
-                    await http.Response.WriteAsync(": heartbeat\n\n", ct);
-                    if (!await FlushedInTimeAsync(http, options.WriteTimeout, ct))
+                    if (!await writer.WriteAsync(": heartbeat\n\n", ct))
                     {
-                        await EndAsync(http, "too_slow", position);
+                        await writer.EndAsync("too_slow", position);
                         return;
                     }
                     quietSince = DateTime.UtcNow;
@@ -217,7 +217,7 @@ public sealed class EventFeed(Caller caller, long after, EventFilter filter) : I
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            if (stopping.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested) await EndAsync(http, "shutting_down", position);
+            if (stopping.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested) await writer.EndAsync("shutting_down", position);
         }
         finally
         {
@@ -233,33 +233,48 @@ public sealed class EventFeed(Caller caller, long after, EventFilter filter) : I
         return await session.VisibleAsync(caller, matching, ct);
     }
 
-    /// <summary>False when the client did not take what was written within the timeout.</summary>
-    private static async Task<bool> FlushedInTimeAsync(HttpContext http, TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// Writes to the client, and tells when it does not keep up: a write the client has not taken within the timeout makes the
+    /// feed end. What was written is not taken back: the client gets it, then the last frame, if it takes them within a grace
+    /// period; a client that takes nothing at all is cut off.
+    /// </summary>
+    private sealed class Writer(HttpContext http, TimeSpan timeout)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(timeout);
-        try
+        private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
+        private Task? _pending;
+
+        /// <summary>False when the client did not take the text within the timeout.</summary>
+        public async Task<bool> WriteAsync(string text, CancellationToken ct)
         {
-            var result = await http.Response.BodyWriter.FlushAsync(deadline.Token);
-            return !result.IsCanceled;
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
+            http.Response.BodyWriter.Write(Encoding.UTF8.GetBytes(text));
+            var flush = http.Response.BodyWriter.FlushAsync(ct).AsTask();
+            if (await Task.WhenAny(flush, Task.Delay(timeout, CancellationToken.None)) == flush)
+            {
+                await flush;
+                return true;
+            }
+            _pending = flush;
             return false;
         }
-    }
 
-    /// <summary>The last frame: why the stream ends and where to resume. Written behind whatever the client has not taken yet.</summary>
-    private static async Task EndAsync(HttpContext http, string reason, long resumeAfter)
-    {
-        var frame = Frame(resumeAfter, "disconnected", new FeedDisconnected(reason, resumeAfter));
-        try
+        /// <summary>The last frame: why the stream ends and where to resume.</summary>
+        public async Task EndAsync(string reason, long resumeAfter)
         {
-            await http.Response.WriteAsync(frame, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(1));
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or InvalidOperationException)
-        {
-            // the connection is gone or stuck: it ends either way
+            try
+            {
+                if (_pending is { } pending && await Task.WhenAny(pending, Task.Delay(Grace)) != pending)
+                {
+                    http.Abort();
+                    return;
+                }
+                http.Response.BodyWriter.Write(Encoding.UTF8.GetBytes(Frame(resumeAfter, "disconnected", new FeedDisconnected(reason, resumeAfter))));
+                var flush = http.Response.BodyWriter.FlushAsync().AsTask();
+                if (await Task.WhenAny(flush, Task.Delay(Grace)) != flush) http.Abort();
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+            {
+                // the connection is gone: it ends either way
+            }
         }
     }
 
