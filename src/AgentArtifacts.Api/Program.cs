@@ -17,6 +17,7 @@ builder.AddPlatform();
 AgentArtifacts.Api.StoredSecrets.SecretsSetup.AddSecrets(builder);
 builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
 builder.AddRuns();
+AgentArtifacts.Api.Events.EventFeedSetup.AddEvents(builder);
 builder.Services.AddSingleton(AgentArtifacts.Api.Search.SearchLanguage.From(builder.Configuration));
 builder.AddMcp();
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));

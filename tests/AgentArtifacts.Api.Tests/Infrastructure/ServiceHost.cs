@@ -46,6 +46,7 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["Runs:RetryDelaysMs:1"] = "100",
             ["Runs:RetryDelaysMs:2"] = "200",
             ["Runs:HeartbeatSeconds"] = "1",
+            ["Events:HeartbeatSeconds"] = "1",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
         var host = new ServiceHost(settings, services);
