@@ -344,7 +344,10 @@ public sealed class WebhookDeliverer(NpgsqlDataSource db, IDocumentStore store, 
         await using (var session = store.LightweightSession())
         {
             var hours = Options.DisableAfterSeconds / 3600.0;
-            session.Events.Append(webhook.Id, new WebhookDisabled(webhook.Id, failingSince,
+            // At the stream's version (a concurrent change fails this pass, and the next one decides again); the version also
+            // gives the inline snapshot its version, which an append without one leaves unset.
+            var stream = await session.Events.FetchStreamStateAsync(webhook.Id, ct);
+            session.Events.Append(webhook.Id, stream!.Version + 1, new WebhookDisabled(webhook.Id, failingSince,
                 $"Every delivery attempt failed for {(hours >= 1 ? $"{hours:0.#} h" : $"{Options.DisableAfterSeconds} s")}; PATCH enabled: true to resume."));
             await session.SaveChangesAsync(ct);
         }

@@ -197,6 +197,8 @@ public sealed class WebhookDisableTests() : IsolatedHostTest(new Dictionary<stri
         (await ada.PostAsync($"/webhooks/{hook.Id}/test", null)).StatusCode.ShouldBe(HttpStatusCode.Conflict);
 
         var resumed = await ada.SendJson(HttpMethod.Patch, $"/webhooks/{hook.Id}", new { enabled = true });
-        (await resumed.Json())["enabled"]!.GetValue<bool>().ShouldBeTrue();
+        var resumedBody = await resumed.Content.ReadAsStringAsync();
+        resumed.StatusCode.ShouldBe(HttpStatusCode.OK, resumedBody);
+        System.Text.Json.Nodes.JsonNode.Parse(resumedBody)!["enabled"]!.GetValue<bool>().ShouldBeTrue();
     }
 }
