@@ -36,7 +36,10 @@ public static class EventStore
                 opts.AutoCreateSchemaObjects = autoCreate;
                 opts.Events.StreamIdentity = StreamIdentity.AsGuid;
                 opts.Events.MetadataConfig.UserNameEnabled = true;
-                opts.Events.MetadataConfig.HeadersEnabled = false;
+                // Who acted with which credential (the credential header) and in which request (the correlation id: its trace id)
+                // are event metadata, so the audit log and the public events read them from the one log (docs/architecture.md).
+                opts.Events.MetadataConfig.HeadersEnabled = true;
+                opts.Events.MetadataConfig.CorrelationIdEnabled = true;
                 // With the shimmed DistributedLock library (nuget.config), HotCold leader election only works with advisory locks taken in a transaction.
                 opts.Events.UseAdvisoryLockTransaction = true;
                 // A node that is not leading asks for the projections' locks twice a second (default every 5 s), so together with
