@@ -59,6 +59,7 @@ public static class OpenApi
             ["Server credentials"] = "OAuth2 client credentials for servers (platform admins).",
             ["Types"] = "The content types artifacts can have and what each declares.",
             ["Platform"] = "Platform settings and admins.",
+            ["Webhooks"] = "Endpoints that receive the events you may read, signed per Standard Webhooks, retried, replayable.",
             ["Health"] = "Liveness and readiness probes.",
         };
 

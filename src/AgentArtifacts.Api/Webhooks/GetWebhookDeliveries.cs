@@ -11,6 +11,7 @@ public static class GetWebhookDeliveriesEndpoint
     /// The deliveries to one of your endpoints, newest first, each with its attempts (time, status, duration, response excerpt,
     /// next retry). <c>state</c> keeps only <c>pending</c>, <c>succeeded</c> or <c>failed</c> ones.
     /// </summary>
+    /// <param name="state">Only deliveries in this state: <c>pending</c>, <c>succeeded</c> or <c>failed</c>.</param>
     [WolverineGet("/webhooks/{id}/deliveries", OperationId = "listWebhookDeliveries"), Tags("Webhooks")]
     [ProducesResponseType<Page<WebhookDeliveryResponse>>(200), ProducesResponseType(400), ProducesResponseType(404)]
     public static async Task<IResult> List(Guid id, int? limit, string? cursor, string? state, ClaimsPrincipal principal, IQuerySession session,

@@ -10,6 +10,7 @@ public static class RetryWebhookDeliveryEndpoint
     /// Attempt a delivery again now, with a fresh retry schedule: one that failed, or one that succeeded and should be sent
     /// once more. It keeps its <c>webhook-id</c> and its place in the endpoint's order.
     /// </summary>
+    /// <param name="deliveryId">The delivery's id (from <c>GET /webhooks/{id}/deliveries</c>).</param>
     [WolverinePost("/webhooks/{id}/deliveries/{deliveryId}/retry", OperationId = "retryWebhookDelivery"), Tags("Webhooks")]
     [ProducesResponseType<WebhookDeliveryResponse>(202), ProducesResponseType(404), ProducesResponseType(409)]
     public static async Task<IResult> Post(Guid id, Guid deliveryId, ClaimsPrincipal principal, IQuerySession session, NpgsqlDataSource db,
