@@ -26,7 +26,7 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
     public async Task a_test_delivery_is_signed_so_the_standard_webhooks_verifier_accepts_it()
     {
         var ada = await Fixture.NewUserAsync();
-        var hook = await ada.Client.WebhookAsync(_receiver.Url);
+        var hook = await ada.Client.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
         await _receiver.TrustAsync(hook.Secret, "whsec_" + Convert.ToBase64String(new byte[24]));
 
         var response = await ada.Client.PostAsync($"/webhooks/{hook.Id}/test", null);
@@ -51,7 +51,7 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
     public async Task a_500_is_retried_with_the_same_webhook_id_until_it_succeeds()
     {
         var ada = await Fixture.NewUserAsync();
-        var hook = await ada.Client.WebhookAsync(_receiver.Url);
+        var hook = await ada.Client.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
         await _receiver.TrustAsync(hook.Secret);
         await _receiver.PlanAsync(new { status = 500, body = "down" }, new { status = 503 });
 
@@ -71,7 +71,7 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
     public async Task a_429_is_retried_no_sooner_than_its_retry_after()
     {
         var ada = await Fixture.NewUserAsync();
-        var hook = await ada.Client.WebhookAsync(_receiver.Url);
+        var hook = await ada.Client.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
         await _receiver.PlanAsync(new { status = 429, retryAfter = "2" });
 
         await ada.Client.PostAsync($"/webhooks/{hook.Id}/test", null);
@@ -86,7 +86,7 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
     public async Task a_4xx_fails_the_delivery_at_once_and_retry_sends_it_again_with_the_same_id()
     {
         var ada = await Fixture.NewUserAsync();
-        var hook = await ada.Client.WebhookAsync(_receiver.Url);
+        var hook = await ada.Client.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
         await _receiver.PlanAsync(new { status = 410 });
         await ada.Client.PostAsync($"/webhooks/{hook.Id}/test", null);
         var failed = await ada.Client.WaitForDeliveryAsync(hook.Id, "failed");
@@ -107,7 +107,7 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
     public async Task a_redirect_is_not_followed()
     {
         var ada = await Fixture.NewUserAsync();
-        var hook = await ada.Client.WebhookAsync(_receiver.Url);
+        var hook = await ada.Client.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
         await _receiver.PlanAsync(new { status = 307, location = _receiver.Url + "/elsewhere" });
 
         await ada.Client.PostAsync($"/webhooks/{hook.Id}/test", null);
@@ -121,7 +121,7 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
     public async Task only_the_start_of_a_response_body_is_kept()
     {
         var ada = await Fixture.NewUserAsync();
-        var hook = await ada.Client.WebhookAsync(_receiver.Url);
+        var hook = await ada.Client.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
         await _receiver.PlanAsync(new { status = 200, repeat = 100_000 });
 
         await ada.Client.PostAsync($"/webhooks/{hook.Id}/test", null);
@@ -134,7 +134,7 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
     public async Task during_a_rotation_each_delivery_verifies_under_the_old_and_the_new_secret()
     {
         var ada = await Fixture.NewUserAsync();
-        var hook = await ada.Client.WebhookAsync(_receiver.Url);
+        var hook = await ada.Client.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
         var rotated = await (await ada.Client.PostAsync($"/webhooks/{hook.Id}/rotate-secret", null)).Json();
         await _receiver.TrustAsync(hook.Secret, rotated["secret"]!.GetValue<string>());
 
@@ -143,6 +143,11 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
         var received = (await _receiver.WaitForAsync(1)).Single()!;
         received["verifiedBy"]!.AsArray().Select(i => i!.GetValue<int>()).ShouldBe([0, 1]);
         received["signature"]!.GetValue<string>().Split(' ').Length.ShouldBe(2);
+        // Neither secret is ever logged, nor kept in an event.
+        var secrets = new[] { hook.Secret, rotated["secret"]!.GetValue<string>() }.Select(s => s["whsec_".Length..]).ToList();
+        Fixture.Host.Logs.Lines.ShouldNotContain(line => secrets.Any(line.Contains));
+        (await Fixture.SqlScalarAsync<long>($"select count(*) from agentartifacts.mt_events where data::text like '%{secrets[0]}%' or data::text like '%{secrets[1]}%'"))
+            .ShouldBe(0);
     }
 
     [Fact]
@@ -151,8 +156,8 @@ public sealed class WebhookDeliveryTests(ApiFixture fixture) : ApiTest(fixture),
         var ada = await Fixture.NewUserAsync();
         await using var slow = await WebhookReceiver.StartAsync();
         await slow.PlanAsync(new { status = 200, delayMs = 8000 });
-        var slowHook = await ada.Client.WebhookAsync(slow.Url);
-        var fastHook = await ada.Client.WebhookAsync(_receiver.Url);
+        var slowHook = await ada.Client.WebhookAsync(slow.Url, WebhookArrange.OnlyTests);
+        var fastHook = await ada.Client.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
         await ada.Client.PostAsync($"/webhooks/{slowHook.Id}/test", null);
         await slow.WaitForAsync(1);
 
@@ -176,7 +181,9 @@ public sealed class WebhookDisableTests() : IsolatedHostTest(new Dictionary<stri
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         using var ada = await AdaAsync();
-        var hook = await ada.WebhookAsync(receiver.Url);
+        var hook = await ada.WebhookAsync(receiver.Url, WebhookArrange.OnlyTests);
+        await using var watcher = await WebhookReceiver.StartAsync();
+        await ada.WebhookAsync(watcher.Url, new { types = new[] { "webhook.disabled" } });
         await receiver.PlanAsync(Enumerable.Repeat<object>(new { status = 500 }, 20).ToArray());
 
         await ada.PostAsync($"/webhooks/{hook.Id}/test", null);
@@ -190,6 +197,10 @@ public sealed class WebhookDisableTests() : IsolatedHostTest(new Dictionary<stri
         } while (read["enabled"]!.GetValue<bool>() && DateTime.UtcNow < deadline);
         read["enabled"]!.GetValue<bool>().ShouldBeFalse();
         read["disabledReason"]!.GetValue<string>().ShouldContain("failed");
+        // The owner's other endpoint hears of it: webhook.disabled is a public event.
+        var disabled = JsonNode.Parse((await watcher.WaitForAsync(1)).Single()!["body"]!.GetValue<string>())!;
+        disabled["type"]!.GetValue<string>().ShouldBe("webhook.disabled");
+        disabled["data"]!["data"]!["webhookId"]!.GetValue<Guid>().ShouldBe(hook.Id);
         await using (var session = Host.Store.QuerySession())
         {
             (await session.Events.FetchStreamAsync(hook.Id)).Count(e => e.Data is Api.Webhooks.WebhookDisabled).ShouldBe(1);

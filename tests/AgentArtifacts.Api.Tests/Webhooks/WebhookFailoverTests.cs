@@ -34,7 +34,7 @@ public sealed class WebhookFailoverTests : IAsyncLifetime
         string secret;
         using (var ada = first.NewClient(token))
         {
-            (hookId, secret) = await ada.WebhookAsync(_receiver.Url);
+            (hookId, secret) = await ada.WebhookAsync(_receiver.Url, WebhookArrange.OnlyTests);
             await _receiver.TrustAsync(secret);
             await _receiver.PlanAsync(new { status = 503 });
             await ada.PostAsync($"/webhooks/{hookId}/test", null);

@@ -61,6 +61,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
 public static class WebhookArrange
 {
+    /// <summary>An endpoint that receives <c>webhook.test</c> deliveries only (no event of the log is of that type).</summary>
+    public static readonly object OnlyTests = new { types = new[] { "webhook.test" } };
+
     /// <summary>Creates an endpoint; returns its id and its secret.</summary>
     public static async Task<(Guid Id, string Secret)> WebhookAsync(this HttpClient client, string url, object? extra = null)
     {
