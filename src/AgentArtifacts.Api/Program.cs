@@ -18,6 +18,7 @@ builder.AddPlatform();
 AgentArtifacts.Api.StoredSecrets.SecretsSetup.AddSecrets(builder);
 builder.Services.AddSingleton<AgentArtifacts.Api.Commits.CommitTokens>();
 builder.AddRuns();
+AgentArtifacts.Api.Events.EventFeedSetup.AddEvents(builder);
 builder.Services.AddSingleton(AgentArtifacts.Api.Search.SearchLanguage.From(builder.Configuration));
 builder.AddMcp();
 builder.AddWebhooks();

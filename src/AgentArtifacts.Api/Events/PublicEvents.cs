@@ -292,8 +292,8 @@ public sealed class EventFacts : IEventFacts
         if (runs.Count > 0 || grants.Count > 0)
         {
             var batch = session.CreateBatchQuery();
-            var runsLoading = batch.LoadMany<Run>().ById(runs.ToArray());
-            var grantsLoading = batch.LoadMany<Grant>().ById(grants.ToArray());
+            var runsLoading = runs.Count > 0 ? batch.LoadMany<Run>().ById(runs.ToArray()) : Task.FromResult<IReadOnlyList<Run>>([]);
+            var grantsLoading = grants.Count > 0 ? batch.LoadMany<Grant>().ById(grants.ToArray()) : Task.FromResult<IReadOnlyList<Grant>>([]);
             await batch.Execute(ct);
             foreach (var run in await runsLoading) facts._runArtifacts[run.Id] = run.ArtifactId;
             foreach (var grant in await grantsLoading) facts._grantResources[grant.Id] = grant.ResourceId;

@@ -53,6 +53,7 @@ public static class OpenApi
             ["Search"] = "Full-text search over what the caller may read.",
             ["Runs"] = "Invoke an artifact, and follow, list or cancel its runs.",
             ["Approvals"] = "Runs that wait for a person's approval.",
+            ["Events"] = "The event log, live: every change the caller may read, resumable, as Server-Sent Events.",
             ["Grants"] = "Share resources: grants, invites and permission checks.",
             ["API keys"] = "Keys that act as their owner, narrowed by scopes and resources.",
             ["Secrets"] = "Encrypted credentials invocations use, never shown again.",

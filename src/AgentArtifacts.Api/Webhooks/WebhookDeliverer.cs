@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using AgentArtifacts.Api.Events;
 using AgentArtifacts.Api.Runs;
 using AgentArtifacts.Api.StoredSecrets;
 using Marten;
@@ -21,7 +22,7 @@ namespace AgentArtifacts.Api.Webhooks;
 /// was not recorded (a crash mid-request) is made again, with the same <c>webhook-id</c>.
 /// </summary>
 public sealed class WebhookDeliverer(NpgsqlDataSource db, IDocumentStore store, IHttpClientFactory clients, SecretVault vault, WebhookEvents events,
-    IOptions<WebhookOptions> options, TimeProvider clock, ILogger<WebhookDeliverer> logger) : BackgroundService
+    EventAppends appends, IOptions<WebhookOptions> options, TimeProvider clock, ILogger<WebhookDeliverer> logger) : BackgroundService
 {
     /// <summary>How many events one pass turns into deliveries, so one endpoint far behind cannot hold a worker for long.</summary>
     private const int EventBatch = 500;
@@ -63,10 +64,32 @@ public sealed class WebhookDeliverer(NpgsqlDataSource db, IDocumentStore store, 
             }
             if (!worked)
             {
-                try { await _wake.WaitAsync(TimeSpan.FromMilliseconds(Options.PollMilliseconds), ct); }
+                try { await IdleAsync(ct); }
                 catch (OperationCanceledException) { return; }
             }
         }
+    }
+
+    /// <summary>Shortly after an append on any node, idle workers look every 100 ms: the high-water mark follows the append within moments.</summary>
+    private static readonly TimeSpan AfterAppendPoll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan AfterAppendWindow = TimeSpan.FromSeconds(2);
+    private long _lastAppendTicks;
+
+    /// <summary>
+    /// Waits for a wake-up from a route of this node, an append on any node (the event feed's signal), or the poll interval
+    /// (retries falling due). Right after an append the wait is short, since the events become deliverable once the
+    /// high-water mark passes them.
+    /// </summary>
+    private async Task IdleAsync(CancellationToken ct)
+    {
+        var appended = appends.Next;
+        var recent = Environment.TickCount64 - Interlocked.Read(ref _lastAppendTicks) < (long)AfterAppendWindow.TotalMilliseconds;
+        var poll = TimeSpan.FromMilliseconds(Options.PollMilliseconds);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var woken = _wake.WaitAsync(recent && AfterAppendPoll < poll ? AfterAppendPoll : poll, stop.Token);
+        if (await Task.WhenAny(woken, appended) == appended) Interlocked.Exchange(ref _lastAppendTicks, Environment.TickCount64);
+        await stop.CancelAsync();
+        try { await woken; } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
     }
 
     /// <summary>Active endpoints with events past their cursor or a delivery due, in random order so nodes spread over them.</summary>

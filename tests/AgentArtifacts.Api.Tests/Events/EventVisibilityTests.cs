@@ -104,4 +104,18 @@ public sealed class EventVisibilityTests(ApiFixture fixture) : ApiTest(fixture)
         admin.Select(e => e.ResourceId).ShouldNotContain(text);
         (await VisibleToAsync(UserCaller(bob))).Select(e => e.Type).ShouldNotContain("platform.settings_changed");
     }
+
+    [Fact]
+    public async Task a_batch_of_only_later_run_and_grant_events_looks_up_their_artifact_and_resource()
+    {
+        var ada = await Fixture.NewUserAsync();
+        var workspace = await ada.WorkspaceAsync();
+        var grant = (await (await ada.GrantAsync(workspace, (await Fixture.NewUserAsync()).Id, role: "viewer")).Json())["id"]!.GetValue<Guid>();
+        (await ada.Client.DeleteAsync($"/grants/{grant}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        await using var session = Fixture.Host.Store.QuerySession();
+        var revoked = await session.Events.QueryAllRawEvents().Where(e => e.StreamId == grant).OrderBy(e => e.Sequence).ToListAsync();
+        var mapped = await session.ReadAsync([revoked[^1]], CancellationToken.None);
+        (mapped.Single().Type, mapped.Single().ContainerId).ShouldBe(("grant.revoked", workspace));
+    }
 }

@@ -46,6 +46,7 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["Runs:RetryDelaysMs:1"] = "100",
             ["Runs:RetryDelaysMs:2"] = "200",
             ["Runs:HeartbeatSeconds"] = "1",
+            ["Events:HeartbeatSeconds"] = "1",
             // Webhook retries after about 100, 200 and 400 ms instead of seconds to hours; idle deliverers look for work every 100 ms.
             ["Webhooks:RetryDelaysMs:0"] = "100",
             ["Webhooks:RetryDelaysMs:1"] = "200",

@@ -118,3 +118,22 @@ public sealed class WebhookEventDeliveryTests(ApiFixture fixture) : ApiTest(fixt
         (await response.ProblemCode()).ShouldBe("unknown_event_type");
     }
 }
+
+/// <summary>New events wake the deliverers (the event feed's append signal), not their poll, here 30 s.</summary>
+public sealed class WebhookWakeTests() : IsolatedHostTest(new Dictionary<string, string?> { ["Webhooks:PollMilliseconds"] = "30000" })
+{
+    [Fact]
+    public async Task an_event_is_delivered_within_two_seconds_of_its_commit_without_waiting_for_the_poll()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var ada = await AdaAsync();
+        await ada.WebhookAsync(receiver.Url, new { types = new[] { "artifact.created" } });
+        await Task.Delay(500);  // the deliverers are idle, waiting
+
+        var written = DateTimeOffset.UtcNow;
+        (await ada.PostJson("/workspaces", new { title = "Woken" })).EnsureSuccessStatusCode();
+
+        var received = (await receiver.WaitForAsync(1, seconds: 10)).Single()!;
+        (DateTimeOffset.FromUnixTimeMilliseconds(received["at"]!.GetValue<long>()) - written).ShouldBeLessThan(TimeSpan.FromSeconds(2));
+    }
+}
