@@ -53,4 +53,32 @@ public sealed class WebhookFailoverTests : IAsyncLifetime
         var delivery = await client.WaitForDeliveryAsync(hookId, "succeeded");
         delivery["attempts"]!.AsArray().Select(a => a!["statusCode"]!.GetValue<int>()).ShouldBe([503, 200]);
     }
+
+    [Fact]
+    public async Task two_hosts_on_one_database_deliver_each_event_once_and_in_order()
+    {
+        await using var first = ServiceHost.Start(_database.ConnectionString);
+        await using var second = ServiceHost.Start(_database.ConnectionString);
+        var token = await IsolatedHostTest.RegisterAdaAsync(first);
+        using var ada = first.NewClient(token);
+        using var viaSecond = second.NewClient(token);
+        var (hookId, secret) = await ada.WebhookAsync(_receiver.Url, new { types = new[] { "artifact.created" } });
+        await _receiver.TrustAsync(secret);
+
+        // Written through both hosts, one after another.
+        var titles = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            titles.Add($"Workspace {i}");
+            (await (i % 2 == 0 ? ada : viaSecond).PostJson("/workspaces", new { title = titles[^1] })).EnsureSuccessStatusCode();
+        }
+
+        var received = await _receiver.WaitForAsync(10);
+        await Task.Delay(1000);
+        received = await _receiver.ReceivedAsync();
+        received.Select(r => r!["id"]!.GetValue<string>()).ShouldBeUnique();
+        received.Select(r => System.Text.Json.Nodes.JsonNode.Parse(r!["body"]!.GetValue<string>())!["data"]!["data"]!["title"]!.GetValue<string>())
+            .ShouldBe(titles);
+        received.ShouldAllBe(r => r!["verifiedBy"]!.AsArray().Count == 1);
+    }
 }
