@@ -6,6 +6,7 @@ using AgentArtifacts.Client.Artifacts;
 using AgentArtifacts.Client.Auth;
 using AgentArtifacts.Client.Collections;
 using AgentArtifacts.Client.Commits;
+using AgentArtifacts.Client.Events;
 using AgentArtifacts.Client.Grants;
 using AgentArtifacts.Client.Health;
 using AgentArtifacts.Client.Platform;
@@ -63,6 +64,11 @@ namespace AgentArtifacts.Client
         public global::AgentArtifacts.Client.Commits.CommitsRequestBuilder Commits
         {
             get => new global::AgentArtifacts.Client.Commits.CommitsRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The events property</summary>
+        public global::AgentArtifacts.Client.Events.EventsRequestBuilder Events
+        {
+            get => new global::AgentArtifacts.Client.Events.EventsRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The grants property</summary>
         public global::AgentArtifacts.Client.Grants.GrantsRequestBuilder Grants

@@ -828,6 +828,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event log as Server-Sent Events
+         * @description The event log as Server-Sent Events: every public event the caller may read, in log order, live. `id:` is the event's global sequence, `event:` its type, `data:` the public event as JSON (the `PublicEvent` schema; the catalogue of types and payloads is in docs/events.md). Resume with the `Last-Event-ID` header (or `after`): the stream continues exactly after that event, on any node, with nothing skipped or repeated. Without either it starts at the present. Visibility is decided as each event is delivered, so a revoked grant stops that resource's events at once. A comment line is sent as a heartbeat while nothing happens (every 15 s by default). A client too slow to take what is sent gets a last `disconnected` event (`FeedDisconnected`: its `id:` and `resumeAfter` say where to resume) and the stream ends; so does every stream of a node that stops. One principal may hold a few feeds open at once (429 `too_many_feeds` beyond).
+         */
+        get: operations["followEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/workspaces/{id}": {
         parameters: {
             query?: never;
@@ -1396,6 +1416,40 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description `api_key.issued`: a user issued an API key (its secret is never in any event). */
+        ApiKeyIssuedData: {
+            /**
+             * Format: uuid
+             * @description The key.
+             */
+            apiKeyId: string;
+            /**
+             * Format: uuid
+             * @description The user who owns it.
+             */
+            ownerId: string;
+            /** @description Its name. */
+            name: string;
+            /** @description Its scopes. */
+            scopes: string[];
+            /** @description The resources it is limited to; null for any. */
+            resourceIds: null | string[];
+            /**
+             * Format: date-time
+             * @description When it expires; null for never.
+             */
+            expiresAt: null | string;
+        };
+        /** @description `api_key.renamed`. */
+        ApiKeyRenamedData: {
+            /**
+             * Format: uuid
+             * @description The key.
+             */
+            apiKeyId: string;
+            /** @description Its new name. */
+            name: string;
+        };
         /** @description A key as the API shows it: never its secret. */
         ApiKeyResponse: {
             /**
@@ -1429,6 +1483,51 @@ export interface components {
              * @description When it was last used, to within about a minute (ISO 8601, UTC); null if never.
              */
             lastUsedAt: null | string;
+        };
+        /** @description `approval.decided`: an approval was approved, rejected (the run ends cancelled) or expired (the run ends expired). */
+        ApprovalDecidedData: {
+            /**
+             * Format: uuid
+             * @description The approval.
+             */
+            approvalId: string;
+            /**
+             * Format: uuid
+             * @description The run.
+             */
+            runId: string;
+            /**
+             * Format: uuid
+             * @description The artifact the run executes.
+             */
+            artifactId: string;
+            /** @description `approved`, `rejected` or `expired`. */
+            decision: string;
+            /** @description The decider's note; null when none. */
+            note: null | string;
+        };
+        /** @description `approval.requested`: a run waits for a person's approval before it executes. */
+        ApprovalRequestedData: {
+            /**
+             * Format: uuid
+             * @description The approval (`POST /approvals/{id}/approve` or `/reject`).
+             */
+            approvalId: string;
+            /**
+             * Format: uuid
+             * @description The run that waits.
+             */
+            runId: string;
+            /**
+             * Format: uuid
+             * @description The artifact the run would execute.
+             */
+            artifactId: string;
+            /**
+             * Format: date-time
+             * @description When the approval expires if nobody decides.
+             */
+            expiresAt: string;
         };
         /** @description A run waiting for (or past) a person's decision before it executes. */
         ApprovalResponse: {
@@ -1475,6 +1574,99 @@ export interface components {
             decidedBy: null | string;
             /** @description The note the decider left; null when none. */
             note: null | string;
+        };
+        /** @description `artifact.checked_out`: a committed artifact was brought into a workspace as a draft copy. */
+        ArtifactCheckedOutData: {
+            /**
+             * Format: uuid
+             * @description The new copy.
+             */
+            artifactId: string;
+            /**
+             * Format: uuid
+             * @description The artifact whose revision it copies.
+             */
+            originId: string;
+            /**
+             * Format: uuid
+             * @description The workspace the copy is in.
+             */
+            workspaceId: string;
+            /**
+             * Format: int32
+             * @description The revision it copies.
+             */
+            baseRevision: number;
+            /** @description Its content type. */
+            contentType: string;
+            /** @description Its title. */
+            title: string;
+        };
+        /**
+         * @description `artifact.committed`: a commit made a revision of an artifact. Sent for the artifact whose line gained the revision and, when
+         *     the committed draft was a checked-out copy, for the copy too (`artifactId` then differs from `lineId`).
+         */
+        ArtifactCommittedData: {
+            /**
+             * Format: uuid
+             * @description The artifact this event is about (the line, or the copy that was committed).
+             */
+            artifactId: string;
+            /**
+             * Format: uuid
+             * @description The artifact that gained the revision.
+             */
+            lineId: string;
+            /**
+             * Format: uuid
+             * @description The draft that was committed.
+             */
+            draftId: string;
+            /**
+             * Format: uuid
+             * @description The commit (`GET /commits/{id}`).
+             */
+            commitId: string;
+            /**
+             * Format: int32
+             * @description The revision made.
+             */
+            revision: number;
+            /**
+             * @description What a commit does to an artifact.
+             * @enum {string}
+             */
+            kind: "added" | "modified" | "archived";
+            /**
+             * Format: uuid
+             * @description The workspace committed from.
+             */
+            workspaceId: string;
+            /** @description The collections the revision was published into. */
+            collectionIds: string[];
+            /** @description The title at the new revision. */
+            title: string;
+        };
+        /** @description `artifact.created`: an artifact, workspace or collection was created. */
+        ArtifactCreatedData: {
+            /**
+             * Format: uuid
+             * @description The new artifact.
+             */
+            artifactId: string;
+            /**
+             * Format: uuid
+             * @description The workspace it was created in; null for a workspace or collection.
+             */
+            containerId: null | string;
+            /** @description Its content type. */
+            contentType: string;
+            /** @description Its title. */
+            title: string;
+            /** @description Its description; null when none. */
+            description: null | string;
+            /** @description Its tags. */
+            tags: string[];
         };
         /**
          * @description What changed between two states of an artifact: the names of the changed fields; title and description as before/after;
@@ -1555,6 +1747,24 @@ export interface components {
              * @description When it last changed (ISO 8601, UTC); in a collection's listing, when the revision was committed.
              */
             updatedAt: string;
+        };
+        /** @description `artifact.moved`: an artifact moved from one workspace to another. */
+        ArtifactMovedData: {
+            /**
+             * Format: uuid
+             * @description The artifact.
+             */
+            artifactId: string;
+            /**
+             * Format: uuid
+             * @description The workspace it left.
+             */
+            fromContainerId: string;
+            /**
+             * Format: uuid
+             * @description The workspace it is in now.
+             */
+            toContainerId: string;
         };
         /**
          * @description The fields a merge-patch (RFC 7396) of an artifact may set. Only the fields present change: leave out what should
@@ -1644,12 +1854,57 @@ export interface components {
              */
             updatedAt: string;
         };
+        /** @description `artifact.reverted`: a draft was discarded; the artifact is back at a committed revision. */
+        ArtifactRevertedData: {
+            /**
+             * Format: uuid
+             * @description The artifact.
+             */
+            artifactId: string;
+            /**
+             * Format: int32
+             * @description The revision it is back at.
+             */
+            revision: number;
+            /** @description Whether that revision is an archive. */
+            archived: boolean;
+        };
         /**
          * @description Where an artifact stands: `draft` (has changes not yet committed), `committed` (equal to its last revision),
          *     `archived` (archived; restore brings it back).
          * @enum {string}
          */
         ArtifactState: "draft" | "committed" | "archived";
+        /** @description `artifact.archived` and `artifact.restored`. */
+        ArtifactStateData: {
+            /**
+             * Format: uuid
+             * @description The artifact.
+             */
+            artifactId: string;
+        };
+        /**
+         * @description `artifact.updated`: fields of an artifact's head changed. `changed` names them (`title`, `description`,
+         *     `tags`, `context`, `content`, `targetCollectionIds`); the small ones carry their new value, the others
+         *     (context and content) are read with `GET /artifacts/{id}`.
+         */
+        ArtifactUpdatedData: {
+            /**
+             * Format: uuid
+             * @description The artifact.
+             */
+            artifactId: string;
+            /** @description The fields that changed. */
+            changed: string[];
+            /** @description The new title when `changed` holds `title`; else null. */
+            title: null | string;
+            /** @description The new description when `changed` holds `description` (null: cleared); else null. */
+            description: null | string;
+            /** @description The new tags when `changed` holds `tags`; else null. */
+            tags: null | string[];
+            /** @description A workspace's new commit targets when `changed` holds `targetCollectionIds`; else null. */
+            targetCollectionIds: null | string[];
+        };
         /** @description Artifacts to read in one call. */
         BatchGetArtifacts: {
             /** @description The artifacts' ids (1 to 200; duplicates are read once). */
@@ -1720,6 +1975,60 @@ export interface components {
             reason: string;
             /** @description What to do about it, for people. */
             detail: string;
+        };
+        /** @description `commit.created`: a workspace's drafts were committed. */
+        CommitCreatedData: {
+            /**
+             * Format: uuid
+             * @description The commit.
+             */
+            commitId: string;
+            /**
+             * Format: uuid
+             * @description The workspace committed from.
+             */
+            workspaceId: string;
+            /** @description The collections that received the revisions. */
+            collectionIds: string[];
+            /**
+             * Format: uuid
+             * @description The user who committed.
+             */
+            authorId: string;
+            /** @description The commit message. */
+            message: string;
+            /** @description What it changed. */
+            items: {
+                /**
+                 * Format: uuid
+                 * @description The artifact that gained the revision.
+                 */
+                artifactId: string;
+                /**
+                 * Format: uuid
+                 * @description The draft that was committed (the artifact, or a checked-out copy of it).
+                 */
+                draftId: string;
+                /** @description The title at the new revision. */
+                title: string;
+                /** @description The artifact's content type. */
+                contentType: string;
+                /**
+                 * @description What a commit does to an artifact.
+                 * @enum {string}
+                 */
+                kind: "added" | "modified" | "archived";
+                /**
+                 * Format: int32
+                 * @description The revision the draft started from; 0 for a new artifact.
+                 */
+                fromRevision: number;
+                /**
+                 * Format: int32
+                 * @description The revision made.
+                 */
+                toRevision: number;
+            }[];
         };
         /** @description One artifact a commit changed: its draft, the revision it started from and the one it made. */
         CommitItem: {
@@ -1922,10 +2231,41 @@ export interface components {
             /** @description A note for people (at most 500 characters). */
             description?: null | string;
         };
+        /** @description `api_key.revoked` and `server_credential.revoked`. */
+        CredentialRevokedData: {
+            /**
+             * Format: uuid
+             * @description The API key or server credential.
+             */
+            credentialId: string;
+        };
+        /** @description `api_key.rotated` and `server_credential.rotated`: a new secret was issued; the previous one works until `previousSecretValidUntil`. */
+        CredentialRotatedData: {
+            /**
+             * Format: uuid
+             * @description The API key or server credential.
+             */
+            credentialId: string;
+            /**
+             * Format: date-time
+             * @description When the previous secret stops working.
+             */
+            previousSecretValidUntil: string;
+        };
         /** @description An approval decision. */
         DecideApproval: {
             /** @description Why, for the run's caller and the record (at most 2000 characters); null for none. */
             note?: null | string;
+        };
+        /** @description The last frame of a feed the service ends: why, and the `id:` to resume after. */
+        FeedDisconnected: {
+            /** @description `too_slow` (the client did not take what was sent in time) or `shutting_down` (this node is stopping). */
+            reason: string;
+            /**
+             * Format: int64
+             * @description The last event delivered (or the position the feed started from): reconnect with it as `Last-Event-ID` or `after`.
+             */
+            resumeAfter: number;
         };
         /** @description Who a grant is for. */
         Grantee: {
@@ -1950,6 +2290,47 @@ export interface components {
          * @enum {string}
          */
         GrantEffect: "allow" | "deny";
+        /** @description `grant.issued`: a grant gave (or denied) permissions on a resource. */
+        GrantIssuedData: {
+            /**
+             * Format: uuid
+             * @description The grant.
+             */
+            grantId: string;
+            /**
+             * Format: uuid
+             * @description The artifact, workspace or collection it is on.
+             */
+            resourceId: string;
+            /**
+             * @description Who a grant is for: a `user`, an `api_key`, a `group` (an artifact listing its members), an `invite`
+             *     (whoever claims its token), or a `server` (a server credential).
+             * @enum {string}
+             */
+            granteeType: "user" | "api_key" | "group" | "invite" | "server";
+            /**
+             * Format: uuid
+             * @description The user, API key, group or server; null for an unclaimed invite.
+             */
+            granteeId: null | string;
+            /** @description The permissions it gives or denies. */
+            permissions: string[];
+            /**
+             * @description Whether a grant gives its permissions (`allow`) or takes them away (`deny`, which wins over any allow).
+             * @enum {string}
+             */
+            effect: "allow" | "deny";
+            /**
+             * Format: date-time
+             * @description When it stops applying; null for never.
+             */
+            expiresAt: null | string;
+            /**
+             * Format: uuid
+             * @description The invite this grant was claimed from; null otherwise.
+             */
+            claimedFrom: null | string;
+        };
         /** @description A grant as the API shows it. `token` (an invite's claim token) appears once, in the 201 that issued it. */
         GrantResponse: {
             /**
@@ -2003,6 +2384,19 @@ export interface components {
             /** @description An invite's claim token, to hand to the invitee (POST /grants/claim). Only in the answer that issued it; absent otherwise. */
             token?: null | string;
         };
+        /** @description `grant.revoked`: a grant no longer applies. */
+        GrantRevokedData: {
+            /**
+             * Format: uuid
+             * @description The grant.
+             */
+            grantId: string;
+            /**
+             * Format: uuid
+             * @description The resource it was on.
+             */
+            resourceId: string;
+        };
         /** @description One event of an artifact's stream: what happened, when, by whom, and the event's data. */
         HistoryEntry: {
             /**
@@ -2024,6 +2418,29 @@ export interface components {
             actor: null | string;
             /** @description The event's own fields (camelCase), which depend on `event`. */
             data: unknown;
+        };
+        /** @description `invite.claimed`: a user claimed an invite and received a grant of their own. */
+        InviteClaimedData: {
+            /**
+             * Format: uuid
+             * @description The invite.
+             */
+            grantId: string;
+            /**
+             * Format: uuid
+             * @description The resource it is on.
+             */
+            resourceId: string;
+            /**
+             * Format: uuid
+             * @description The user who claimed it.
+             */
+            userId: string;
+            /**
+             * Format: uuid
+             * @description The grant the user received.
+             */
+            userGrantId: string;
         };
         /**
          * @description The body of an invoke: the `input` (or, as MCP clients name it, `arguments`; not both) and the mode.
@@ -2436,6 +2853,48 @@ export interface components {
              */
             linesRemoved: number;
         };
+        /** @description `platform.admin_granted` and `platform.admin_revoked`. */
+        PlatformAdminData: {
+            /**
+             * Format: uuid
+             * @description The user who became, or stopped being, a platform admin.
+             */
+            userId: string;
+        };
+        /** @description `platform.settings_changed`: a platform admin changed settings; each member is the new value, null when that setting was not changed. */
+        PlatformSettingsChangedData: {
+            /** @description The settings that changed. */
+            changed: string[];
+            /** @description Whether anyone may register. */
+            registrationEnabled: null | boolean;
+            /**
+             * Format: int32
+             * @description Requests per window per principal.
+             */
+            rateLimitPermitLimit: null | number;
+            /**
+             * Format: int32
+             * @description The rate-limit window.
+             */
+            rateLimitWindowSeconds: null | number;
+            /**
+             * Format: int32
+             * @description Token requests per window.
+             */
+            tokenPermitLimit: null | number;
+            /**
+             * Format: int32
+             * @description Access-token lifetime.
+             */
+            accessTokenLifetimeMinutes: null | number;
+            /**
+             * Format: int32
+             * @description Refresh-token lifetime.
+             */
+            refreshTokenLifetimeDays: null | number;
+            /** @description Hosts runs may reach although private. */
+            egressAllowedHosts: null | string[];
+        };
         /** @description The settings in force, and who changed them last (null while they are all the configuration's). */
         PlatformSettingsResponse: {
             /** @description Whether anyone may register (POST /auth/register); when false, registration answers 403. */
@@ -2562,6 +3021,59 @@ export interface components {
             /** @description Where the service's API is documented. */
             resource_documentation: string;
         };
+        /** @description Something that happened, as the event log's readers see it. */
+        PublicEvent: {
+            /**
+             * Format: int64
+             * @description The event's position in the one global log: increases with every event; `GET /events` resumes after it.
+             */
+            sequence: number;
+            /** @description What happened, a stable dotted name such as `artifact.created` (see the catalogue). */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When it happened (ISO 8601, UTC).
+             */
+            time: string;
+            /** @description Who caused an event. */
+            actor: {
+                /** @description `user` (signed in as a user), `api_key` (a user's API key), `server` (a server credential) or `system` (the service itself, e.g. an approval that expired). */
+                type: string;
+                /**
+                 * Format: uuid
+                 * @description The user: the signed-in user, or the API key's owner; null for a server or the system.
+                 */
+                userId: null | string;
+                /**
+                 * Format: uuid
+                 * @description The API key used; null unless `type` is `api_key`.
+                 */
+                apiKeyId: null | string;
+                /**
+                 * Format: uuid
+                 * @description The server credential (its OAuth client id) used; null unless `type` is `server`.
+                 */
+                serverId: null | string;
+            };
+            /** @description The kind of resource it happened to: `artifact` (workspaces and collections too), `commit`, `run`, `grant`, `api_key`, `server_credential`, `secret` or `platform`. */
+            resourceType: string;
+            /**
+             * Format: uuid
+             * @description The resource it happened to (the artifact, run, grant, … id).
+             */
+            resourceId: string;
+            /**
+             * Format: uuid
+             * @description The workspace or collection it happened in, at the time: an artifact's container, the container a grant is on (or its artifact's), a commit's workspace, a run's artifact's container; null when none.
+             */
+            containerId: null | string;
+            /** @description The content type of the artifact it concerns (a run's: the artifact that runs); null when it concerns no artifact. */
+            contentType: null | string;
+            /** @description The W3C trace id of the request that caused it, when recorded. */
+            traceId: null | string;
+            /** @description The type's payload (docs/events.md): ids and what changed, never secrets. */
+            data: components["schemas"]["ArtifactCreatedData"] | components["schemas"]["ArtifactCheckedOutData"] | components["schemas"]["ArtifactUpdatedData"] | components["schemas"]["ArtifactStateData"] | components["schemas"]["ArtifactMovedData"] | components["schemas"]["ArtifactCommittedData"] | components["schemas"]["ArtifactRevertedData"] | components["schemas"]["CommitCreatedData"] | components["schemas"]["RunRequestedData"] | components["schemas"]["RunStartedData"] | components["schemas"]["RunCompletedData"] | components["schemas"]["RunEndedData"] | components["schemas"]["ApprovalRequestedData"] | components["schemas"]["ApprovalDecidedData"] | components["schemas"]["GrantIssuedData"] | components["schemas"]["GrantRevokedData"] | components["schemas"]["InviteClaimedData"] | components["schemas"]["ApiKeyIssuedData"] | components["schemas"]["ApiKeyRenamedData"] | components["schemas"]["CredentialRotatedData"] | components["schemas"]["CredentialRevokedData"] | components["schemas"]["ServerCredentialIssuedData"] | components["schemas"]["SecretCreatedData"] | components["schemas"]["SecretDeletedData"] | components["schemas"]["PlatformSettingsChangedData"] | components["schemas"]["PlatformAdminData"] | components["schemas"]["WebhookCreatedData"] | components["schemas"]["WebhookUpdatedData"] | components["schemas"]["WebhookSecretRotatedData"] | components["schemas"]["WebhookDisabledData"] | components["schemas"]["WebhookStateData"];
+        };
         /**
          * @description Readiness: PostgreSQL answers, the async projections (run by whichever node leads) are within the allowed lag, and some
          *     node is advancing them.
@@ -2683,6 +3195,68 @@ export interface components {
              */
             committedAt: string;
         };
+        /** @description `run.completed`: a run finished with an output (read it with `GET /runs/{id}`). */
+        RunCompletedData: {
+            /**
+             * Format: uuid
+             * @description The run.
+             */
+            runId: string;
+            /**
+             * Format: uuid
+             * @description The artifact that ran.
+             */
+            artifactId: string;
+        };
+        /** @description `run.failed` and `run.cancelled`: a run ended without an output. */
+        RunEndedData: {
+            /**
+             * Format: uuid
+             * @description The run.
+             */
+            runId: string;
+            /**
+             * Format: uuid
+             * @description The artifact that ran.
+             */
+            artifactId: string;
+            /** @description The error's stable code (e.g. `upstream_error`, `run_cancelled`); details with `GET /runs/{id}`. */
+            code: null | string;
+            /**
+             * Format: int32
+             * @description The error's HTTP-style status; null when none.
+             */
+            status: null | number;
+        };
+        /** @description `run.requested`: an operation of an artifact was invoked. */
+        RunRequestedData: {
+            /**
+             * Format: uuid
+             * @description The run (`GET /runs/{id}`).
+             */
+            runId: string;
+            /**
+             * Format: uuid
+             * @description The artifact that runs.
+             */
+            artifactId: string;
+            /** @description The operation (`invoke`, or another its type declares). */
+            operation: string;
+            /** @description How it runs: `http`, `mcp_tool`, `agent` or `native`. */
+            kind: string;
+            /** @description `sync`, `async` or `stream`. */
+            mode: string;
+            /**
+             * Format: int32
+             * @description The committed revision pinned; null for the head.
+             */
+            revision: null | number;
+            /**
+             * Format: uuid
+             * @description The agent run that made this tool call; null otherwise.
+             */
+            parentRunId: null | string;
+        };
         /** @description A run: one execution of an artifact's operation, from request to result. */
         RunResponse: {
             /**
@@ -2756,6 +3330,24 @@ export interface components {
              * @description When it ended (ISO 8601, UTC); null while not finished.
              */
             finishedAt: null | string;
+        };
+        /** @description `run.started`: an attempt of a run started. */
+        RunStartedData: {
+            /**
+             * Format: uuid
+             * @description The run.
+             */
+            runId: string;
+            /**
+             * Format: uuid
+             * @description The artifact that runs.
+             */
+            artifactId: string;
+            /**
+             * Format: int32
+             * @description The attempt's number, from 1.
+             */
+            attempt: number;
         };
         /**
          * @description Where a run stands: `pending` (queued, or waiting to retry), `awaiting_approval`, `running`, and the final
@@ -2852,6 +3444,31 @@ export interface components {
             /** @description Counts over every hit, not just this page. */
             facets: components["schemas"]["SearchFacets"];
         };
+        /** @description `secret.created`: a stored secret was created (its value is never in any event). */
+        SecretCreatedData: {
+            /**
+             * Format: uuid
+             * @description The secret.
+             */
+            secretId: string;
+            /**
+             * Format: uuid
+             * @description The user who owns it.
+             */
+            ownerId: string;
+            /** @description Its name. */
+            name: string;
+            /** @description Its description; null when none. */
+            description: null | string;
+        };
+        /** @description `secret.deleted`. */
+        SecretDeletedData: {
+            /**
+             * Format: uuid
+             * @description The secret.
+             */
+            secretId: string;
+        };
         /** @description A secret as the API shows it: metadata only, never the value. */
         SecretResponse: {
             /**
@@ -2868,6 +3485,18 @@ export interface components {
              * @description When it was stored (ISO 8601, UTC).
              */
             createdAt: string;
+        };
+        /** @description `server_credential.issued`: a platform admin issued a server credential (its secret is never in any event). */
+        ServerCredentialIssuedData: {
+            /**
+             * Format: uuid
+             * @description The credential (its OAuth client id).
+             */
+            serverId: string;
+            /** @description Its name. */
+            name: string;
+            /** @description Its scopes. */
+            scopes: string[];
         };
         /** @description A server credential as the API shows it: never its secret. */
         ServerCredentialResponse: {
@@ -3077,6 +3706,21 @@ export interface components {
              */
             nextRetryAt: null | string;
         };
+        /** @description `webhook.created`: a webhook endpoint was created. */
+        WebhookCreatedData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+            /** @description Its type globs; null for every type. */
+            types: null | string[];
+            /**
+             * Format: uuid
+             * @description Its container filter; null for none.
+             */
+            containerId: null | string;
+        };
         /** @description One message to an endpoint and its attempts. */
         WebhookDeliveryResponse: {
             /**
@@ -3107,6 +3751,21 @@ export interface components {
             nextAttemptAt: null | string;
             /** @description Every attempt so far, oldest first. */
             attempts: components["schemas"]["WebhookAttemptResponse"][];
+        };
+        /** @description `webhook.disabled`: deliveries to an endpoint stopped, because every attempt failed for a day, or its owner paused it. */
+        WebhookDisabledData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+            /**
+             * Format: date-time
+             * @description Since when every attempt failed (ISO 8601, UTC); the time of the pause when its owner paused it.
+             */
+            failingSince: string;
+            /** @description Why, for people. */
+            reason: string;
         };
         /** @description A replay was queued. */
         WebhookReplayResponse: {
@@ -3153,6 +3812,44 @@ export interface components {
              * @description When its secret was last rotated (ISO 8601, UTC); null if never.
              */
             secretRotatedAt: null | string;
+        };
+        /** @description `webhook.secret_rotated`: an endpoint got a new signing secret; the previous one also signs until the given time. */
+        WebhookSecretRotatedData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret also signs deliveries (ISO 8601, UTC).
+             */
+            previousSecretValidUntil: string;
+        };
+        /** @description `webhook.enabled` (deliveries resumed) or `webhook.deleted`. */
+        WebhookStateData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+        };
+        /** @description `webhook.updated`: an endpoint's URL, filters or description changed. */
+        WebhookUpdatedData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+            /** @description The fields that changed: `url`, `types`, `containerId`, `description`. */
+            changed: string[];
+            /** @description The new type globs when they changed (null: every type, or unchanged). */
+            types: null | string[];
+            /**
+             * Format: uuid
+             * @description The new container filter when it changed (null: none, or unchanged).
+             */
+            containerId: null | string;
         };
         /** @description An endpoint with its signing secret, answered once by create and rotate-secret. */
         WebhookWithSecretResponse: {
@@ -5404,6 +6101,47 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    followEvents: {
+        parameters: {
+            query?: {
+                /** @description Start after this sequence (the `id:` of an event this feed sent, a non-negative integer); the `Last-Event-ID` header wins when both are sent. From now when neither is. */
+                after?: number;
+                /** @description Only events in this workspace or collection (`containerId` of the event). */
+                containerId?: string;
+                /** @description Only events about this artifact: its own, and its runs', approvals' and grants'. */
+                artifactId?: string;
+                /** @description Only these types: a comma-separated list of names or globs, e.g. `artifact.*,run.completed`. Each must match a type of the catalogue. */
+                types?: string;
+                /** @description Only events about artifacts of this content type, or a wildcard such as `text/*` or `application/vnd.*+json`. */
+                contentType?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -8981,6 +8981,188 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         }
 
         /// <summary>
+        /// The event log as Server-Sent Events
+        /// </summary>
+        /// <remarks>
+        /// The event log as Server-Sent Events: every public event the caller may read, in log order, live. `id:` is the event's global sequence, `event:` its type, `data:` the public event as JSON (the `PublicEvent` schema; the catalogue of types and payloads is in docs/events.md). Resume with the `Last-Event-ID` header (or `after`): the stream continues exactly after that event, on any node, with nothing skipped or repeated. Without either it starts at the present. Visibility is decided as each event is delivered, so a revoked grant stops that resource's events at once. A comment line is sent as a heartbeat while nothing happens (every 15 s by default). A client too slow to take what is sent gets a last `disconnected` event (`FeedDisconnected`: its `id:` and `resumeAfter` say where to resume) and the stream ends; so does every stream of a node that stops. One principal may hold a few feeds open at once (429 `too_many_feeds` beyond).
+        /// </remarks>
+        /// <param name="after">Start after this sequence (the `id:` of an event this feed sent, a non-negative integer); the `Last-Event-ID` header wins when both are sent. From now when neither is.</param>
+        /// <param name="containerId">Only events in this workspace or collection (`containerId` of the event).</param>
+        /// <param name="artifactId">Only events about this artifact: its own, and its runs', approvals' and grants'.</param>
+        /// <param name="types">Only these types: a comma-separated list of names or globs, e.g. `artifact.*,run.completed`. Each must match a type of the catalogue.</param>
+        /// <param name="contentType">Only events about artifacts of this content type, or a wildcard such as `text/*` or `application/vnd.*+json`.</param>
+        /// <returns>OK</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<SwaggerResponse<string>> FollowEventsAsync(long? after, System.Guid? containerId, System.Guid? artifactId, string? types, string? contentType)
+        {
+            return FollowEventsAsync(after, containerId, artifactId, types, contentType, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// The event log as Server-Sent Events
+        /// </summary>
+        /// <remarks>
+        /// The event log as Server-Sent Events: every public event the caller may read, in log order, live. `id:` is the event's global sequence, `event:` its type, `data:` the public event as JSON (the `PublicEvent` schema; the catalogue of types and payloads is in docs/events.md). Resume with the `Last-Event-ID` header (or `after`): the stream continues exactly after that event, on any node, with nothing skipped or repeated. Without either it starts at the present. Visibility is decided as each event is delivered, so a revoked grant stops that resource's events at once. A comment line is sent as a heartbeat while nothing happens (every 15 s by default). A client too slow to take what is sent gets a last `disconnected` event (`FeedDisconnected`: its `id:` and `resumeAfter` say where to resume) and the stream ends; so does every stream of a node that stops. One principal may hold a few feeds open at once (429 `too_many_feeds` beyond).
+        /// </remarks>
+        /// <param name="after">Start after this sequence (the `id:` of an event this feed sent, a non-negative integer); the `Last-Event-ID` header wins when both are sent. From now when neither is.</param>
+        /// <param name="containerId">Only events in this workspace or collection (`containerId` of the event).</param>
+        /// <param name="artifactId">Only events about this artifact: its own, and its runs', approvals' and grants'.</param>
+        /// <param name="types">Only these types: a comma-separated list of names or globs, e.g. `artifact.*,run.completed`. Each must match a type of the catalogue.</param>
+        /// <param name="contentType">Only events about artifacts of this content type, or a wildcard such as `text/*` or `application/vnd.*+json`.</param>
+        /// <returns>OK</returns>
+        /// <exception cref="ApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<SwaggerResponse<string>> FollowEventsAsync(long? after, System.Guid? containerId, System.Guid? artifactId, string? types, string? contentType, System.Threading.CancellationToken cancellationToken)
+        {
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    request_.Method = new System.Net.Http.HttpMethod("GET");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("text/event-stream"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                    if (!string.IsNullOrEmpty(_baseUrl)) urlBuilder_.Append(_baseUrl);
+                    // Operation Path: "events"
+                    urlBuilder_.Append("events");
+                    urlBuilder_.Append('?');
+                    if (after != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("after")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(after, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (containerId != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("containerId")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(containerId, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (artifactId != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("artifactId")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(artifactId, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (types != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("types")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(types, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    if (contentType != null)
+                    {
+                        urlBuilder_.Append(System.Uri.EscapeDataString("contentType")).Append('=').Append(System.Uri.EscapeDataString(ConvertToString(contentType, System.Globalization.CultureInfo.InvariantCulture))).Append('&');
+                    }
+                    urlBuilder_.Length--;
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<string>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return new SwaggerResponse<string>(status_, headers_, objectResponse_.Object);
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("The request is malformed or invalid; nothing changed. `errors` names each invalid field.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Missing, invalid or expired credentials (WWW-Authenticate says which).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 403)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("The caller may not do this (e.g. `insufficient_scope` for an API key without the scope).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 429)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("Too many requests: wait Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 500)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("An unexpected error on the service\'s side.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 503)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<Problem>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<Problem>("The service\'s database is unavailable: retry after Retry-After seconds.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new ApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
         /// Archive a workspace
         /// </summary>
         /// <remarks>
@@ -16366,6 +16548,78 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `api_key.issued`: a user issued an API key (its secret is never in any event).
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ApiKeyIssuedData
+    {
+
+        /// <summary>
+        /// The key.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("apiKeyId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ApiKeyId { get; set; } = default!;
+
+        /// <summary>
+        /// The user who owns it.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("ownerId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid OwnerId { get; set; } = default!;
+
+        /// <summary>
+        /// Its name.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("name")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Name { get; set; } = default!;
+
+        /// <summary>
+        /// Its scopes.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("scopes")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Scopes { get; set; } = new System.Collections.ObjectModel.Collection<string>();
+
+        /// <summary>
+        /// The resources it is limited to; null for any.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resourceIds")]
+        public System.Collections.Generic.ICollection<System.Guid>? ResourceIds { get; set; } = default!;
+
+        /// <summary>
+        /// When it expires; null for never.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
+        public System.DateTimeOffset? ExpiresAt { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `api_key.renamed`.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ApiKeyRenamedData
+    {
+
+        /// <summary>
+        /// The key.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("apiKeyId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ApiKeyId { get; set; } = default!;
+
+        /// <summary>
+        /// Its new name.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("name")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Name { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// A key as the API shows it: never its secret.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -16432,6 +16686,86 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    /// <summary>
+    /// `approval.decided`: an approval was approved, rejected (the run ends cancelled) or expired (the run ends expired).
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ApprovalDecidedData
+    {
+
+        /// <summary>
+        /// The approval.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("approvalId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ApprovalId { get; set; } = default!;
+
+        /// <summary>
+        /// The run.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("runId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid RunId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact the run executes.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// `approved`, `rejected` or `expired`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("decision")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Decision { get; set; } = default!;
+
+        /// <summary>
+        /// The decider's note; null when none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("note")]
+        public string? Note { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `approval.requested`: a run waits for a person's approval before it executes.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ApprovalRequestedData
+    {
+
+        /// <summary>
+        /// The approval (`POST /approvals/{id}/approve` or `/reject`).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("approvalId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ApprovalId { get; set; } = default!;
+
+        /// <summary>
+        /// The run that waits.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("runId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid RunId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact the run would execute.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// When the approval expires if nobody decides.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.DateTimeOffset ExpiresAt { get; set; } = default!;
 
     }
 
@@ -16525,6 +16859,178 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    /// <summary>
+    /// `artifact.checked_out`: a committed artifact was brought into a workspace as a draft copy.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ArtifactCheckedOutData
+    {
+
+        /// <summary>
+        /// The new copy.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact whose revision it copies.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("originId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid OriginId { get; set; } = default!;
+
+        /// <summary>
+        /// The workspace the copy is in.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("workspaceId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid WorkspaceId { get; set; } = default!;
+
+        /// <summary>
+        /// The revision it copies.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("baseRevision")]
+        public int BaseRevision { get; set; } = default!;
+
+        /// <summary>
+        /// Its content type.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("contentType")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string ContentType { get; set; } = default!;
+
+        /// <summary>
+        /// Its title.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("title")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Title { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `artifact.committed`: a commit made a revision of an artifact. Sent for the artifact whose line gained the revision and, when
+    /// <br/>the committed draft was a checked-out copy, for the copy too (`artifactId` then differs from `lineId`).
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ArtifactCommittedData
+    {
+
+        /// <summary>
+        /// The artifact this event is about (the line, or the copy that was committed).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact that gained the revision.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("lineId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid LineId { get; set; } = default!;
+
+        /// <summary>
+        /// The draft that was committed.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("draftId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid DraftId { get; set; } = default!;
+
+        /// <summary>
+        /// The commit (`GET /commits/{id}`).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("commitId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid CommitId { get; set; } = default!;
+
+        /// <summary>
+        /// The revision made.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("revision")]
+        public int Revision { get; set; } = default!;
+
+        /// <summary>
+        /// What a commit does to an artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("kind")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ArtifactCommittedDataKind>))]
+        public ArtifactCommittedDataKind Kind { get; set; } = default!;
+
+        /// <summary>
+        /// The workspace committed from.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("workspaceId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid WorkspaceId { get; set; } = default!;
+
+        /// <summary>
+        /// The collections the revision was published into.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("collectionIds")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<System.Guid> CollectionIds { get; set; } = new System.Collections.ObjectModel.Collection<System.Guid>();
+
+        /// <summary>
+        /// The title at the new revision.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("title")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Title { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `artifact.created`: an artifact, workspace or collection was created.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ArtifactCreatedData
+    {
+
+        /// <summary>
+        /// The new artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The workspace it was created in; null for a workspace or collection.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("containerId")]
+        public System.Guid? ContainerId { get; set; } = default!;
+
+        /// <summary>
+        /// Its content type.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("contentType")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string ContentType { get; set; } = default!;
+
+        /// <summary>
+        /// Its title.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("title")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Title { get; set; } = default!;
+
+        /// <summary>
+        /// Its description; null when none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("description")]
+        public string? Description { get; set; } = default!;
+
+        /// <summary>
+        /// Its tags.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("tags")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Tags { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
     }
 
@@ -16712,6 +17218,36 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `artifact.moved`: an artifact moved from one workspace to another.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ArtifactMovedData
+    {
+
+        /// <summary>
+        /// The artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The workspace it left.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("fromContainerId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid FromContainerId { get; set; } = default!;
+
+        /// <summary>
+        /// The workspace it is in now.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("toContainerId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ToContainerId { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// The fields a merge-patch (RFC 7396) of an artifact may set. Only the fields present change: leave out what should
     /// <br/>stay. `null` clears `description` or `content`; `context` is merged member by member (a member set
     /// <br/>to `null` is removed; `null` for the whole context clears it). Documents the body; the endpoint reads it itself.
@@ -16884,6 +17420,34 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `artifact.reverted`: a draft was discarded; the artifact is back at a committed revision.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ArtifactRevertedData
+    {
+
+        /// <summary>
+        /// The artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The revision it is back at.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("revision")]
+        public int Revision { get; set; } = default!;
+
+        /// <summary>
+        /// Whether that revision is an archive.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("archived")]
+        public bool Archived { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// Where an artifact stands: `draft` (has changes not yet committed), `committed` (equal to its last revision),
     /// <br/>`archived` (archived; restore brings it back).
     /// </summary>
@@ -16902,6 +17466,71 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonStringEnumMemberName(@"archived")]
         [System.Runtime.Serialization.EnumMember(Value = @"archived")]
         Archived = 2,
+
+    }
+
+    /// <summary>
+    /// `artifact.archived` and `artifact.restored`.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ArtifactStateData
+    {
+
+        /// <summary>
+        /// The artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `artifact.updated`: fields of an artifact's head changed. `changed` names them (`title`, `description`,
+    /// <br/>`tags`, `context`, `content`, `targetCollectionIds`); the small ones carry their new value, the others
+    /// <br/>(context and content) are read with `GET /artifacts/{id}`.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ArtifactUpdatedData
+    {
+
+        /// <summary>
+        /// The artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The fields that changed.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("changed")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Changed { get; set; } = new System.Collections.ObjectModel.Collection<string>();
+
+        /// <summary>
+        /// The new title when `changed` holds `title`; else null.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("title")]
+        public string? Title { get; set; } = default!;
+
+        /// <summary>
+        /// The new description when `changed` holds `description` (null: cleared); else null.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("description")]
+        public string? Description { get; set; } = default!;
+
+        /// <summary>
+        /// The new tags when `changed` holds `tags`; else null.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("tags")]
+        public System.Collections.Generic.ICollection<string>? Tags { get; set; } = default!;
+
+        /// <summary>
+        /// A workspace's new commit targets when `changed` holds `targetCollectionIds`; else null.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("targetCollectionIds")]
+        public System.Collections.Generic.ICollection<System.Guid>? TargetCollectionIds { get; set; } = default!;
 
     }
 
@@ -17125,6 +17754,57 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    /// <summary>
+    /// `commit.created`: a workspace's drafts were committed.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class CommitCreatedData
+    {
+
+        /// <summary>
+        /// The commit.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("commitId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid CommitId { get; set; } = default!;
+
+        /// <summary>
+        /// The workspace committed from.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("workspaceId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid WorkspaceId { get; set; } = default!;
+
+        /// <summary>
+        /// The collections that received the revisions.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("collectionIds")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<System.Guid> CollectionIds { get; set; } = new System.Collections.ObjectModel.Collection<System.Guid>();
+
+        /// <summary>
+        /// The user who committed.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("authorId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid AuthorId { get; set; } = default!;
+
+        /// <summary>
+        /// The commit message.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("message")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Message { get; set; } = default!;
+
+        /// <summary>
+        /// What it changed.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("items")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<Items> Items { get; set; } = new System.Collections.ObjectModel.Collection<Items>();
 
     }
 
@@ -17614,6 +18294,45 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `api_key.revoked` and `server_credential.revoked`.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class CredentialRevokedData
+    {
+
+        /// <summary>
+        /// The API key or server credential.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("credentialId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid CredentialId { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `api_key.rotated` and `server_credential.rotated`: a new secret was issued; the previous one works until `previousSecretValidUntil`.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class CredentialRotatedData
+    {
+
+        /// <summary>
+        /// The API key or server credential.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("credentialId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid CredentialId { get; set; } = default!;
+
+        /// <summary>
+        /// When the previous secret stops working.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("previousSecretValidUntil")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.DateTimeOffset PreviousSecretValidUntil { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// An approval decision.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -17625,6 +18344,28 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         /// </summary>
         [System.Text.Json.Serialization.JsonPropertyName("note")]
         public string? Note { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// The last frame of a feed the service ends: why, and the `id:` to resume after.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class FeedDisconnected
+    {
+
+        /// <summary>
+        /// `too_slow` (the client did not take what was sent in time) or `shutting_down` (this node is stopping).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("reason")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Reason { get; set; } = default!;
+
+        /// <summary>
+        /// The last event delivered (or the position the feed started from): reconnect with it as `Last-Event-ID` or `after`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resumeAfter")]
+        public long ResumeAfter { get; set; } = default!;
 
     }
 
@@ -17701,6 +18442,71 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonStringEnumMemberName(@"deny")]
         [System.Runtime.Serialization.EnumMember(Value = @"deny")]
         Deny = 1,
+
+    }
+
+    /// <summary>
+    /// `grant.issued`: a grant gave (or denied) permissions on a resource.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class GrantIssuedData
+    {
+
+        /// <summary>
+        /// The grant.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("grantId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid GrantId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact, workspace or collection it is on.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resourceId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ResourceId { get; set; } = default!;
+
+        /// <summary>
+        /// Who a grant is for: a `user`, an `api_key`, a `group` (an artifact listing its members), an `invite`
+        /// <br/>(whoever claims its token), or a `server` (a server credential).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("granteeType")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<GrantIssuedDataGranteeType>))]
+        public GrantIssuedDataGranteeType GranteeType { get; set; } = default!;
+
+        /// <summary>
+        /// The user, API key, group or server; null for an unclaimed invite.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("granteeId")]
+        public System.Guid? GranteeId { get; set; } = default!;
+
+        /// <summary>
+        /// The permissions it gives or denies.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("permissions")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Permissions { get; set; } = new System.Collections.ObjectModel.Collection<string>();
+
+        /// <summary>
+        /// Whether a grant gives its permissions (`allow`) or takes them away (`deny`, which wins over any allow).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("effect")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<GrantIssuedDataEffect>))]
+        public GrantIssuedDataEffect Effect { get; set; } = default!;
+
+        /// <summary>
+        /// When it stops applying; null for never.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("expiresAt")]
+        public System.DateTimeOffset? ExpiresAt { get; set; } = default!;
+
+        /// <summary>
+        /// The invite this grant was claimed from; null otherwise.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("claimedFrom")]
+        public System.Guid? ClaimedFrom { get; set; } = default!;
 
     }
 
@@ -17809,6 +18615,29 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `grant.revoked`: a grant no longer applies.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class GrantRevokedData
+    {
+
+        /// <summary>
+        /// The grant.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("grantId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid GrantId { get; set; } = default!;
+
+        /// <summary>
+        /// The resource it was on.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resourceId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ResourceId { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// One event of an artifact's stream: what happened, when, by whom, and the event's data.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -17856,6 +18685,43 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    /// <summary>
+    /// `invite.claimed`: a user claimed an invite and received a grant of their own.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class InviteClaimedData
+    {
+
+        /// <summary>
+        /// The invite.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("grantId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid GrantId { get; set; } = default!;
+
+        /// <summary>
+        /// The resource it is on.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resourceId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ResourceId { get; set; } = default!;
+
+        /// <summary>
+        /// The user who claimed it.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("userId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid UserId { get; set; } = default!;
+
+        /// <summary>
+        /// The grant the user received.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("userGrantId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid UserGrantId { get; set; } = default!;
 
     }
 
@@ -19112,6 +19978,80 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `platform.admin_granted` and `platform.admin_revoked`.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class PlatformAdminData
+    {
+
+        /// <summary>
+        /// The user who became, or stopped being, a platform admin.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("userId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid UserId { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `platform.settings_changed`: a platform admin changed settings; each member is the new value, null when that setting was not changed.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class PlatformSettingsChangedData
+    {
+
+        /// <summary>
+        /// The settings that changed.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("changed")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Changed { get; set; } = new System.Collections.ObjectModel.Collection<string>();
+
+        /// <summary>
+        /// Whether anyone may register.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("registrationEnabled")]
+        public bool? RegistrationEnabled { get; set; } = default!;
+
+        /// <summary>
+        /// Requests per window per principal.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("rateLimitPermitLimit")]
+        public int? RateLimitPermitLimit { get; set; } = default!;
+
+        /// <summary>
+        /// The rate-limit window.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("rateLimitWindowSeconds")]
+        public int? RateLimitWindowSeconds { get; set; } = default!;
+
+        /// <summary>
+        /// Token requests per window.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("tokenPermitLimit")]
+        public int? TokenPermitLimit { get; set; } = default!;
+
+        /// <summary>
+        /// Access-token lifetime.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("accessTokenLifetimeMinutes")]
+        public int? AccessTokenLifetimeMinutes { get; set; } = default!;
+
+        /// <summary>
+        /// Refresh-token lifetime.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("refreshTokenLifetimeDays")]
+        public int? RefreshTokenLifetimeDays { get; set; } = default!;
+
+        /// <summary>
+        /// Hosts runs may reach although private.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("egressAllowedHosts")]
+        public System.Collections.Generic.ICollection<string>? EgressAllowedHosts { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// The settings in force, and who changed them last (null while they are all the configuration's).
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -19378,6 +20318,81 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    /// <summary>
+    /// Something that happened, as the event log's readers see it.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class PublicEvent
+    {
+
+        /// <summary>
+        /// The event's position in the one global log: increases with every event; `GET /events` resumes after it.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("sequence")]
+        public long Sequence { get; set; } = default!;
+
+        /// <summary>
+        /// What happened, a stable dotted name such as `artifact.created` (see the catalogue).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("type")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Type { get; set; } = default!;
+
+        /// <summary>
+        /// When it happened (ISO 8601, UTC).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("time")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.DateTimeOffset Time { get; set; } = default!;
+
+        /// <summary>
+        /// Who caused an event.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("actor")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public Actor Actor { get; set; } = new Actor();
+
+        /// <summary>
+        /// The kind of resource it happened to: `artifact` (workspaces and collections too), `commit`, `run`, `grant`, `api_key`, `server_credential`, `secret` or `platform`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resourceType")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string ResourceType { get; set; } = default!;
+
+        /// <summary>
+        /// The resource it happened to (the artifact, run, grant, … id).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("resourceId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ResourceId { get; set; } = default!;
+
+        /// <summary>
+        /// The workspace or collection it happened in, at the time: an artifact's container, the container a grant is on (or its artifact's), a commit's workspace, a run's artifact's container; null when none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("containerId")]
+        public System.Guid? ContainerId { get; set; } = default!;
+
+        /// <summary>
+        /// The content type of the artifact it concerns (a run's: the artifact that runs); null when it concerns no artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("contentType")]
+        public string? ContentType { get; set; } = default!;
+
+        /// <summary>
+        /// The W3C trace id of the request that caused it, when recorded.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("traceId")]
+        public string? TraceId { get; set; } = default!;
+
+        /// <summary>
+        /// The type's payload (docs/events.md): ids and what changed, never secrets.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("data")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public ArtifactCreatedData Data { get; set; } = default!;
 
     }
 
@@ -19695,6 +20710,120 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `run.completed`: a run finished with an output (read it with `GET /runs/{id}`).
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class RunCompletedData
+    {
+
+        /// <summary>
+        /// The run.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("runId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid RunId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact that ran.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `run.failed` and `run.cancelled`: a run ended without an output.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class RunEndedData
+    {
+
+        /// <summary>
+        /// The run.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("runId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid RunId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact that ran.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The error's stable code (e.g. `upstream_error`, `run_cancelled`); details with `GET /runs/{id}`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("code")]
+        public string? Code { get; set; } = default!;
+
+        /// <summary>
+        /// The error's HTTP-style status; null when none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("status")]
+        public int? Status { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `run.requested`: an operation of an artifact was invoked.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class RunRequestedData
+    {
+
+        /// <summary>
+        /// The run (`GET /runs/{id}`).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("runId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid RunId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact that runs.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The operation (`invoke`, or another its type declares).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("operation")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Operation { get; set; } = default!;
+
+        /// <summary>
+        /// How it runs: `http`, `mcp_tool`, `agent` or `native`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("kind")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Kind { get; set; } = default!;
+
+        /// <summary>
+        /// `sync`, `async` or `stream`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("mode")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Mode { get; set; } = default!;
+
+        /// <summary>
+        /// The committed revision pinned; null for the head.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("revision")]
+        public int? Revision { get; set; } = default!;
+
+        /// <summary>
+        /// The agent run that made this tool call; null otherwise.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("parentRunId")]
+        public System.Guid? ParentRunId { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// A run: one execution of an artifact's operation, from request to result.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -19828,6 +20957,35 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    /// <summary>
+    /// `run.started`: an attempt of a run started.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class RunStartedData
+    {
+
+        /// <summary>
+        /// The run.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("runId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid RunId { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact that runs.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The attempt's number, from 1.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("attempt")]
+        public int Attempt { get; set; } = default!;
 
     }
 
@@ -20109,6 +21267,58 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `secret.created`: a stored secret was created (its value is never in any event).
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SecretCreatedData
+    {
+
+        /// <summary>
+        /// The secret.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("secretId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid SecretId { get; set; } = default!;
+
+        /// <summary>
+        /// The user who owns it.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("ownerId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid OwnerId { get; set; } = default!;
+
+        /// <summary>
+        /// Its name.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("name")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Name { get; set; } = default!;
+
+        /// <summary>
+        /// Its description; null when none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("description")]
+        public string? Description { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `secret.deleted`.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class SecretDeletedData
+    {
+
+        /// <summary>
+        /// The secret.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("secretId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid SecretId { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// A secret as the API shows it: metadata only, never the value.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -20150,6 +21360,36 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    /// <summary>
+    /// `server_credential.issued`: a platform admin issued a server credential (its secret is never in any event).
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class ServerCredentialIssuedData
+    {
+
+        /// <summary>
+        /// The credential (its OAuth client id).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("serverId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ServerId { get; set; } = default!;
+
+        /// <summary>
+        /// Its name.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("name")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Name { get; set; } = default!;
+
+        /// <summary>
+        /// Its scopes.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("scopes")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Scopes { get; set; } = new System.Collections.ObjectModel.Collection<string>();
 
     }
 
@@ -20687,6 +21927,34 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `webhook.created`: a webhook endpoint was created.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class WebhookCreatedData
+    {
+
+        /// <summary>
+        /// The endpoint.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("webhookId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid WebhookId { get; set; } = default!;
+
+        /// <summary>
+        /// Its type globs; null for every type.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("types")]
+        public System.Collections.Generic.ICollection<string>? Types { get; set; } = default!;
+
+        /// <summary>
+        /// Its container filter; null for none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("containerId")]
+        public System.Guid? ContainerId { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// One message to an endpoint and its attempts.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -20755,6 +22023,36 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
             get { return _additionalProperties ?? (_additionalProperties = new System.Collections.Generic.Dictionary<string, object>()); }
             set { _additionalProperties = value; }
         }
+
+    }
+
+    /// <summary>
+    /// `webhook.disabled`: deliveries to an endpoint stopped, because every attempt failed for a day, or its owner paused it.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class WebhookDisabledData
+    {
+
+        /// <summary>
+        /// The endpoint.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("webhookId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid WebhookId { get; set; } = default!;
+
+        /// <summary>
+        /// Since when every attempt failed (ISO 8601, UTC); the time of the pause when its owner paused it.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("failingSince")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.DateTimeOffset FailingSince { get; set; } = default!;
+
+        /// <summary>
+        /// Why, for people.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("reason")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Reason { get; set; } = default!;
 
     }
 
@@ -20864,6 +22162,80 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     /// <summary>
+    /// `webhook.secret_rotated`: an endpoint got a new signing secret; the previous one also signs until the given time.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class WebhookSecretRotatedData
+    {
+
+        /// <summary>
+        /// The endpoint.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("webhookId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid WebhookId { get; set; } = default!;
+
+        /// <summary>
+        /// Until when the previous secret also signs deliveries (ISO 8601, UTC).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("previousSecretValidUntil")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.DateTimeOffset PreviousSecretValidUntil { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `webhook.enabled` (deliveries resumed) or `webhook.deleted`.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class WebhookStateData
+    {
+
+        /// <summary>
+        /// The endpoint.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("webhookId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid WebhookId { get; set; } = default!;
+
+    }
+
+    /// <summary>
+    /// `webhook.updated`: an endpoint's URL, filters or description changed.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class WebhookUpdatedData
+    {
+
+        /// <summary>
+        /// The endpoint.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("webhookId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid WebhookId { get; set; } = default!;
+
+        /// <summary>
+        /// The fields that changed: `url`, `types`, `containerId`, `description`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("changed")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Changed { get; set; } = new System.Collections.ObjectModel.Collection<string>();
+
+        /// <summary>
+        /// The new type globs when they changed (null: every type, or unchanged).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("types")]
+        public System.Collections.Generic.ICollection<string>? Types { get; set; } = default!;
+
+        /// <summary>
+        /// The new container filter when it changed (null: none, or unchanged).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("containerId")]
+        public System.Guid? ContainerId { get; set; } = default!;
+
+    }
+
+    /// <summary>
     /// An endpoint with its signing secret, answered once by create and rotate-secret.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -20939,6 +22311,121 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum ArtifactCommittedDataKind
+    {
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"added")]
+        [System.Runtime.Serialization.EnumMember(Value = @"added")]
+        Added = 0,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"modified")]
+        [System.Runtime.Serialization.EnumMember(Value = @"modified")]
+        Modified = 1,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"archived")]
+        [System.Runtime.Serialization.EnumMember(Value = @"archived")]
+        Archived = 2,
+
+    }
+
+    /// <summary>
+    /// One artifact a commit changed.
+    /// </summary>
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class Items
+    {
+
+        /// <summary>
+        /// The artifact that gained the revision.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("artifactId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid ArtifactId { get; set; } = default!;
+
+        /// <summary>
+        /// The draft that was committed (the artifact, or a checked-out copy of it).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("draftId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public System.Guid DraftId { get; set; } = default!;
+
+        /// <summary>
+        /// The title at the new revision.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("title")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Title { get; set; } = default!;
+
+        /// <summary>
+        /// The artifact's content type.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("contentType")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string ContentType { get; set; } = default!;
+
+        /// <summary>
+        /// What a commit does to an artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("kind")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ItemsKind>))]
+        public ItemsKind Kind { get; set; } = default!;
+
+        /// <summary>
+        /// The revision the draft started from; 0 for a new artifact.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("fromRevision")]
+        public int FromRevision { get; set; } = default!;
+
+        /// <summary>
+        /// The revision made.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("toRevision")]
+        public int ToRevision { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum GrantIssuedDataGranteeType
+    {
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"user")]
+        [System.Runtime.Serialization.EnumMember(Value = @"user")]
+        User = 0,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"api_key")]
+        [System.Runtime.Serialization.EnumMember(Value = @"api_key")]
+        Api_key = 1,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"group")]
+        [System.Runtime.Serialization.EnumMember(Value = @"group")]
+        Group = 2,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"invite")]
+        [System.Runtime.Serialization.EnumMember(Value = @"invite")]
+        Invite = 3,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"server")]
+        [System.Runtime.Serialization.EnumMember(Value = @"server")]
+        Server = 4,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum GrantIssuedDataEffect
+    {
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"allow")]
+        [System.Runtime.Serialization.EnumMember(Value = @"allow")]
+        Allow = 0,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"deny")]
+        [System.Runtime.Serialization.EnumMember(Value = @"deny")]
+        Deny = 1,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public enum InvokeArtifactMode
     {
 
@@ -20949,6 +22436,37 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonStringEnumMemberName(@"async")]
         [System.Runtime.Serialization.EnumMember(Value = @"async")]
         Async = 1,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class Actor
+    {
+
+        /// <summary>
+        /// `user` (signed in as a user), `api_key` (a user's API key), `server` (a server credential) or `system` (the service itself, e.g. an approval that expired).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("type")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Type { get; set; } = default!;
+
+        /// <summary>
+        /// The user: the signed-in user, or the API key's owner; null for a server or the system.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("userId")]
+        public System.Guid? UserId { get; set; } = default!;
+
+        /// <summary>
+        /// The API key used; null unless `type` is `api_key`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("apiKeyId")]
+        public System.Guid? ApiKeyId { get; set; } = default!;
+
+        /// <summary>
+        /// The server credential (its OAuth client id) used; null unless `type` is `server`.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonPropertyName("serverId")]
+        public System.Guid? ServerId { get; set; } = default!;
 
     }
 
@@ -20967,6 +22485,24 @@ namespace AgentArtifacts.Api.Tests.Clients.NSwag
         [System.Text.Json.Serialization.JsonStringEnumMemberName(@"refresh_token")]
         [System.Runtime.Serialization.EnumMember(Value = @"refresh_token")]
         Refresh_token = 2,
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public enum ItemsKind
+    {
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"added")]
+        [System.Runtime.Serialization.EnumMember(Value = @"added")]
+        Added = 0,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"modified")]
+        [System.Runtime.Serialization.EnumMember(Value = @"modified")]
+        Modified = 1,
+
+        [System.Text.Json.Serialization.JsonStringEnumMemberName(@"archived")]
+        [System.Runtime.Serialization.EnumMember(Value = @"archived")]
+        Archived = 2,
 
     }
 
