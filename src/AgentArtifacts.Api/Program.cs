@@ -3,6 +3,7 @@ using AgentArtifacts.Api.Mcp;
 using AgentArtifacts.Api.Platform;
 using AgentArtifacts.Api.Runs;
 using AgentArtifacts.Api.Types;
+using AgentArtifacts.Api.Webhooks;
 using JasperFx;
 using Scalar.AspNetCore;
 using Wolverine.Http;
@@ -20,6 +21,7 @@ builder.AddRuns();
 AgentArtifacts.Api.Events.EventFeedSetup.AddEvents(builder);
 builder.Services.AddSingleton(AgentArtifacts.Api.Search.SearchLanguage.From(builder.Configuration));
 builder.AddMcp();
+builder.AddWebhooks();
 builder.Services.AddSingleton(TypeRegistry.LoadFrom(Path.Combine(AppContext.BaseDirectory, "types")));
 
 var app = builder.Build();

@@ -81,6 +81,13 @@ public static class EventVisibility
             }
         }
 
+        // Webhook endpoints: their owner.
+        var webhookIds = events.Where(e => e.ResourceType == ResourceTypes.Webhook).Select(e => e.ResourceId).Distinct().ToList();
+        foreach (var webhook in webhookIds.Count == 0 ? [] : await session.LoadManyAsync<Webhooks.Webhook>(ct, webhookIds))
+        {
+            if (webhook.OwnerId == caller.Id) visible.Add((ResourceTypes.Webhook, webhook.Id));
+        }
+
         return events.Where(e => e.ResourceType switch
         {
             ResourceTypes.ServerCredential or ResourceTypes.Platform => caller.IsPlatformAdmin,

@@ -46,6 +46,7 @@ public static class ResourceTypes
     public const string ServerCredential = "server_credential";
     public const string Secret = "secret";
     public const string Platform = "platform";
+    public const string Webhook = "webhook";
 }
 
 // ---- Payloads (the `data` of each type). Records, so the OpenAPI document describes each one as a component. ----

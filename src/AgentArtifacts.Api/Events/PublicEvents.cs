@@ -75,6 +75,12 @@ public static class PublicEvents
         ["platform.settings_changed"] = typeof(PlatformSettingsChangedData),
         ["platform.admin_granted"] = typeof(PlatformAdminData),
         ["platform.admin_revoked"] = typeof(PlatformAdminData),
+        ["webhook.created"] = typeof(Webhooks.WebhookCreatedData),
+        ["webhook.updated"] = typeof(Webhooks.WebhookUpdatedData),
+        ["webhook.secret_rotated"] = typeof(Webhooks.WebhookSecretRotatedData),
+        ["webhook.disabled"] = typeof(Webhooks.WebhookDisabledData),
+        ["webhook.enabled"] = typeof(Webhooks.WebhookStateData),
+        ["webhook.deleted"] = typeof(Webhooks.WebhookStateData),
     };
 
     /// <summary>The public event for an internal one, or null when it is internal-only.</summary>
@@ -202,6 +208,19 @@ public static class PublicEvents
         PlatformSettingsChanged p => new Shape("platform.settings_changed", ResourceTypes.Platform, p.SettingsId, SettingsChanged(p)),
         UserPlatformAdminGranted p => new Shape("platform.admin_granted", ResourceTypes.Platform, p.UserId, new PlatformAdminData(p.UserId)),
         UserPlatformAdminRevoked p => new Shape("platform.admin_revoked", ResourceTypes.Platform, p.UserId, new PlatformAdminData(p.UserId)),
+
+        Webhooks.WebhookCreated w => new Shape("webhook.created", ResourceTypes.Webhook, w.WebhookId,
+            new Webhooks.WebhookCreatedData(w.WebhookId, w.Types, w.ContainerId)),
+        Webhooks.WebhookChanged w => new Shape("webhook.updated", ResourceTypes.Webhook, w.WebhookId, new Webhooks.WebhookUpdatedData(w.WebhookId,
+            [.. w.Url is null ? [] : new[] { "url" }, .. w.Types is null && !w.ClearTypes ? [] : new[] { "types" },
+             .. w.ContainerId is null && !w.ClearContainer ? [] : new[] { "containerId" }, .. w.Description is null ? [] : new[] { "description" }],
+            w.Types, w.ContainerId)),
+        Webhooks.WebhookSecretRotated w => new Shape("webhook.secret_rotated", ResourceTypes.Webhook, w.WebhookId,
+            new Webhooks.WebhookSecretRotatedData(w.WebhookId, w.PreviousSecretValidUntil)),
+        Webhooks.WebhookDisabled w => new Shape("webhook.disabled", ResourceTypes.Webhook, w.WebhookId,
+            new Webhooks.WebhookDisabledData(w.WebhookId, w.FailingSince, w.Reason)),
+        Webhooks.WebhookEnabled w => new Shape("webhook.enabled", ResourceTypes.Webhook, w.WebhookId, new Webhooks.WebhookStateData(w.WebhookId)),
+        Webhooks.WebhookDeleted w => new Shape("webhook.deleted", ResourceTypes.Webhook, w.WebhookId, new Webhooks.WebhookStateData(w.WebhookId)),
 
         _ => null,
     };

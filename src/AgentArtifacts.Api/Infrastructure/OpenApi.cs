@@ -61,6 +61,7 @@ public static class OpenApi
             ["Types"] = "The content types artifacts can have and what each declares.",
             ["Platform"] = "Platform settings and admins.",
             ["Audit"] = "Who did what, when, with which credential: the audit log, read from the event log.",
+            ["Webhooks"] = "Endpoints that receive the events you may read, signed per Standard Webhooks, retried, replayable.",
             ["Health"] = "Liveness and readiness probes.",
         };
 

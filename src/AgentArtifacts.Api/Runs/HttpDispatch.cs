@@ -184,6 +184,25 @@ public static class HttpDispatchHandler
 public sealed class EgressRefusedException(string message) : Exception(message);
 
 /// <summary>
+/// The one egress decision: the addresses of a host that outbound connections may reach. The egress client asks it on every
+/// connection; routes that take a URL to call later (webhooks) ask it up front, so a refused URL is a 400 and not a
+/// failure found hours later.
+/// </summary>
+public sealed class EgressPolicy(IConfiguration configuration, PlatformSettingsCache settings)
+{
+    private readonly bool _allowPrivate = configuration.GetValue("Egress:AllowPrivateNetworks", false);
+
+    /// <summary>The host's addresses the policy allows (none: refused). Throws <see cref="SocketException"/> when the name does not resolve.</summary>
+    public async Task<IPAddress[]> AllowedAddressesAsync(string host, CancellationToken ct)
+    {
+        var addresses = await Dns.GetHostAddressesAsync(host, ct);
+        // The platform's allowed hosts (admins' exceptions, e.g. an internal tool server) may be private.
+        var exempt = _allowPrivate || (await settings.GetAsync(ct)).EgressAllowedHosts.Contains(host, StringComparer.OrdinalIgnoreCase);
+        return addresses.Where(a => exempt || !Egress.IsPrivate(a)).ToArray();
+    }
+}
+
+/// <summary>
 /// Outbound connections of invocations: private, loopback and link-local addresses are refused unless
 /// <c>Egress:AllowPrivateNetworks</c> is true or the host is one of the platform settings' <c>egressAllowedHosts</c>. Checked on the address actually connected to, so DNS cannot swap it afterwards.
 /// </summary>
@@ -191,18 +210,13 @@ public static class Egress
 {
     public static void AddEgress(this IServiceCollection services, IConfiguration configuration)
     {
-        var allowPrivate = configuration.GetValue("Egress:AllowPrivateNetworks", false);
+        services.AddSingleton<EgressPolicy>();
         services.AddHttpClient(HttpDispatchHandler.Client).ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             ConnectCallback = async (context, ct) =>
             {
-                var host = context.DnsEndPoint.Host;
-                var addresses = await Dns.GetHostAddressesAsync(host, ct);
-                // The platform's allowed hosts (admins' exceptions, e.g. an internal tool server) may be private.
-                var exempt = allowPrivate || (await provider.GetRequiredService<PlatformSettingsCache>().GetAsync(ct)).EgressAllowedHosts
-                    .Contains(host, StringComparer.OrdinalIgnoreCase);
-                var allowed = addresses.Where(a => exempt || !IsPrivate(a)).ToArray();
+                var allowed = await provider.GetRequiredService<EgressPolicy>().AllowedAddressesAsync(context.DnsEndPoint.Host, ct);
                 if (allowed.Length == 0)
                 {
                     throw new EgressRefusedException($"{context.DnsEndPoint.Host} resolves only to private or loopback addresses, which invocations may not reach.");

@@ -16,6 +16,7 @@ using AgentArtifacts.Client.Search;
 using AgentArtifacts.Client.Secrets;
 using AgentArtifacts.Client.ServerCredentials;
 using AgentArtifacts.Client.Types;
+using AgentArtifacts.Client.Webhooks;
 using AgentArtifacts.Client.WellKnown;
 using AgentArtifacts.Client.Workspaces;
 using Microsoft.Kiota.Abstractions.Extensions;
@@ -114,6 +115,11 @@ namespace AgentArtifacts.Client
         public global::AgentArtifacts.Client.Types.TypesRequestBuilder Types
         {
             get => new global::AgentArtifacts.Client.Types.TypesRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The webhooks property</summary>
+        public global::AgentArtifacts.Client.Webhooks.WebhooksRequestBuilder Webhooks
+        {
+            get => new global::AgentArtifacts.Client.Webhooks.WebhooksRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The wellKnown property</summary>
         public global::AgentArtifacts.Client.WellKnown.WellKnownRequestBuilder WellKnown

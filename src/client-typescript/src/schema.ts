@@ -4,6 +4,158 @@
  */
 
 export interface paths {
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your webhook endpoints, oldest first
+         * @description Your webhook endpoints, oldest first. Secrets are never shown again.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Create a webhook endpoint. The answer holds its signing `secret`, shown only here. Deliveries start with the events after this one; `POST /webhooks/{id}/test` sends a `webhook.test` at once.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your webhook endpoints, without its secret
+         * @description One of your webhook endpoints, without its secret.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of your webhook endpoints
+         * @description Delete one of your webhook endpoints: nothing more is delivered to it, and its secrets and delivery history are gone.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change one of your webhook endpoints
+         * @description Change one of your webhook endpoints (URL, filters, description), or resume (`enabled: true`) or pause it.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The deliveries to one of your endpoints
+         * @description The deliveries to one of your endpoints, newest first, each with its attempts (time, status, duration, response excerpt, next retry). `state` keeps only `pending`, `succeeded` or `failed` ones.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-deliver everything after a log position to one of your endpoints
+         * @description Re-deliver everything after a log position to one of your endpoints (after an outage on the receiver's side, say). Events still waiting to go out are not queued twice; deliveries keep the order of the log.
+         */
+        post: operations["replayWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attempt a delivery again now
+         * @description Attempt a delivery again now, with a fresh retry schedule: one that failed, or one that succeeded and should be sent once more. It keeps its `webhook-id` and its place in the endpoint's order.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret for one of your endpoints, shown only in this answer
+         * @description A new signing secret for one of your endpoints, shown only in this answer. For `Webhooks:RotationOverlapHours` (24) every delivery carries two signatures, one per secret, so the receiver can switch to the new secret at any moment.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a `webhook.test` delivery to one of your endpoints now
+         * @description Send a `webhook.test` delivery to one of your endpoints now (whatever its type filters), signed like any other; follow it in `GET /webhooks/{id}/deliveries`.
+         */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/types": {
         parameters: {
             query?: never;
@@ -2128,6 +2280,20 @@ export interface components {
             /** @description What the secret is for (at most 1000 characters), or null for none. */
             description?: null | string;
         };
+        /** @description A new webhook endpoint: events you may read are POSTed to it, signed per Standard Webhooks. */
+        CreateWebhook: {
+            /** @description Where to POST deliveries: an absolute http(s) URL (at most 2000 characters) that the service's egress policy lets it reach. */
+            url: string;
+            /** @description Deliver only events whose type matches one of these globs (1 to 50, e.g. `artifact.*`, `run.completed`); left out for every type. */
+            types?: null | string[];
+            /**
+             * Format: uuid
+             * @description Deliver only events inside this container (a workspace or collection you can read); left out for all.
+             */
+            containerId?: null | string;
+            /** @description A note for people (at most 500 characters). */
+            description?: null | string;
+        };
         /** @description `api_key.revoked` and `server_credential.revoked`. */
         CredentialRevokedData: {
             /**
@@ -2717,6 +2883,20 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: null | string;
         };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
+        PageOfWebhookDeliveryResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
+            items: components["schemas"]["WebhookDeliveryResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            nextCursor: null | string;
+        };
+        /** @description A page of a list endpoint: `{items, nextCursor}`; `nextCursor` is null on the last page. */
+        PageOfWebhookResponse: {
+            /** @description This page's items, in the list's order; at most `limit` of them, possibly fewer before the last page. */
+            items: components["schemas"]["WebhookResponse"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            nextCursor: null | string;
+        };
         /** @description What a commit would do to one draft: its change, the revision it starts from and the one it would make, and what changed. */
         PlannedChange: {
             /**
@@ -2982,7 +3162,7 @@ export interface components {
             /** @description The W3C trace id of the request that caused it, when recorded. */
             traceId: null | string;
             /** @description The type's payload (docs/events.md): ids and what changed, never secrets. */
-            data: components["schemas"]["ArtifactCreatedData"] | components["schemas"]["ArtifactCheckedOutData"] | components["schemas"]["ArtifactUpdatedData"] | components["schemas"]["ArtifactStateData"] | components["schemas"]["ArtifactMovedData"] | components["schemas"]["ArtifactCommittedData"] | components["schemas"]["ArtifactRevertedData"] | components["schemas"]["CommitCreatedData"] | components["schemas"]["RunRequestedData"] | components["schemas"]["RunStartedData"] | components["schemas"]["RunCompletedData"] | components["schemas"]["RunEndedData"] | components["schemas"]["ApprovalRequestedData"] | components["schemas"]["ApprovalDecidedData"] | components["schemas"]["GrantIssuedData"] | components["schemas"]["GrantRevokedData"] | components["schemas"]["InviteClaimedData"] | components["schemas"]["ApiKeyIssuedData"] | components["schemas"]["ApiKeyRenamedData"] | components["schemas"]["CredentialRotatedData"] | components["schemas"]["CredentialRevokedData"] | components["schemas"]["ServerCredentialIssuedData"] | components["schemas"]["SecretCreatedData"] | components["schemas"]["SecretDeletedData"] | components["schemas"]["PlatformSettingsChangedData"] | components["schemas"]["PlatformAdminData"];
+            data: components["schemas"]["ArtifactCreatedData"] | components["schemas"]["ArtifactCheckedOutData"] | components["schemas"]["ArtifactUpdatedData"] | components["schemas"]["ArtifactStateData"] | components["schemas"]["ArtifactMovedData"] | components["schemas"]["ArtifactCommittedData"] | components["schemas"]["ArtifactRevertedData"] | components["schemas"]["CommitCreatedData"] | components["schemas"]["RunRequestedData"] | components["schemas"]["RunStartedData"] | components["schemas"]["RunCompletedData"] | components["schemas"]["RunEndedData"] | components["schemas"]["ApprovalRequestedData"] | components["schemas"]["ApprovalDecidedData"] | components["schemas"]["GrantIssuedData"] | components["schemas"]["GrantRevokedData"] | components["schemas"]["InviteClaimedData"] | components["schemas"]["ApiKeyIssuedData"] | components["schemas"]["ApiKeyRenamedData"] | components["schemas"]["CredentialRotatedData"] | components["schemas"]["CredentialRevokedData"] | components["schemas"]["ServerCredentialIssuedData"] | components["schemas"]["SecretCreatedData"] | components["schemas"]["SecretDeletedData"] | components["schemas"]["PlatformSettingsChangedData"] | components["schemas"]["PlatformAdminData"] | components["schemas"]["WebhookCreatedData"] | components["schemas"]["WebhookUpdatedData"] | components["schemas"]["WebhookSecretRotatedData"] | components["schemas"]["WebhookDisabledData"] | components["schemas"]["WebhookStateData"];
         };
         /**
          * @description Readiness: PostgreSQL answers, the async projections (run by whichever node leads) are within the allowed lag, and some
@@ -3024,6 +3204,14 @@ export interface components {
         RenameApiKey: {
             /** @description The new name (1 to 200 characters). */
             name: string;
+        };
+        /** @description Deliver again every event after a log position. */
+        ReplayWebhook: {
+            /**
+             * Format: int64
+             * @description A position in the event log (an event's `sequence`, 0 for the beginning): every event after it that the endpoint's filters and your access select is delivered again, in order, with its original `webhook-id`.
+             */
+            after: number;
         };
         /** @description A content type's definition with inheritance applied. */
         ResolvedTypeResponse: {
@@ -3541,6 +3729,22 @@ export interface components {
             /** @description Hosts invocations may reach even at private or loopback addresses, replacing the list (at most 100; each a host name or IP address, without scheme, port or path). */
             egressAllowedHosts?: null | string[];
         };
+        /** @description Change an endpoint: only the fields given change. */
+        UpdateWebhook: {
+            /** @description A new URL (the same rules as at creation). */
+            url?: null | string;
+            /** @description New type globs (1 to 50); an empty list removes the filter (every type). */
+            types?: null | string[];
+            /**
+             * Format: uuid
+             * @description A new container filter; `00000000-0000-0000-0000-000000000000` removes it.
+             */
+            containerId?: null | string;
+            /** @description A new note (at most 500 characters). */
+            description?: null | string;
+            /** @description `true` resumes a disabled endpoint (from where it stopped); `false` pauses deliveries. */
+            enabled?: null | boolean;
+        };
         /** @description A user as the API shows it. */
         UserResponse: {
             /**
@@ -3559,6 +3763,216 @@ export interface components {
              * @description When the user registered (ISO 8601, UTC).
              */
             createdAt: string;
+        };
+        /** @description One attempt to deliver a message. */
+        WebhookAttemptResponse: {
+            /**
+             * Format: int32
+             * @description 1 for the first attempt, then 2, 3, …
+             */
+            attempt: number;
+            /**
+             * Format: date-time
+             * @description When the attempt started (ISO 8601, UTC).
+             */
+            at: string;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status; null when it did not answer (timeout, connection refused, egress refused).
+             */
+            statusCode: null | number;
+            /**
+             * Format: int32
+             * @description How long the attempt took, in milliseconds.
+             */
+            durationMs: number;
+            /** @description The start of the receiver's response body (at most `Webhooks:ResponseExcerptBytes`, 1 KiB); the rest is never read. */
+            responseExcerpt: null | string;
+            /** @description Why the attempt failed without a status (e.g. `timeout`, `connection_failed`, `egress_refused`) or what a status meant (`redirect_not_followed`); null on success. */
+            error: null | string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due after this one failed (ISO 8601, UTC); null if none follows.
+             */
+            nextRetryAt: null | string;
+        };
+        /** @description `webhook.created`: a webhook endpoint was created. */
+        WebhookCreatedData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+            /** @description Its type globs; null for every type. */
+            types: null | string[];
+            /**
+             * Format: uuid
+             * @description Its container filter; null for none.
+             */
+            containerId: null | string;
+        };
+        /** @description One message to an endpoint and its attempts. */
+        WebhookDeliveryResponse: {
+            /**
+             * Format: uuid
+             * @description The delivery's id (for `POST /webhooks/{id}/deliveries/{deliveryId}/retry`).
+             */
+            id: string;
+            /** @description The `webhook-id` header it is sent with: the same on every attempt and replay of the same event to this endpoint, so a receiver can drop duplicates. */
+            messageId: string;
+            /** @description The event type, e.g. `artifact.created` or `webhook.test`. */
+            type: string;
+            /**
+             * Format: int64
+             * @description The event's position in the global log; null for `webhook.test`.
+             */
+            eventSequence: null | number;
+            /** @description `pending` (not yet delivered; `nextAttemptAt` says when), `succeeded` (a 2xx answer), or `failed` (a permanent refusal, or every retry failed). */
+            state: string;
+            /**
+             * Format: date-time
+             * @description When the delivery was queued (ISO 8601, UTC).
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due, while pending (ISO 8601, UTC); null otherwise.
+             */
+            nextAttemptAt: null | string;
+            /** @description Every attempt so far, oldest first. */
+            attempts: components["schemas"]["WebhookAttemptResponse"][];
+        };
+        /** @description `webhook.disabled`: deliveries to an endpoint stopped, because every attempt failed for a day, or its owner paused it. */
+        WebhookDisabledData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+            /**
+             * Format: date-time
+             * @description Since when every attempt failed (ISO 8601, UTC); the time of the pause when its owner paused it.
+             */
+            failingSince: string;
+            /** @description Why, for people. */
+            reason: string;
+        };
+        /** @description A replay was queued. */
+        WebhookReplayResponse: {
+            /**
+             * Format: int64
+             * @description Events after this position are delivered again.
+             */
+            after: number;
+            /**
+             * Format: int64
+             * @description The newest position of the log when the replay was asked for.
+             */
+            head: number;
+        };
+        /** @description An endpoint as the API shows it: never its secret. */
+        WebhookResponse: {
+            /**
+             * Format: uuid
+             * @description The webhook's id.
+             */
+            id: string;
+            /** @description Where deliveries are POSTed. */
+            url: string;
+            /** @description Only events whose type matches one of these globs (e.g. `artifact.*`) are delivered; null for all. */
+            types: null | string[];
+            /**
+             * Format: uuid
+             * @description Only events inside this container (or about it) are delivered; null for all the owner may read.
+             */
+            containerId: null | string;
+            /** @description A note for people; null if none. */
+            description: null | string;
+            /** @description Whether deliveries run. An endpoint failing for a day is disabled; PATCH `enabled: true` resumes it. */
+            enabled: boolean;
+            /** @description Why it was disabled; null while enabled. */
+            disabledReason: null | string;
+            /**
+             * Format: date-time
+             * @description When it was created (ISO 8601, UTC).
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When its secret was last rotated (ISO 8601, UTC); null if never.
+             */
+            secretRotatedAt: null | string;
+        };
+        /** @description `webhook.secret_rotated`: an endpoint got a new signing secret; the previous one also signs until the given time. */
+        WebhookSecretRotatedData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret also signs deliveries (ISO 8601, UTC).
+             */
+            previousSecretValidUntil: string;
+        };
+        /** @description `webhook.enabled` (deliveries resumed) or `webhook.deleted`. */
+        WebhookStateData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+        };
+        /** @description `webhook.updated`: an endpoint's URL, filters or description changed. */
+        WebhookUpdatedData: {
+            /**
+             * Format: uuid
+             * @description The endpoint.
+             */
+            webhookId: string;
+            /** @description The fields that changed: `url`, `types`, `containerId`, `description`. */
+            changed: string[];
+            /** @description The new type globs when they changed (null: every type, or unchanged). */
+            types: null | string[];
+            /**
+             * Format: uuid
+             * @description The new container filter when it changed (null: none, or unchanged).
+             */
+            containerId: null | string;
+        };
+        /** @description An endpoint with its signing secret, answered once by create and rotate-secret. */
+        WebhookWithSecretResponse: {
+            /**
+             * Format: uuid
+             * @description The webhook's id.
+             */
+            id: string;
+            /** @description The signing secret (`whsec_` and base64), for a Standard Webhooks verifier. Shown only in this answer; null in an idempotent replay. */
+            secret: null | string;
+            /** @description Where deliveries are POSTed. */
+            url: string;
+            /** @description Only events whose type matches one of these globs are delivered; null for all. */
+            types: null | string[];
+            /**
+             * Format: uuid
+             * @description Only events inside this container are delivered; null for all the owner may read.
+             */
+            containerId: null | string;
+            /** @description A note for people; null if none. */
+            description: null | string;
+            /** @description Whether deliveries run. */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When it was created (ISO 8601, UTC).
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description After a rotation: until when the previous secret also signs every delivery (ISO 8601, UTC); otherwise null.
+             */
+            previousSecretValidUntil: null | string;
         };
     };
     responses: {
@@ -3781,6 +4195,442 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfWebhookResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecretResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 Not Modified, without a body, when the resource's ETag is still this one. */
+                "If-None-Match"?: components["parameters"]["If-None-Match"];
+            };
+            path: {
+                /** @description The webhook's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            /** @description Not Modified */
+            304: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
+            path: {
+                /** @description The webhook's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
+            path: {
+                /** @description The webhook's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description At most this many items (1 to 200; default 50). */
+                limit?: number;
+                /** @description Where the page starts: the previous page's `nextCursor`. Leave out for the first page. */
+                cursor?: string;
+                /** @description Only deliveries in this state: `pending`, `succeeded` or `failed`. */
+                state?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The webhook's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfWebhookDeliveryResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replayWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
+            path: {
+                /** @description The webhook's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayWebhook"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplayResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
+            path: {
+                /** @description The webhook's id. */
+                id: string;
+                /** @description The delivery's id (from `GET /webhooks/{id}/deliveries`). */
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                /** @description Act only if the resource's ETag is still this one (`"7"`); otherwise 412 precondition_failed. */
+                "If-Match"?: components["parameters"]["If-Match"];
+            };
+            path: {
+                /** @description The webhook's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecretResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (at most 255 characters). A retry with the same key and body gets the first answer again (Idempotent-Replayed: true) for at least 24 hours, instead of acting twice. */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
+            path: {
+                /** @description The webhook's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-RateLimit-Scope": components["headers"]["X-RateLimit-Scope"];
+                    "Consistency-Token": components["headers"]["Consistency-Token"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listTypes: {
         parameters: {
             query?: never;

@@ -5,6 +5,7 @@ using AgentArtifacts.Api.ApiKeys;
 using AgentArtifacts.Api.Tests.ApiKeys;
 using AgentArtifacts.Api.Tests.Infrastructure;
 using AgentArtifacts.Api.Tests.Runs;
+using AgentArtifacts.Api.Tests.Webhooks;
 using Shouldly;
 using Xunit;
 
@@ -29,7 +30,7 @@ public sealed class RouteMatrixTests(ApiFixture fixture) : ApiTest(fixture), IAs
     public sealed record Operation(string Name, string Path, Keys Keys, HttpStatusCode Owner, HttpStatusCode TextKey, string? Body = null,
         string MediaType = "application/json", string? QueuesRun = null);
 
-    private const HttpStatusCode Ok = HttpStatusCode.OK, Created = HttpStatusCode.Created, NoContent = HttpStatusCode.NoContent,
+    private const HttpStatusCode Ok = HttpStatusCode.OK, Created = HttpStatusCode.Created, Accepted = HttpStatusCode.Accepted, NoContent = HttpStatusCode.NoContent,
         NotFound = HttpStatusCode.NotFound, Forbidden = HttpStatusCode.Forbidden;
 
     private static readonly Operation[] Table =
@@ -111,6 +112,17 @@ public sealed class RouteMatrixTests(ApiFixture fixture) : ApiTest(fixture), IAs
         new("DELETE /platform/users/{id}/admin", "/platform/users/{BOB}/admin", Keys.Closed, Ok, Forbidden),
         // The audit log is read by people (platform admins, containers' admins), never through a key.
         new("GET /audit-logs", "/audit-logs", Keys.Closed, Ok, Forbidden),
+        // Webhooks: a user's own endpoints, closed to keys (an endpoint receives everything its owner may read).
+        new("POST /webhooks", "/webhooks", Keys.Closed, Created, Forbidden, """{"url":"http://127.0.0.1:9/hook"}"""),
+        new("GET /webhooks", "/webhooks", Keys.Closed, Ok, Forbidden),
+        new("GET /webhooks/{id}", "/webhooks/{WH}", Keys.Closed, Ok, Forbidden),
+        new("PATCH /webhooks/{id}", "/webhooks/{WH}", Keys.Closed, Ok, Forbidden, """{"description":"changed"}"""),
+        new("GET /webhooks/{id}/deliveries", "/webhooks/{WH}/deliveries", Keys.Closed, Ok, Forbidden),
+        new("POST /webhooks/{id}/test", "/webhooks/{WH}/test", Keys.Closed, Accepted, Forbidden, "{}"),
+        new("POST /webhooks/{id}/deliveries/{deliveryId}/retry", "/webhooks/{WH}/deliveries/{WD}/retry", Keys.Closed, Accepted, Forbidden, "{}"),
+        new("POST /webhooks/{id}/replay", "/webhooks/{WH}/replay", Keys.Closed, Accepted, Forbidden, """{"after":0}"""),
+        new("POST /webhooks/{id}/rotate-secret", "/webhooks/{WH}/rotate-secret", Keys.Closed, Ok, Forbidden, "{}"),
+        new("DELETE /webhooks/{id}", "/webhooks/{WH2}", Keys.Closed, NoContent, Forbidden),
         // The service's own catalogue and the caller itself: nothing of the owner's, open to any credential.
         new("GET /types", "/types", Keys.AnyKey, Ok, Ok),
         new("GET /types/resolve", "/types/resolve?contentType=text/markdown", Keys.AnyKey, Ok, Ok),
@@ -320,6 +332,11 @@ public sealed class RouteMatrixTests(ApiFixture fixture) : ApiTest(fixture), IAs
 
         var secret = await (await ada.Client.PostJson("/secrets", new { name = "MATRIX_SECRET", value = $"{mark}-secret" })).Json();
         var otherKey = await ada.Client.KeyAsync(["resource:*/*:read"], name: "Other");
+        var webhook = await ada.Client.WebhookAsync("http://127.0.0.1:9/hook");
+        var spareWebhook = await ada.Client.WebhookAsync("http://127.0.0.1:9/hook");
+        var failedDelivery = Guid.CreateVersion7();
+        await Fixture.SqlAsync("insert into agentartifacts.webhook_deliveries (id, webhook_id, type, message_id, payload, state, created_at) " +
+            $"values ('{failedDelivery}', '{webhook.Id}', 'webhook.test', 'msg_matrix', '{{}}', 'failed', now())");
         var credential = await (await ada.Client.PostJson("/server-credentials", new { name = "Indexer", scopes = new[] { "resource:*/*:read" } })).Json();
         var grant = await (await ada.GrantAsync(workspace, bob.Id, role: "viewer")).Json();
         var invite = await (await ada.Client.PostJson("/grants", new { resourceId = collection, grantee = new { type = "invite" }, role = "viewer" })).Json();
@@ -334,6 +351,7 @@ public sealed class RouteMatrixTests(ApiFixture fixture) : ApiTest(fixture), IAs
             ["R3"] = waiting[2]["id"]!.ToString(),
             ["S"] = secret["id"]!.ToString(), ["K"] = otherKey.Id.ToString(), ["SC"] = credential["clientId"]!.ToString(),
             ["G"] = grant["id"]!.ToString(), ["INVITE"] = invite["token"]!.ToString(), ["CM"] = commit["id"]!.ToString(),
+            ["WH"] = webhook.Id.ToString(), ["WH2"] = spareWebhook.Id.ToString(), ["WD"] = failedDelivery.ToString(),
             ["BOB"] = bob.Id.ToString(), ["EMAIL"] = Uri.EscapeDataString(ada.Email), ["MARK"] = $"{mark}-invoked",
         };
         return new World(ada, values, [mark, "MATRIX_SECRET", bob.Email, credential["clientId"]!.ToString()]);

@@ -38,6 +38,10 @@ public sealed class ApiFixture : IAsyncLifetime
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("truncate agentartifacts.idempotency_keys, agentartifacts.search_artifacts", connection);
         await command.ExecuteNonQueryAsync();
+        await using (var webhooks = new NpgsqlCommand("truncate agentartifacts.webhook_endpoints, agentartifacts.webhook_deliveries, agentartifacts.webhook_attempts", connection))
+        {
+            await webhooks.ExecuteNonQueryAsync();
+        }
         // The reset deleted the signing keys too: the host must not go on signing with a cached key that other nodes cannot find.
         Host.Services.GetRequiredService<SigningKeys>().Invalidate();
         // Likewise the platform settings this node cached (the reset deleted them).

@@ -11,7 +11,7 @@ namespace AgentArtifacts.Api.Tests.Infrastructure;
 public sealed class KeyScopeTests(ApiFixture fixture) : ApiTest(fixture)
 {
     // Management of identity and access, human approvals and the audit log: closed to API keys and servers by having no declaration (fail closed).
-    private static readonly string[] ClosedToKeys = ["/api-keys", "/server-credentials", "/grants", "/platform", "/approvals", "/audit-logs"];
+    private static readonly string[] ClosedToKeys = ["/api-keys", "/server-credentials", "/grants", "/platform", "/approvals", "/audit-logs", "/webhooks"];
 
     [Fact]
     public void every_route_declares_a_valid_key_action_or_is_management_that_keys_never_reach()

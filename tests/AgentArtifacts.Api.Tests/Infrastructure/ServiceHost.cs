@@ -47,6 +47,11 @@ public sealed class ServiceHost : WebApplicationFactory<Program>
             ["Runs:RetryDelaysMs:2"] = "200",
             ["Runs:HeartbeatSeconds"] = "1",
             ["Events:HeartbeatSeconds"] = "1",
+            // Webhook retries after about 100, 200 and 400 ms instead of seconds to hours; idle deliverers look for work every 100 ms.
+            ["Webhooks:RetryDelaysMs:0"] = "100",
+            ["Webhooks:RetryDelaysMs:1"] = "200",
+            ["Webhooks:RetryDelaysMs:2"] = "400",
+            ["Webhooks:PollMilliseconds"] = "100",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
         var host = new ServiceHost(settings, services);

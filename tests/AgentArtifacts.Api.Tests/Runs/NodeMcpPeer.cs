@@ -49,7 +49,8 @@ public sealed class NodeMcpPeer : IAsyncDisposable
             ["GIT_BASE_DIR"] = baseDirectory,
         });
 
-    private static async Task<NodeMcpPeer> StartAsync(string[] arguments, Func<int, Dictionary<string, string>> environment)
+    /// <summary>A Node program from <c>tests/peers</c> that listens on the port its environment names; <see cref="Url"/> is that port and <paramref name="path"/>.</summary>
+    public static async Task<NodeMcpPeer> StartAsync(string[] arguments, Func<int, Dictionary<string, string>> environment, string path = "/mcp")
     {
         var directory = PeersDirectory();
         var port = FreePort();
@@ -63,7 +64,7 @@ public sealed class NodeMcpPeer : IAsyncDisposable
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         foreach (var (name, value) in environment(port)) start.Environment[name] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-        var peer = new NodeMcpPeer(process, port, "/mcp");
+        var peer = new NodeMcpPeer(process, port, path);
         process.OutputDataReceived += (_, e) => peer.Append(e.Data);
         process.ErrorDataReceived += (_, e) => peer.Append(e.Data);
         process.BeginOutputReadLine();
