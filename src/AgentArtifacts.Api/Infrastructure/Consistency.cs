@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -38,17 +39,14 @@ public static class ConsistencyToken
     private const string Prefix = "seq:";
 
     public static string Encode(long sequence) =>
-        "v1." + Convert.ToBase64String(Encoding.ASCII.GetBytes(Prefix + sequence.ToString(CultureInfo.InvariantCulture)))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        "v1." + Base64Url.EncodeToString(Encoding.ASCII.GetBytes(Prefix + sequence.ToString(CultureInfo.InvariantCulture)));
 
     public static bool TryDecode(string token, out long sequence)
     {
         sequence = 0;
         if (!token.StartsWith("v1.", StringComparison.Ordinal) || token.Length > 64) return false;
-        var base64 = token[3..].Replace('-', '+').Replace('_', '/');
-        base64 = base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=');
-        var bytes = new byte[base64.Length];
-        if (!Convert.TryFromBase64String(base64, bytes, out var written)) return false;
+        var bytes = new byte[token.Length];
+        if (!Base64Url.IsValid(token.AsSpan(3)) || !Base64Url.TryDecodeFromChars(token.AsSpan(3), bytes, out var written)) return false;
         var text = Encoding.ASCII.GetString(bytes, 0, written);
         return text.StartsWith(Prefix, StringComparison.Ordinal)
             && long.TryParse(text.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out sequence) && sequence >= 0;
