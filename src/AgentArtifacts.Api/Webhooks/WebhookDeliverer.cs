@@ -153,14 +153,15 @@ public sealed class WebhookDeliverer(NpgsqlDataSource db, IDocumentStore store, 
         var upTo = Math.Min(head, cursor + EventBatch);
         var selected = await events.SelectAsync(session, webhook, cursor, upTo, ct);
 
+        // The new deliveries and the cursor's advance: one round trip, one transaction.
         await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, tx);
         var now = clock.GetUtcNow();
         foreach (var e in selected)
         {
-            await using var insert = new NpgsqlCommand(
+            var insert = new NpgsqlBatchCommand(
                 $"insert into {Schema}.{WebhookStream.Deliveries} (id, webhook_id, event_sequence, type, message_id, payload, state, next_attempt_at, created_at) " +
-                "values ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) on conflict (webhook_id, event_sequence) where state = 'pending' and event_sequence is not null do nothing",
-                connection, tx);
+                "values ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) on conflict (webhook_id, event_sequence) where state = 'pending' and event_sequence is not null do nothing");
             insert.Parameters.AddWithValue(Guid.CreateVersion7());
             insert.Parameters.AddWithValue(webhook.Id);
             insert.Parameters.AddWithValue(e.Sequence);
@@ -168,16 +169,15 @@ public sealed class WebhookDeliverer(NpgsqlDataSource db, IDocumentStore store, 
             insert.Parameters.AddWithValue(MessageId(webhook.Id, e.Sequence));
             insert.Parameters.AddWithValue(e.Payload);
             insert.Parameters.AddWithValue(now);
-            await insert.ExecuteNonQueryAsync(ct);
+            batch.BatchCommands.Add(insert);
         }
         // Guarded by the cursor read: a replay that moved it back meanwhile is not undone.
-        await using (var advance = new NpgsqlCommand($"update {Schema}.{WebhookStream.Endpoints} set cursor = $2 where webhook_id = $1 and cursor = $3", connection, tx))
-        {
-            advance.Parameters.AddWithValue(webhook.Id);
-            advance.Parameters.AddWithValue(upTo);
-            advance.Parameters.AddWithValue(cursor);
-            await advance.ExecuteNonQueryAsync(ct);
-        }
+        var advance = new NpgsqlBatchCommand($"update {Schema}.{WebhookStream.Endpoints} set cursor = $2 where webhook_id = $1 and cursor = $3");
+        advance.Parameters.AddWithValue(webhook.Id);
+        advance.Parameters.AddWithValue(upTo);
+        advance.Parameters.AddWithValue(cursor);
+        batch.BatchCommands.Add(advance);
+        await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return true;
     }
